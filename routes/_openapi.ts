@@ -1,0 +1,66 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { validationFailed } from "../src/domain/errors.ts";
+import type { AppEnv } from "./_env.ts";
+
+/** RFC 9457 problem details, as every error is sent. */
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  code: z.string().openapi({ example: "validation_failed" }),
+  instance: z.string().optional(),
+  requestId: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+}).openapi("Problem");
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Invalid request (`validation_failed`, with field `errors`)",
+  401: "Missing, invalid or revoked credentials (`unauthorized`)",
+  403: "Not allowed for your role (`forbidden`)",
+  404: "Not found, or not visible to you (`not_found`)",
+  409: "Conflicts with current state (`conflict`)",
+  413: "Body too large (`payload_too_large`)",
+  415: "Unsupported or mismatched media type (`unsupported_media_type`)",
+  429: "Rate limited (`rate_limited`, with `Retry-After`)",
+};
+
+/** OpenAPI responses for the given error statuses, all problem+json. */
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, {
+    description: STATUS_TEXT[s] ?? "Error",
+    content: { "application/problem+json": { schema: ProblemSchema } },
+  }]));
+}
+
+/** An OpenAPI JSON response. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { content: { "application/json": { schema } }, required: true };
+}
+
+/** Bearer-token security requirement for OpenAPI routes. */
+export const bearer = [{ bearerAuth: [] }];
+
+/** Cursor pagination query: `limit` (1–200, default 50) and an opaque `cursor`. */
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(2048).optional(),
+});
+
+/** A router whose zod validation failures become 400 `validation_failed` problems with field errors. */
+export function router(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw validationFailed(
+          result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+        );
+      }
+    },
+  });
+}

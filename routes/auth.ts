@@ -1,0 +1,119 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Services } from "../src/app.ts";
+import type { AuthGrant } from "../src/services/auth.ts";
+import type { AppEnv } from "./_env.ts";
+import { requireAuth } from "./_middleware.ts";
+import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts";
+import { AuthResultSchema } from "./_schemas.ts";
+import type { Context } from "hono";
+
+const Register = z.object({
+  username: z.string().max(64).openapi({ example: "alice" }),
+  password: z.string().max(1024).openapi({ example: "correct horse battery staple" }),
+  displayName: z.string().max(256).optional(),
+  deviceName: z.string().max(256).optional(),
+}).openapi("RegisterRequest");
+
+const Login = z.object({
+  username: z.string().max(64),
+  password: z.string().max(1024),
+  deviceName: z.string().max(256).optional(),
+}).openapi("LoginRequest");
+
+const Refresh = z.object({ refreshToken: z.string().min(1).max(256) }).openapi("RefreshRequest");
+
+function meta(c: Context<AppEnv>) {
+  return { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") };
+}
+
+/** Registration, login, token refresh and logout. */
+export function authRoutes(services: Services) {
+  const r = router();
+  const grant = async (g: AuthGrant) => ({
+    user: await services.users.meView(g.user),
+    accessToken: g.accessToken,
+    refreshToken: g.refreshToken,
+    expiresIn: g.expiresIn,
+  });
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/register",
+      tags: ["Accounts"],
+      summary: "Create an account and its first session",
+      request: { body: jsonBody(Register) },
+      responses: {
+        201: jsonResponse(AuthResultSchema, "Account created"),
+        ...problems(400, 409, 429),
+      },
+    }),
+    async (c) => {
+      const g = await services.auth.register(c.req.valid("json"), meta(c));
+      c.set("userId", g.user.id);
+      return c.json(await grant(g), 201);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/login",
+      tags: ["Accounts"],
+      summary: "Log in with username and password",
+      description: "Unknown user and wrong password give the same 401 in the same time. " +
+        "Repeated failures are rate limited per account and per address (429 with Retry-After).",
+      request: { body: jsonBody(Login) },
+      responses: {
+        200: jsonResponse(AuthResultSchema, "Logged in"),
+        ...problems(400, 401, 429),
+      },
+    }),
+    async (c) => {
+      const g = await services.auth.login(c.req.valid("json"), meta(c));
+      c.set("userId", g.user.id);
+      return c.json(await grant(g), 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/refresh",
+      tags: ["Accounts"],
+      summary: "Exchange a refresh token for a new pair",
+      description:
+        "Refresh tokens rotate. Presenting one that was already used revokes the whole " +
+        "session (401): somebody else has a copy.",
+      request: { body: jsonBody(Refresh) },
+      responses: {
+        200: jsonResponse(AuthResultSchema, "New tokens"),
+        ...problems(400, 401),
+      },
+    }),
+    async (c) => {
+      const g = await services.auth.refresh(c.req.valid("json").refreshToken, meta(c));
+      c.set("userId", g.user.id);
+      return c.json(await grant(g), 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/logout",
+      tags: ["Accounts"],
+      summary: "Revoke the current session",
+      description: "Its access token stops working on the next request and its WebSockets close.",
+      security: bearer,
+      middleware: [requireAuth(services.auth)] as const,
+      responses: { 204: { description: "Logged out" }, ...problems(401) },
+    }),
+    async (c) => {
+      await services.auth.logout(c.get("actor"));
+      return c.body(null, 204);
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,187 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../routes/_env.ts";
+import { InFlight } from "../routes/_middleware.ts";
+import { createHttpApp } from "../routes/mod.ts";
+import type { Broker } from "./broker/broker.ts";
+import { MemoryBroker } from "./broker/memory.ts";
+import { RedisBroker } from "./broker/redis.ts";
+import type { Config } from "./config.ts";
+import { DataKeys, Keyring } from "./crypto/envelope.ts";
+import { type Keys, loadKeys } from "./crypto/keys.ts";
+import { PasswordHasher } from "./crypto/passwords.ts";
+import { TokenService } from "./crypto/tokens.ts";
+import { invalidField } from "./domain/errors.ts";
+import { MemoryRateLimiter } from "./limits/memory.ts";
+import type { RateLimiter } from "./limits/rate_limit.ts";
+import { createLogger, type Logger } from "./observability/logger.ts";
+import { MetricsRegistry } from "./observability/metrics.ts";
+import { createErrorReporter, type ErrorReporter } from "./observability/sentry.ts";
+import { MemoryPresence } from "./presence/memory.ts";
+import type { PresenceRegistry } from "./presence/presence.ts";
+import { AuditLog } from "./services/audit.ts";
+import { AuthService } from "./services/auth.ts";
+import { PresenceService } from "./services/presence.ts";
+import { Publisher } from "./services/publisher.ts";
+import { SessionGuard } from "./services/session_guard.ts";
+import { type AvatarResolver, UsersService } from "./services/users.ts";
+import { openSqliteStore } from "./store/sqlite/mod.ts";
+import type { Store } from "./store/store.ts";
+
+/** The wired services of one instance; the edges (routes, realtime) call only these. */
+export interface Services {
+  store: Store;
+  auth: AuthService;
+  users: UsersService;
+  presence: PresenceService;
+  audit: AuditLog;
+  tokens: TokenService;
+  publisher: Publisher;
+  dataKeys: DataKeys;
+  hasher: PasswordHasher;
+}
+
+/** A running Parley instance before it listens: its HTTP app and how to stop it. */
+export interface Parley {
+  config: Config;
+  app: OpenAPIHono<AppEnv>;
+  services: Services;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  reporter: ErrorReporter;
+  broker: Broker;
+  /** Stops accepting work: `/readyz` answers 503 and sockets close with 1012. */
+  beginShutdown(): void;
+  /** Resolves when no HTTP request is in flight. */
+  drained(): Promise<void>;
+  /** Releases everything (store, broker, workers). */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createParley}; tests use them to capture logs or share keys. */
+export interface ParleyOptions {
+  logWrite?: (line: string) => void;
+  keys?: Keys;
+}
+
+/**
+ * The composition root: the only place that chooses adapters (SQLite or MongoDB, in-process or
+ * Redis) from the configuration and wires the services to them and to the edges.
+ */
+export async function createParley(config: Config, options: ParleyOptions = {}): Promise<Parley> {
+  const logger = createLogger({
+    level: config.logLevel,
+    write: options.logWrite,
+    base: {
+      "service.name": "parley",
+      "service.environment": config.env,
+      "service.node.name": config.instanceId,
+      "cloud.region": config.region,
+    },
+  });
+  const metrics = new MetricsRegistry();
+  const reporter = createErrorReporter(config, logger);
+  const keys = options.keys ?? await loadKeys(config);
+  await Deno.mkdir(config.dataDir, { recursive: true });
+
+  const store: Store = openSqliteStore({
+    path: `${config.dataDir}/parley.db`,
+    synchronous: config.store.sqliteSynchronous,
+    groupCommit: {
+      enabled: config.store.groupCommit,
+      maxBatch: config.store.groupCommitMaxBatch,
+      windowMs: config.store.groupCommitWindowMs,
+    },
+  });
+  const broker: Broker = config.redisUrl
+    ? await RedisBroker.connect(config.redisUrl, logger, config.redisPrefix)
+    : new MemoryBroker((err) =>
+      logger.error("broker handler failed", { "error.message": String(err) })
+    );
+  const limiter: RateLimiter = new MemoryRateLimiter();
+  const registry: PresenceRegistry = new MemoryPresence();
+  logger.info("adapters selected", {
+    "parley.store": store.kind,
+    "parley.broker": broker.kind,
+    "parley.rate_limiter": limiter.kind,
+    "parley.presence": registry.kind,
+  });
+
+  const publisher = new Publisher(broker, config.instanceId, logger, metrics);
+  const guard = new SessionGuard(store, publisher);
+  await guard.start();
+  const hasher = new PasswordHasher(config.auth.argon2, config.auth.passwordWorkers);
+  const tokens = new TokenService(
+    keys.jwt,
+    config.publicUrl ?? "parley",
+    config.auth.accessTokenTtlSeconds,
+  );
+  const dataKeys = new DataKeys(
+    store,
+    new Keyring(keys.encryption.keys, keys.encryption.activeKeyId),
+  );
+  const audit = new AuditLog(store, logger);
+  const presence = new PresenceService({ store, registry, publisher, logger });
+  const avatars: AvatarResolver = {
+    checkUsable: (_userId, _mediaId, field) => Promise.reject(invalidField(field, "no such media")),
+    links: () => Promise.resolve(null),
+  };
+  const users = new UsersService({ store, presence, avatars, audit });
+  const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit });
+  const services: Services = {
+    store,
+    auth,
+    users,
+    presence,
+    audit,
+    tokens,
+    publisher,
+    dataKeys,
+    hasher,
+  };
+  const hashOps = metrics.gauge("parley_password_operations", "argon2id operations run, by kind");
+  hashOps.collect(
+    () => [[{ op: "hash" }, hasher.operations.hash], [{ op: "verify" }, hasher.operations.verify]],
+  );
+  metrics.gauge("process_resident_memory_bytes", "Resident memory").collect(
+    () => [[{}, Deno.memoryUsage().rss]],
+  );
+
+  let shuttingDown = false;
+  const inFlight = new InFlight();
+  const app = createHttpApp({
+    inFlight,
+    config,
+    logger,
+    metrics,
+    reporter,
+    services,
+    readiness: [
+      { name: "store", check: () => store.ping() },
+      { name: "broker", check: () => broker.ping() },
+    ],
+    isShuttingDown: () => shuttingDown,
+  });
+
+  return {
+    config,
+    app,
+    services,
+    logger,
+    metrics,
+    reporter,
+    broker,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    drained: () => inFlight.drained(),
+    async close() {
+      await guard.stop();
+      hasher.close();
+      await broker.close();
+      await limiter.close();
+      await registry.close();
+      await store.close();
+      await reporter.flush(2000);
+    },
+  };
+}

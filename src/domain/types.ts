@@ -1,0 +1,153 @@
+/** Global role of an account: `admin` reaches the admin route group. */
+export type GlobalRole = "user" | "admin";
+/** Presence as the user sets it. */
+export type Presence = "online" | "away" | "dnd" | "invisible";
+/** Presence as others see it (`invisible` shows as `offline`). */
+export type VisiblePresence = "online" | "away" | "dnd" | "offline";
+/** Who may see a user's `lastSeenAt`. */
+export type LastSeenPrivacy = "everyone" | "contacts" | "nobody";
+
+/** An account as stored (without its password hash). */
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  role: GlobalRole;
+  avatarMediaId: string | null;
+  statusText: string | null;
+  presence: Presence;
+  privacy: { lastSeen: LastSeenPrivacy };
+  lastSeenAt: string | null;
+  createdAt: string;
+  deletedAt: string | null;
+}
+
+/** A login on one device. Its access tokens name it; revoking it kills them. */
+export interface Session {
+  id: string;
+  userId: string;
+  deviceName: string | null;
+  ip: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export type ConversationType = "direct" | "group";
+/** Member roles, strongest first. */
+export type MemberRole = "owner" | "admin" | "moderator" | "member";
+
+/** Group settings; all default to false. */
+export interface GroupSettings {
+  onlyAdminsCanSend: boolean;
+  onlyAdminsCanEditInfo: boolean;
+  membersCanAddMembers: boolean;
+}
+
+export const DEFAULT_SETTINGS: GroupSettings = {
+  onlyAdminsCanSend: false,
+  onlyAdminsCanEditInfo: false,
+  membersCanAddMembers: false,
+};
+
+/** A conversation as stored. `lastSeq` is the position of its latest durable event. */
+export interface Conversation {
+  id: string;
+  type: ConversationType;
+  name: string | null;
+  description: string | null;
+  avatarMediaId: string | null;
+  settings: GroupSettings;
+  createdBy: string | null;
+  createdAt: string;
+  /** Time of the latest durable event: the conversation list is ordered by it. */
+  updatedAt: string;
+  lastSeq: number;
+  memberCount: number;
+  retentionDays: number | null;
+  deletedAt: string | null;
+}
+
+/** One user's membership of a conversation, with their private state in it. */
+export interface Member {
+  conversationId: string;
+  userId: string;
+  role: MemberRole;
+  joinedAt: string;
+  readSeq: number;
+  deliveredSeq: number;
+  muted: boolean;
+  mutedUntil: string | null;
+  archived: boolean;
+}
+
+export type MessageKind = "text" | "media" | "system";
+
+/** An encrypted message body: AES-256-GCM output under the data key `keyId`. */
+export interface SealedText {
+  keyId: string;
+  blob: Uint8Array;
+}
+
+/** What a system message records: who did what to whom. Rendered by clients. */
+export interface SystemInfo {
+  action: string;
+  actorId: string | null;
+  userIds?: string[];
+  role?: MemberRole;
+  changes?: string[];
+}
+
+/** A message as stored: its text only as ciphertext. */
+export interface MessageRecord {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string | null;
+  clientMsgId: string | null;
+  kind: MessageKind;
+  body: SealedText | null;
+  mediaIds: string[];
+  replyTo: string | null;
+  mentions: string[];
+  system: SystemInfo | null;
+  editedAt: string | null;
+  deletedAt: string | null;
+  createdAt: string;
+}
+
+/** Reactions on one message: per emoji, who reacted, in order of the emoji's first use. */
+export type ReactionSummary = Array<{ emoji: string; userIds: string[] }>;
+
+/** The names of the durable events of a conversation; each takes the next `seq`. */
+export type DurableEventName =
+  | "message.created"
+  | "message.updated"
+  | "message.deleted"
+  | "reaction.updated"
+  | "conversation.created"
+  | "conversation.updated"
+  | "conversation.deleted"
+  | "member.added"
+  | "member.removed"
+  | "member.updated";
+
+/** A durable event as stored. `data` never holds message text: message events point at `messageId`. */
+export interface EventRecord {
+  conversationId: string;
+  seq: number;
+  event: DurableEventName;
+  actorId: string | null;
+  messageId: string | null;
+  data: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** Roles in rank order, strongest first. */
+export const ROLE_RANK: Record<MemberRole, number> = {
+  owner: 4,
+  admin: 3,
+  moderator: 2,
+  member: 1,
+};

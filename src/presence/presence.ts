@@ -1,0 +1,26 @@
+/** A user whose sockets all vanished without a clean close, and when they were last known alive. */
+export interface ExpiredPresence {
+  userId: string;
+  lastSeenAt: string;
+}
+
+/**
+ * Which users hold at least one open WebSocket, across all instances. An instance registers its
+ * sockets and keeps them alive with heartbeats; the sockets of an instance that died expire after the
+ * TTL, and {@link PresenceRegistry.expired} hands each such user to exactly one instance to mark
+ * offline. Every adapter passes `tests/presence/presence_contract.ts`.
+ */
+export interface PresenceRegistry {
+  readonly kind: "memory" | "redis";
+  /** Registers an open socket; true when it is the user's first (they just came online). */
+  connect(userId: string, connectionId: string): Promise<boolean>;
+  /** Unregisters a socket; true when it was the user's last (they just went offline). */
+  disconnect(userId: string, connectionId: string): Promise<boolean>;
+  /** Renews this instance's sockets so they do not expire. */
+  heartbeat(entries: Array<{ userId: string; connectionId: string }>): Promise<void>;
+  /** Which of `userIds` are online now. */
+  online(userIds: string[]): Promise<Set<string>>;
+  /** Users who went offline because their sockets expired; each is reported once. */
+  expired(): Promise<ExpiredPresence[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+import type { LastSeenPrivacy, User, VisiblePresence } from "../domain/types.ts";
+import { nowIso } from "../ids.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { PresenceRegistry } from "../presence/presence.ts";
+import type { Store } from "../store/store.ts";
+import { type Publisher, userChannel } from "./publisher.ts";
+
+/** How one user appears to another. */
+export interface VisibleStatus {
+  presence: VisiblePresence;
+  lastSeenAt?: string;
+}
+
+/** Whether `viewer` may see the `lastSeenAt` of a user with `privacy`. */
+export function maySeeLastSeen(
+  privacy: LastSeenPrivacy,
+  isSelf: boolean,
+  isContact: boolean,
+): boolean {
+  return isSelf || privacy === "everyone" || (privacy === "contacts" && isContact);
+}
+
+/**
+ * Presence: a user is online while any of their sessions holds an open socket (on any instance);
+ * `lastSeenAt` is stored when the last one closes. Changes go as `presence` events only to users who
+ * share a conversation with the user, and respect what the user set (`invisible` shows as offline) and
+ * their last-seen privacy.
+ */
+export class PresenceService {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      registry: PresenceRegistry;
+      publisher: Publisher;
+      logger: Logger;
+    },
+  ) {}
+
+  /** How `user` appears to `viewerId` now. */
+  async visibleTo(viewerId: string, user: User): Promise<VisibleStatus> {
+    const self = viewerId === user.id;
+    const online = (await this.deps.registry.online([user.id])).has(user.id);
+    const presence: VisiblePresence = !online || user.presence === "invisible"
+      ? "offline"
+      : user.presence;
+    const contact = !self && user.privacy.lastSeen === "contacts"
+      ? await this.deps.store.sharesConversation(viewerId, user.id)
+      : false;
+    const show = user.lastSeenAt && maySeeLastSeen(user.privacy.lastSeen, self, contact);
+    return show ? { presence, lastSeenAt: user.lastSeenAt! } : { presence };
+  }
+
+  /** Whether each of `userIds` is online (for member lists). */
+  online(userIds: string[]): Promise<Set<string>> {
+    return this.deps.registry.online(userIds);
+  }
+
+  /** A socket of `userId` opened; announces them when it is their first. */
+  async socketOpened(userId: string, connectionId: string): Promise<void> {
+    if (await this.deps.registry.connect(userId, connectionId)) {
+      const user = await this.deps.store.getUser(userId);
+      if (user) await this.announce(user, true);
+    }
+  }
+
+  /** A socket of `userId` closed; when it was their last, stores `lastSeenAt` and announces it. */
+  async socketClosed(userId: string, connectionId: string): Promise<void> {
+    if (await this.deps.registry.disconnect(userId, connectionId)) {
+      await this.wentOffline(userId, nowIso());
+    }
+  }
+
+  /** Records that `userId` went offline at `at` and tells their contacts. */
+  async wentOffline(userId: string, at: string): Promise<void> {
+    const before = await this.deps.store.getUser(userId);
+    if (!before || before.deletedAt) return;
+    // An invisible user's last-seen time does not move: it would reveal activity.
+    const user = before.presence === "invisible"
+      ? before
+      : await this.deps.store.updateUser(userId, { lastSeenAt: at });
+    await this.announce(user, false);
+  }
+
+  /** Marks offline the users whose sockets expired because their instance vanished. */
+  async sweepExpired(): Promise<void> {
+    for (const { userId, lastSeenAt } of await this.deps.registry.expired()) {
+      await this.wentOffline(userId, lastSeenAt);
+    }
+  }
+
+  /** The user changed their presence or privacy: tell their contacts how they look now. */
+  async changed(user: User): Promise<void> {
+    const online = (await this.deps.registry.online([user.id])).has(user.id);
+    await this.announce(user, online);
+  }
+
+  /** Publishes `user`'s visible presence to each contact (and the user's own other sessions). */
+  async announce(user: User, online: boolean): Promise<void> {
+    const presence: VisiblePresence = online && user.presence !== "invisible"
+      ? user.presence
+      : "offline";
+    const data: Record<string, unknown> = { userId: user.id, presence };
+    // Contacts are exactly who "contacts" privacy admits, so one body serves every recipient.
+    if (user.lastSeenAt && user.privacy.lastSeen !== "nobody") data.lastSeenAt = user.lastSeenAt;
+    const body = { event: "presence", data };
+    const recipients = await this.deps.store.contactIds(user.id);
+    await Promise.all(
+      recipients.map((id) => this.deps.publisher.publish(userChannel(id), { kind: "event" }, body)),
+    );
+  }
+}

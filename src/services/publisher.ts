@@ -1,0 +1,110 @@
+import type { Broker } from "../broker/broker.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
+
+/** What travels beside an event body: who sent it and how a receiver should route and order it. */
+export interface EnvelopeMeta {
+  /** "event": deliver to clients; "control": instructions between instances (never sent to clients). */
+  kind: "event" | "control";
+  conversationId?: string;
+  /** Present on durable conversation events: their position in the conversation. */
+  seq?: number;
+  /** The body must be rendered per recipient (reactions carry `me`). */
+  personal?: boolean;
+  /** For control messages: what to do. */
+  action?: string;
+}
+
+/** A received envelope: its meta and the body exactly as serialised once by the publisher. */
+export type EnvelopeHandler = (meta: EnvelopeMeta, body: string) => void;
+
+/** Channel of a conversation's events. */
+export function conversationChannel(conversationId: string): string {
+  return `c:${conversationId}`;
+}
+
+/** Channel of events for one user (all their sessions, whatever conversation). */
+export function userChannel(userId: string): string {
+  return `u:${userId}`;
+}
+
+/** Channel every instance listens on, for rare instance-wide notices (e.g. a session revoked). */
+export const SYSTEM_CHANNEL = "sys";
+
+/**
+ * Publishes committed or ephemeral events: serialises the body once, hands it to this instance's
+ * local listener at once (so local users are served even while the broker is away), and to the broker
+ * for the other instances. Receivers drop what they published themselves.
+ */
+export class Publisher {
+  #local = new Set<(channel: string, meta: EnvelopeMeta, body: string) => void>();
+  readonly #published;
+  readonly #failures;
+
+  constructor(
+    private readonly broker: Broker,
+    readonly instanceId: string,
+    private readonly logger: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.#published = metrics.counter("parley_events_published_total", "Events published, by kind");
+    this.#failures = metrics.counter(
+      "parley_broker_publish_failures_total",
+      "Publishes the broker refused (other instances resynchronise from the store)",
+    );
+  }
+
+  /** Registers this instance's own receiver (the realtime hub). */
+  onLocal(fn: (channel: string, meta: EnvelopeMeta, body: string) => void): () => void {
+    this.#local.add(fn);
+    return () => this.#local.delete(fn);
+  }
+
+  /** Publishes `body` on `channel`; never throws (a broker failure is logged and counted). */
+  async publish(channel: string, meta: EnvelopeMeta, body: unknown): Promise<void> {
+    const text = JSON.stringify(body);
+    this.#published.inc({
+      kind: meta.kind === "control" ? `control:${meta.action}` : eventName(body),
+    });
+    for (const fn of this.#local) {
+      try {
+        fn(channel, meta, text);
+      } catch (err) {
+        this.logger.error("local delivery failed", { "error.message": String(err) });
+      }
+    }
+    try {
+      await this.broker.publish(
+        channel,
+        JSON.stringify({ ...meta, origin: this.instanceId }) + "\n" + text,
+      );
+    } catch (err) {
+      this.#failures.inc();
+      this.logger.warn("broker publish failed", {
+        "broker.channel": channel,
+        "error.message": err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  /** Subscribes to envelopes from OTHER instances on `channel`. */
+  subscribe(channel: string, handler: EnvelopeHandler): Promise<() => Promise<void>> {
+    return this.broker.subscribe(channel, (raw) => {
+      const nl = raw.indexOf("\n");
+      if (nl < 0) return;
+      let meta: EnvelopeMeta & { origin?: string };
+      try {
+        meta = JSON.parse(raw.slice(0, nl));
+      } catch {
+        return;
+      }
+      if (meta.origin === this.instanceId) return;
+      handler(meta, raw.slice(nl + 1));
+    });
+  }
+}
+
+function eventName(body: unknown): string {
+  const name = (body as { event?: unknown })?.event;
+  return typeof name === "string" ? name : "other";
+}

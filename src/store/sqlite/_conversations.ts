@@ -1,0 +1,213 @@
+import type { Conversation, Member } from "../../domain/types.ts";
+import type { ConversationListItem, ListCursor, NewConversation } from "../store.ts";
+import { type Db, num, type Row, str, strOrNull } from "./_db.ts";
+import { insertEvent, insertSystemMessage } from "./_commit.ts";
+import { MEMBER_COLUMNS_AS_M, toConversation, toMember, toMessage } from "./_rows.ts";
+
+export function createConversation(
+  db: Db,
+  input: NewConversation,
+): { conversation: Conversation; created: boolean } {
+  return db.transaction(() => {
+    const c = input.conversation;
+    const inserted = db.run(
+      `INSERT INTO conversations (id, type, direct_key, name, description, avatar_media_id, settings,
+         created_by, created_at, updated_at, last_seq, member_count)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+       ON CONFLICT (direct_key) DO NOTHING`,
+      c.id,
+      c.type,
+      input.directKey ?? null,
+      c.name,
+      c.description,
+      c.avatarMediaId,
+      JSON.stringify(c.settings),
+      c.createdBy,
+      c.createdAt,
+      c.createdAt,
+      input.members.length,
+    );
+    if (inserted === 0) {
+      const existing = db.get("SELECT * FROM conversations WHERE direct_key = ?", input.directKey!);
+      return { conversation: toConversation(existing!), created: false };
+    }
+    for (const m of input.members) insertMember(db, m);
+    insertEvent(db, {
+      conversationId: c.id,
+      seq: 1,
+      event: input.event.event,
+      actorId: input.event.actorId,
+      messageId: input.systemMessageId,
+      data: input.event.data,
+      createdAt: c.createdAt,
+    });
+    insertSystemMessage(db, {
+      id: input.systemMessageId,
+      conversationId: c.id,
+      seq: 1,
+      actorId: input.event.actorId,
+      system: {
+        action: "conversation.created",
+        actorId: input.event.actorId,
+        userIds: input.members.map((m) => m.userId),
+      },
+      at: c.createdAt,
+    });
+    return { conversation: getConversation(db, c.id)!, created: true };
+  });
+}
+
+export function insertMember(db: Db, m: Member): number {
+  return db.run(
+    `INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq, muted,
+       muted_until, archived)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    m.conversationId,
+    m.userId,
+    m.role,
+    m.joinedAt,
+    m.readSeq,
+    m.deliveredSeq,
+    m.muted ? 1 : 0,
+    m.mutedUntil,
+    m.archived ? 1 : 0,
+  );
+}
+
+export function getConversation(db: Db, id: string): Conversation | null {
+  const r = db.get("SELECT * FROM conversations WHERE id = ?", id);
+  return r ? toConversation(r) : null;
+}
+
+export function getMember(db: Db, conversationId: string, userId: string): Member | null {
+  const r = db.get(
+    "SELECT * FROM members WHERE conversation_id = ? AND user_id = ?",
+    conversationId,
+    userId,
+  );
+  return r ? toMember(r) : null;
+}
+
+export function listMembers(
+  db: Db,
+  conversationId: string,
+  options: { limit: number; afterUserId?: string },
+): Member[] {
+  let rows: Row[];
+  if (options.afterUserId) {
+    const after = getMember(db, conversationId, options.afterUserId);
+    if (!after) return [];
+    rows = db.all(
+      `SELECT * FROM members WHERE conversation_id = ?
+         AND (joined_at > ? OR (joined_at = ? AND user_id > ?))
+       ORDER BY joined_at, user_id LIMIT ?`,
+      conversationId,
+      after.joinedAt,
+      after.joinedAt,
+      after.userId,
+      options.limit,
+    );
+  } else {
+    rows = db.all(
+      "SELECT * FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id LIMIT ?",
+      conversationId,
+      options.limit,
+    );
+  }
+  return rows.map((r) => toMember(r));
+}
+
+export function memberIds(db: Db, conversationId: string): string[] {
+  return db.all("SELECT user_id FROM members WHERE conversation_id = ?", conversationId)
+    .map((r) => str(r.user_id));
+}
+
+export function conversationHeads(db: Db, userId: string): Array<{ id: string; lastSeq: number }> {
+  return db.all(
+    `SELECT c.id, c.last_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.user_id = ? AND c.deleted_at IS NULL`,
+    userId,
+  ).map((r) => ({ id: str(r.id), lastSeq: num(r.last_seq) }));
+}
+
+export function contactIds(db: Db, userId: string): string[] {
+  return db.all(
+    `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+     WHERE m.user_id = ? AND o.user_id != ?`,
+    userId,
+    userId,
+  ).map((r) => str(r.user_id));
+}
+
+export function sharesConversation(db: Db, a: string, b: string): boolean {
+  return !!db.get(
+    `SELECT 1 AS x FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+     WHERE m.user_id = ? AND o.user_id = ? LIMIT 1`,
+    a,
+    b,
+  );
+}
+
+export function listConversations(
+  db: Db,
+  userId: string,
+  options: { archived: boolean; limit: number; cursor?: ListCursor },
+): ConversationListItem[] {
+  const cursor = options.cursor ?? { updatedAt: "\u{10FFFF}", id: "" };
+  const rows = db.all(
+    `SELECT c.*, ${MEMBER_COLUMNS_AS_M},
+       (SELECT x.id FROM messages x
+          WHERE x.conversation_id = c.id
+            AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id)
+          ORDER BY x.seq DESC LIMIT 1) AS last_message_id,
+       (SELECT count(*) FROM messages x
+          WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind != 'system'
+            AND x.deleted_at IS NULL AND x.sender_id IS NOT m.user_id) AS unread_count,
+       (SELECT o.user_id FROM members o
+          WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != m.user_id) AS peer_id
+     FROM members m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.user_id = ? AND m.archived = ? AND c.deleted_at IS NULL
+       AND (c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))
+     ORDER BY c.updated_at DESC, c.id DESC
+     LIMIT ?`,
+    userId,
+    options.archived ? 1 : 0,
+    cursor.updatedAt,
+    cursor.updatedAt,
+    options.cursor ? cursor.id : "\u{10FFFF}",
+    options.limit,
+  );
+  return rows.map((r) => {
+    const lastId = strOrNull(r.last_message_id);
+    const last = lastId ? db.get("SELECT * FROM messages WHERE id = ?", lastId) : undefined;
+    return {
+      conversation: toConversation(r),
+      member: toMember(r, "m_"),
+      lastMessage: last ? toMessage(last) : null,
+      unreadCount: num(r.unread_count),
+      peerId: strOrNull(r.peer_id),
+    };
+  });
+}
+
+export function setMemberState(
+  db: Db,
+  conversationId: string,
+  userId: string,
+  patch: { muted?: boolean; mutedUntil?: string | null; archived?: boolean },
+): Member | null {
+  const sets: string[] = [];
+  const params: Array<string | number | null> = [];
+  if (patch.muted !== undefined) sets.push("muted = ?"), params.push(patch.muted ? 1 : 0);
+  if (patch.mutedUntil !== undefined) sets.push("muted_until = ?"), params.push(patch.mutedUntil);
+  if (patch.archived !== undefined) sets.push("archived = ?"), params.push(patch.archived ? 1 : 0);
+  if (sets.length > 0) {
+    db.run(
+      `UPDATE members SET ${sets.join(", ")} WHERE conversation_id = ? AND user_id = ?`,
+      ...params,
+      conversationId,
+      userId,
+    );
+  }
+  return getMember(db, conversationId, userId);
+}

@@ -1,0 +1,176 @@
+import type { EventRecord, MessageRecord, ReactionSummary } from "../../domain/types.ts";
+import type { EventPage, MessagePage, ReceiptRow } from "../store.ts";
+import { type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
+import { toMessage } from "./_rows.ts";
+
+export function getMessage(db: Db, conversationId: string, id: string): MessageRecord | null {
+  const r = db.get(
+    "SELECT * FROM messages WHERE id = ? AND conversation_id = ?",
+    id,
+    conversationId,
+  );
+  return r ? toMessage(r) : null;
+}
+
+export function getMessageByClientId(
+  db: Db,
+  senderId: string,
+  clientMsgId: string,
+): MessageRecord | null {
+  const r = db.get(
+    "SELECT * FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+    senderId,
+    clientMsgId,
+  );
+  return r ? toMessage(r) : null;
+}
+
+const NOT_HIDDEN =
+  "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)";
+
+export function listMessages(
+  db: Db,
+  conversationId: string,
+  viewerId: string,
+  options: { before?: number; after?: number; limit: number },
+): MessagePage {
+  let rows: Row[];
+  if (options.after !== undefined) {
+    rows = db.all(
+      `SELECT * FROM messages m WHERE conversation_id = ? AND seq > ? AND ${NOT_HIDDEN}
+       ORDER BY seq ASC LIMIT ?`,
+      conversationId,
+      options.after,
+      viewerId,
+      options.limit + 1,
+    );
+    const hasMore = rows.length > options.limit;
+    return { messages: rows.slice(0, options.limit).map(toMessage), hasMore };
+  }
+  rows = db.all(
+    `SELECT * FROM messages m WHERE conversation_id = ? AND seq < ? AND ${NOT_HIDDEN}
+     ORDER BY seq DESC LIMIT ?`,
+    conversationId,
+    options.before ?? Number.MAX_SAFE_INTEGER,
+    viewerId,
+    options.limit + 1,
+  );
+  const hasMore = rows.length > options.limit;
+  return { messages: rows.slice(0, options.limit).reverse().map(toMessage), hasMore };
+}
+
+export function listEvents(
+  db: Db,
+  conversationId: string,
+  options: { after: number; limit: number },
+): EventPage {
+  const rows = db.all(
+    "SELECT * FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    conversationId,
+    options.after,
+    options.limit + 1,
+  );
+  const hasMore = rows.length > options.limit;
+  const events: EventRecord[] = rows.slice(0, options.limit).map((r) => ({
+    conversationId: str(r.conversation_id),
+    seq: num(r.seq),
+    event: str(r.event) as EventRecord["event"],
+    actorId: strOrNull(r.actor_id),
+    messageId: strOrNull(r.message_id),
+    data: JSON.parse(str(r.data)),
+    createdAt: str(r.created_at),
+  }));
+  const ids = [...new Set(events.map((e) => e.messageId).filter((x): x is string => !!x))];
+  const messages = new Map<string, MessageRecord>();
+  if (ids.length > 0) {
+    for (
+      const r of db.all(`SELECT * FROM messages WHERE id IN (${placeholders(ids.length)})`, ...ids)
+    ) {
+      messages.set(str(r.id), toMessage(r));
+    }
+  }
+  return { events, messages, hasMore };
+}
+
+export function reactions(db: Db, messageIds: string[]): Map<string, ReactionSummary> {
+  const out = new Map<string, ReactionSummary>();
+  if (messageIds.length === 0) return out;
+  const rows = db.all(
+    `SELECT message_id, user_id, emoji FROM reactions WHERE message_id IN (${
+      placeholders(messageIds.length)
+    }) ORDER BY created_at, user_id`,
+    ...messageIds,
+  );
+  for (const r of rows) {
+    const id = str(r.message_id);
+    let summary = out.get(id);
+    if (!summary) out.set(id, summary = []);
+    const emoji = str(r.emoji);
+    let entry = summary.find((s) => s.emoji === emoji);
+    if (!entry) summary.push(entry = { emoji, userIds: [] });
+    entry.userIds.push(str(r.user_id));
+  }
+  return out;
+}
+
+export function hideMessage(db: Db, userId: string, m: MessageRecord): void {
+  db.run(
+    `INSERT INTO hidden_messages (user_id, message_id, conversation_id) VALUES (?, ?, ?)
+     ON CONFLICT DO NOTHING`,
+    userId,
+    m.id,
+    m.conversationId,
+  );
+}
+
+export function advanceMarker(
+  db: Db,
+  conversationId: string,
+  userId: string,
+  kind: "read" | "delivered",
+  seq: number,
+  at: string,
+): number | null {
+  return db.transaction(() => {
+    const col = kind === "read" ? "read_seq" : "delivered_seq";
+    const changed = db.run(
+      `UPDATE members SET ${col} = ? WHERE conversation_id = ? AND user_id = ? AND ${col} < ?`,
+      seq,
+      conversationId,
+      userId,
+      seq,
+    );
+    if (changed === 0) return null;
+    db.run(
+      `INSERT INTO receipt_marks (conversation_id, user_id, kind, seq, at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+      conversationId,
+      userId,
+      kind,
+      seq,
+      at,
+    );
+    return seq;
+  });
+}
+
+export function receipts(db: Db, conversationId: string, seq: number): ReceiptRow[] {
+  const mark = (kind: string) =>
+    `(SELECT r.at FROM receipt_marks r WHERE r.conversation_id = m.conversation_id
+       AND r.user_id = m.user_id AND r.kind = '${kind}' AND r.seq >= ? ORDER BY r.seq LIMIT 1)`;
+  return db.all(
+    `SELECT m.user_id, ${mark("delivered")} AS delivered_at, ${mark("read")} AS read_at
+     FROM members m WHERE m.conversation_id = ? ORDER BY m.joined_at, m.user_id`,
+    seq,
+    seq,
+    conversationId,
+  ).map((r) => {
+    const readAt = strOrNull(r.read_at);
+    const deliveredAt = strOrNull(r.delivered_at);
+    // Reading implies delivery; the earlier of the two is when it arrived.
+    const delivered = deliveredAt && readAt
+      ? (deliveredAt < readAt ? deliveredAt : readAt)
+      : deliveredAt ?? readAt;
+    return { userId: str(r.user_id), deliveredAt: delivered, readAt };
+  });
+}

@@ -1,0 +1,188 @@
+import type { Db } from "./_db.ts";
+
+/**
+ * The schema, as numbered steps. A step is never edited once released; changes go in a new step.
+ * Each is applied once, in order, in its own transaction, at start-up.
+ */
+export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "accounts, conversations, events and messages",
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        display_name_fold TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'user',
+        avatar_media_id TEXT,
+        status_text TEXT,
+        presence TEXT NOT NULL DEFAULT 'online',
+        privacy_last_seen TEXT NOT NULL DEFAULT 'everyone',
+        last_seen_at TEXT,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT
+      );
+      CREATE INDEX users_display_name_fold ON users(display_name_fold);
+
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        device_name TEXT,
+        ip TEXT,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE INDEX sessions_user ON sessions(user_id);
+
+      CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        used_at TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+
+      CREATE TABLE user_keys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        wrapped BLOB NOT NULL,
+        kek_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        retired_at TEXT
+      );
+      CREATE UNIQUE INDEX user_keys_current ON user_keys(user_id) WHERE retired_at IS NULL;
+      CREATE INDEX user_keys_user ON user_keys(user_id);
+      CREATE INDEX user_keys_kek ON user_keys(kek_id);
+
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        direct_key TEXT UNIQUE,
+        name TEXT,
+        description TEXT,
+        avatar_media_id TEXT,
+        settings TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        member_count INTEGER NOT NULL DEFAULT 0,
+        retention_days INTEGER,
+        deleted_at TEXT
+      );
+      CREATE INDEX conversations_retention ON conversations(retention_days) WHERE retention_days IS NOT NULL;
+
+      CREATE TABLE members (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        joined_at TEXT NOT NULL,
+        read_seq INTEGER NOT NULL DEFAULT 0,
+        delivered_seq INTEGER NOT NULL DEFAULT 0,
+        muted INTEGER NOT NULL DEFAULT 0,
+        muted_until TEXT,
+        archived INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX members_user ON members(user_id, conversation_id);
+      CREATE INDEX members_joined ON members(conversation_id, joined_at, user_id);
+
+      CREATE TABLE events (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        actor_id TEXT,
+        message_id TEXT,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        sender_id TEXT,
+        client_msg_id TEXT,
+        kind TEXT NOT NULL,
+        body BLOB,
+        body_key TEXT,
+        media_ids TEXT NOT NULL DEFAULT '[]',
+        reply_to TEXT,
+        mentions TEXT NOT NULL DEFAULT '[]',
+        system TEXT,
+        edited_at TEXT,
+        deleted_at TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX messages_conversation_seq ON messages(conversation_id, seq);
+      CREATE UNIQUE INDEX messages_idempotency ON messages(sender_id, client_msg_id)
+        WHERE client_msg_id IS NOT NULL;
+      CREATE INDEX messages_body_key ON messages(body_key) WHERE body_key IS NOT NULL;
+
+      CREATE TABLE hidden_messages (
+        user_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, message_id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE reactions (
+        message_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        emoji TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id, emoji)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE receipt_marks (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, kind, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor_id TEXT,
+        target_id TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_action ON audit_log(action, id);
+      CREATE INDEX audit_log_actor ON audit_log(actor_id, id);
+    `,
+  },
+];
+
+/** Applies every migration newer than the database, each in its own transaction. */
+export function migrate(db: Db): number[] {
+  db.raw.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    db.transaction(() => {
+      // Checked inside the write lock: another instance sharing the file may have just applied it.
+      if (db.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", m.version)) return;
+      db.raw.exec(m.sql);
+      db.run(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
+      applied.push(m.version);
+    });
+  }
+  return applied;
+}

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { spawnServer } from "../support/process.ts";
+import { serverTest } from "../support/server.ts";
+
+Deno.test({
+  name: "SIGTERM: stops accepting, finishes in-flight requests, closes the store, exits 0",
+  ...serverTest,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "parley-shutdown-" });
+    const server = await spawnServer({ DATA_DIR: dataDir });
+    try {
+      // An in-flight request whose body is still arriving when the signal comes.
+      const body = new TransformStream<Uint8Array, Uint8Array>();
+      const writer = body.writable.getWriter();
+      const enc = new TextEncoder();
+      const response = fetch(`${server.url}/v1/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body.readable,
+        duplex: "half",
+      } as RequestInit);
+      await writer.write(enc.encode('{"username":"inflight","pass'));
+      await server.waitForLine(/"url.path":"\/v1\/auth\/register"|request/, 500).catch(() => {});
+      server.kill("SIGTERM");
+      await server.waitForLine(/"message":"shutting down"/);
+      await writer.write(enc.encode('word":"long enough password"}'));
+      await writer.close();
+      const res = await response;
+      assert.equal(res.status, 201, `the in-flight request completes: ${server.lines.join("\n")}`);
+      await res.body?.cancel();
+      assert.equal(await server.exited, 0);
+      assert.ok(server.lines.some((l) => l.includes('"message":"shutdown complete"')));
+      await assert.rejects(fetch(`${server.url}/healthz`), "no longer accepting");
+    } finally {
+      server.kill("SIGKILL");
+      await server.exited;
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a bad configuration fails start-up with one clear line and a non-zero exit",
+  ...serverTest,
+  fn: async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname],
+      env: { PORT: "not-a-port" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(out.code, 0);
+    const err = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(err.split("\n").length, 1, err);
+    assert.match(err, /PORT/);
+  },
+});
+
+Deno.test({
+  name: "production without keys refuses to start, naming the variable",
+  ...serverTest,
+  fn: async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname],
+      env: { PARLEY_ENV: "production", PORT: "0", DATA_DIR: "/tmp/parley-no-keys" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(out.code, 0);
+    assert.match(new TextDecoder().decode(out.stderr), /JWT_KEYS is required in production/);
+  },
+});

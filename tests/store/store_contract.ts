@@ -1,0 +1,34 @@
+import type { Store } from "../../src/store/store.ts";
+import { accountContract } from "./_accounts_contract.ts";
+import { conversationContract } from "./_conversations_contract.ts";
+import { messageContract } from "./_messages_contract.ts";
+
+/** Makes a fresh, empty store for one test and disposes of it afterwards. */
+export type StoreFactory = () => Promise<{ store: Store; close: () => Promise<void> }>;
+
+/** Registers one contract test against a fresh store. */
+export type ContractTest = (title: string, fn: (store: Store) => Promise<void>) => void;
+
+/**
+ * The behaviour every {@link Store} adapter must have, as one suite: run it with the adapter's
+ * factory (`tests/store/sqlite_test.ts`, `tests/store/mongo_test.ts`).
+ */
+export function runStoreContract(name: string, factory: StoreFactory): void {
+  const test: ContractTest = (title, fn) =>
+    Deno.test({
+      name: `${name} store: ${title}`,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => {
+        const { store, close } = await factory();
+        try {
+          await fn(store);
+        } finally {
+          await close();
+        }
+      },
+    });
+  accountContract(test);
+  conversationContract(test);
+  messageContract(test);
+}

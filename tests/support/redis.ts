@@ -1,0 +1,76 @@
+/** A redis-server for tests: the one `REDIS_TEST_URL` names, or a private one on a free port. */
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Stops the server (simulating an outage); `start` brings it back on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function waitForPort(port: number, up: boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      if (up) return;
+    } catch {
+      if (!up) return;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`redis on ${port} did not ${up ? "start" : "stop"} in time`);
+}
+
+/**
+ * The Redis that tests share: `REDIS_TEST_URL` when CI started one, otherwise a private server.
+ * Tests that stop and restart Redis always use {@link startRedis} instead.
+ */
+export async function sharedRedis(): Promise<{ url: string; close: () => Promise<void> }> {
+  const url = Deno.env.get("REDIS_TEST_URL");
+  if (url) return { url, close: () => Promise.resolve() };
+  const own = await startRedis();
+  return { url: own.url, close: own.close };
+}
+
+/**
+ * Starts a private redis-server (no persistence) on a free loopback port. Fails loudly when the
+ * binary is missing: the Redis adapters are part of the product and must be tested.
+ */
+export async function startRedis(): Promise<TestRedis> {
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    try {
+      child = new Deno.Command("redis-server", {
+        args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+    } catch (err) {
+      throw new Error(
+        `redis-server is not installed (apt-get install -y redis-server), needed for the Redis tests: ${err}`,
+      );
+    }
+    await waitForPort(port, true);
+  };
+  const stop = async () => {
+    if (!child) return;
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+    child = undefined;
+    await waitForPort(port, false);
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, start, stop, close: stop };
+}

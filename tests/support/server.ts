@@ -1,0 +1,156 @@
+import { createParley, type Parley } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+
+/** A real Parley instance on an ephemeral loopback port with a fresh data directory. */
+export interface TestServer {
+  url: string;
+  port: number;
+  parley: Parley;
+  dataDir: string;
+  /** Every log line written so far. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Parley in this process with the embedded defaults plus `env`, listening on 127.0.0.1:0.
+ * Each call gets its own temporary `DATA_DIR` (removed on close) unless `env.DATA_DIR` is given.
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const ownDir = !env.DATA_DIR;
+  const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "parley-test-" });
+  const config = loadConfig({ LOG_LEVEL: "debug", ...env, DATA_DIR: dataDir, PORT: "0" });
+  const logs: string[] = [];
+  const parley = await createParley(config, { logWrite: (l) => logs.push(l) });
+  const ready = Promise.withResolvers<number>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ port }) => ready.resolve(port),
+  }, parley.app.fetch);
+  const port = await ready.promise;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    parley,
+    dataDir,
+    logs,
+    async close() {
+      parley.beginShutdown();
+      await server.shutdown();
+      await parley.close();
+      if (ownDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** The parsed answer to one HTTP request. */
+export interface Reply<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A tiny JSON client for black-box tests. */
+export class Client {
+  constructor(readonly base: string, public token?: string) {}
+
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply<T>> {
+    const h: Record<string, string> = { ...headers };
+    if (this.token && !("authorization" in h)) h.authorization = `Bearer ${this.token}`;
+    let payload: BodyInit | undefined;
+    if (body !== undefined) {
+      h["content-type"] ??= "application/json";
+      payload = typeof body === "string" ? body : JSON.stringify(body);
+    }
+    const res = await fetch(this.base + path, { method, headers: h, body: payload });
+    const text = await res.text();
+    let parsed: unknown = text;
+    const type = res.headers.get("content-type") ?? "";
+    if (text && type.includes("json")) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  get<T = any>(path: string, headers?: Record<string, string>) {
+    return this.request<T>("GET", path, undefined, headers);
+  }
+  post<T = any>(path: string, body?: unknown, headers?: Record<string, string>) {
+    return this.request<T>("POST", path, body ?? {}, headers);
+  }
+  put<T = any>(path: string, body?: unknown) {
+    return this.request<T>("PUT", path, body);
+  }
+  patch<T = any>(path: string, body?: unknown) {
+    return this.request<T>("PATCH", path, body);
+  }
+  delete<T = any>(path: string) {
+    return this.request<T>("DELETE", path);
+  }
+
+  /** A client for the same server authenticated as someone else. */
+  as(token: string): Client {
+    return new Client(this.base, token);
+  }
+}
+
+/** A registered user with a client that carries their access token. */
+export interface TestUser {
+  id: string;
+  username: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+  client: Client;
+}
+
+let counter = 0;
+
+/** Registers a fresh user (unique name per call) and returns them logged in. */
+export async function registerUser(
+  base: string,
+  options: { username?: string; password?: string; displayName?: string } = {},
+): Promise<TestUser> {
+  const username = options.username ?? `user${Date.now().toString(36)}${(counter++).toString(36)}`;
+  const password = options.password ?? "correct horse battery";
+  const res = await new Client(base).post("/v1/auth/register", {
+    username,
+    password,
+    displayName: options.displayName,
+  });
+  if (res.status !== 201) {
+    throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return {
+    id: res.body.user.id,
+    username: res.body.user.username,
+    password,
+    accessToken: res.body.accessToken,
+    refreshToken: res.body.refreshToken,
+    client: new Client(base, res.body.accessToken),
+  };
+}
+
+/** Asserts a response is an RFC 9457 problem with `status` and `code`. */
+export function assertProblem(res: Reply, status: number, code: string): void {
+  const type = res.headers.get("content-type") ?? "";
+  if (
+    res.status !== status || !type.startsWith("application/problem+json") || res.body?.code !== code
+  ) {
+    throw new Error(
+      `expected ${status} ${code} problem, got ${res.status} ${type} ${JSON.stringify(res.body)}`,
+    );
+  }
+  for (const field of ["type", "title", "status", "detail", "code"]) {
+    if (!(field in res.body)) {
+      throw new Error(`problem lacks ${field}: ${JSON.stringify(res.body)}`);
+    }
+  }
+}
+
+/** Options for server tests: sockets and timers outlive single steps by design. */
+export const serverTest = { sanitizeOps: false, sanitizeResources: false } as const;
