@@ -13,6 +13,8 @@ import { errorHandler, type InFlight, requestContext } from "./_middleware.ts";
 import { sendProblem, toProblem } from "./_problem.ts";
 import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
+import { conversationRoutes } from "./conversations.ts";
+import { messageRoutes } from "./messages.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
@@ -102,17 +104,16 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
   });
 
   const s = ctx.services;
-  for (
-    const r of [
-      authRoutes(s),
-      sessionRoutes(s),
-      userRoutes(s),
-      adminRoutes(s),
-      ...ctx.extraV1 ?? [],
-    ]
-  ) {
-    app.route("/v1", r);
-  }
+  const routers = [
+    authRoutes(s),
+    sessionRoutes(s),
+    userRoutes(s),
+    conversationRoutes(s),
+    messageRoutes(s),
+    adminRoutes(s),
+    ...ctx.extraV1 ?? [],
+  ];
+  for (const r of routers) app.route("/v1", r);
   mountSystemRoutes(app, {
     config,
     metrics: ctx.metrics,

@@ -24,6 +24,11 @@ import { PresenceService } from "./services/presence.ts";
 import { Publisher } from "./services/publisher.ts";
 import { SessionGuard } from "./services/session_guard.ts";
 import { type AvatarResolver, UsersService } from "./services/users.ts";
+import { ConversationsService } from "./services/conversations.ts";
+import { EventLog } from "./services/events.ts";
+import { MessagesService } from "./services/messages.ts";
+import { ReceiptsService } from "./services/receipts.ts";
+import { type MediaCatalog, MessageRenderer } from "./services/render.ts";
 import { openSqliteStore } from "./store/sqlite/mod.ts";
 import type { Store } from "./store/store.ts";
 
@@ -35,6 +40,11 @@ export interface Services {
   presence: PresenceService;
   audit: AuditLog;
   tokens: TokenService;
+  conversations: ConversationsService;
+  messages: MessagesService;
+  receipts: ReceiptsService;
+  events: EventLog;
+  renderer: MessageRenderer;
   publisher: Publisher;
   dataKeys: DataKeys;
   hasher: PasswordHasher;
@@ -125,8 +135,29 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     checkUsable: (_userId, _mediaId, field) => Promise.reject(invalidField(field, "no such media")),
     links: () => Promise.resolve(null),
   };
+  const media: MediaCatalog & { release(ids: string[]): Promise<void> } = {
+    views: () => Promise.resolve(new Map()),
+    checkAttachable: (_u, _ids, field) => Promise.reject(invalidField(field, "no such media")),
+    release: () => Promise.resolve(),
+  };
   const users = new UsersService({ store, presence, avatars, audit });
   const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit });
+  const renderer = new MessageRenderer({ store, dataKeys, media, logger });
+  const events = new EventLog({ store, renderer, publisher });
+  const conversations = new ConversationsService({ config, store, events, renderer, avatars });
+  const messages = new MessagesService({
+    config,
+    store,
+    dataKeys,
+    renderer,
+    events,
+    media,
+    conversations,
+    limiter,
+    publisher,
+    logger,
+  });
+  const receipts = new ReceiptsService({ config, store, conversations, publisher });
   const services: Services = {
     store,
     auth,
@@ -134,6 +165,11 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     presence,
     audit,
     tokens,
+    conversations,
+    messages,
+    receipts,
+    events,
+    renderer,
     publisher,
     dataKeys,
     hasher,
@@ -175,6 +211,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     },
     drained: () => inFlight.drained(),
     async close() {
+      await receipts.flush();
       await guard.stop();
       hasher.close();
       await broker.close();

@@ -49,6 +49,8 @@ export class AuthService {
   readonly #loginAccount: RateRule;
   readonly #loginIp: RateRule;
   readonly #register: RateRule;
+  /** Login attempts of this instance being verified now, by rate-limit key. */
+  readonly #verifying = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -87,6 +89,11 @@ export class AuthService {
     if (await this.deps.store.getUserByUsername(username)) {
       throw new AppError(409, "conflict", "Conflict", "That username is taken");
     }
+    // Taken before the slow hash: a burst of parallel requests must not all pass the peek above.
+    const taken = await this.deps.limiter.take(key, this.#register, 1);
+    if (!taken.allowed) {
+      throw rateLimited(taken.retryAfterSeconds, "Too many registrations from this address");
+    }
     const passwordHash = await this.deps.hasher.hash(normalizePassword(input.password));
     const user = await this.deps.store.createUser({
       id: newId(),
@@ -96,7 +103,6 @@ export class AuthService {
       role: "user",
       createdAt: nowIso(),
     });
-    await this.deps.limiter.take(key, this.#register, 1);
     await this.deps.audit.record({
       action: "user.registered",
       actorId: user.id,
@@ -117,16 +123,35 @@ export class AuthService {
     const username = foldUsername(input.username);
     const accountKey = `login:account:${username}`;
     const ipKey = `login:ip:${meta.ip}`;
-    const [account, ip] = await Promise.all([
-      this.deps.limiter.take(accountKey, this.#loginAccount, 0),
-      this.deps.limiter.take(ipKey, this.#loginIp, 0),
-    ]);
-    if (!account.allowed || !ip.allowed) {
-      throw rateLimited(
-        Math.max(account.retryAfterSeconds, ip.retryAfterSeconds),
-        "Too many failed logins; try again later",
-      );
+    // Attempts still being verified may yet fail. Counting them (this one included) in the same
+    // tick as the peek stops a burst of parallel guesses from all passing before any failure counts.
+    const held = this.#holdAttempt([accountKey, ipKey]);
+    try {
+      const [account, ip] = await Promise.all([
+        this.deps.limiter.take(accountKey, this.#loginAccount, 0),
+        this.deps.limiter.take(ipKey, this.#loginIp, 0),
+      ]);
+      if (
+        !account.allowed || !ip.allowed || account.remaining < held[0] || ip.remaining < held[1]
+      ) {
+        throw rateLimited(
+          Math.max(account.retryAfterSeconds, ip.retryAfterSeconds),
+          "Too many failed logins; try again later",
+        );
+      }
+      return await this.#checkPassword(input, username, accountKey, ipKey, meta);
+    } finally {
+      this.#releaseAttempt([accountKey, ipKey]);
     }
+  }
+
+  async #checkPassword(
+    input: { password: string; deviceName?: string },
+    username: string,
+    accountKey: string,
+    ipKey: string,
+    meta: RequestMeta,
+  ): Promise<AuthGrant> {
     const password = normalizePassword(input.password);
     const user = usernameProblems(username).length === 0
       ? await this.deps.store.getUserByUsername(username)
@@ -234,6 +259,23 @@ export class AuthService {
     const claims = await this.deps.tokens.verify(token);
     await this.deps.guard.check(claims.sessionId, claims.userId);
     return claims;
+  }
+
+  /** Counts a login attempt in flight under each key; returns the counts including it. */
+  #holdAttempt(keys: string[]): number[] {
+    return keys.map((k) => {
+      const n = (this.#verifying.get(k) ?? 0) + 1;
+      this.#verifying.set(k, n);
+      return n;
+    });
+  }
+
+  #releaseAttempt(keys: string[]): void {
+    for (const k of keys) {
+      const n = (this.#verifying.get(k) ?? 1) - 1;
+      if (n > 0) this.#verifying.set(k, n);
+      else this.#verifying.delete(k);
+    }
   }
 
   /** A new access token for an existing, live session (used when a role changes). */

@@ -13,6 +13,8 @@ export interface EnvelopeMeta {
   personal?: boolean;
   /** For control messages: what to do. */
   action?: string;
+  /** How a durable event changes who receives its conversation. */
+  membership?: { added?: string[]; removed?: string[]; deleted?: boolean };
 }
 
 /** A received envelope: its meta and the body exactly as serialised once by the publisher. */

@@ -101,7 +101,9 @@ export type Mutation =
   | { op: "removeMember"; userId: string }
   | { op: "setRole"; userId: string; role: MemberRole }
   | { op: "updateConversation"; patch: ConversationPatch }
-  | { op: "deleteConversation"; at: string };
+  | { op: "deleteConversation"; at: string }
+  /** Moves the user's read and delivered markers up to this event (a sender has read what they sent). */
+  | { op: "readUpTo"; userId: string };
 
 /** Group info that may change. */
 export interface ConversationPatch {
@@ -242,6 +244,8 @@ export interface Store {
     userId: string,
     options: { archived: boolean; limit: number; cursor?: ListCursor },
   ): Promise<ConversationListItem[]>;
+  /** One conversation as it appears in `userId`'s list; null unless they are a member. */
+  conversationItem(userId: string, conversationId: string): Promise<ConversationListItem | null>;
   setMemberState(
     conversationId: string,
     userId: string,

@@ -179,6 +179,16 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       );
       return true;
     }
+    case "readUpTo":
+      db.run(
+        `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
+         WHERE conversation_id = ? AND user_id = ?`,
+        seq,
+        seq,
+        c.conversationId,
+        m.userId,
+      );
+      return false;
     case "deleteConversation":
       db.run("UPDATE conversations SET deleted_at = ? WHERE id = ?", m.at, c.conversationId);
       db.run("DELETE FROM members WHERE conversation_id = ?", c.conversationId);

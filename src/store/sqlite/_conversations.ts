@@ -148,23 +148,37 @@ export function sharesConversation(db: Db, a: string, b: string): boolean {
   );
 }
 
+const LIST_COLUMNS = `c.*, ${MEMBER_COLUMNS_AS_M},
+  (SELECT x.id FROM messages x
+     WHERE x.conversation_id = c.id
+       AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id)
+     ORDER BY x.seq DESC LIMIT 1) AS last_message_id,
+  (SELECT count(*) FROM messages x
+     WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind != 'system'
+       AND x.deleted_at IS NULL AND x.sender_id IS NOT m.user_id) AS unread_count,
+  (SELECT o.user_id FROM members o
+     WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != m.user_id) AS peer_id`;
+
+function toListItem(db: Db, r: Row): ConversationListItem {
+  const lastId = strOrNull(r.last_message_id);
+  const last = lastId ? db.get("SELECT * FROM messages WHERE id = ?", lastId) : undefined;
+  return {
+    conversation: toConversation(r),
+    member: toMember(r, "m_"),
+    lastMessage: last ? toMessage(last) : null,
+    unreadCount: num(r.unread_count),
+    peerId: strOrNull(r.peer_id),
+  };
+}
+
 export function listConversations(
   db: Db,
   userId: string,
   options: { archived: boolean; limit: number; cursor?: ListCursor },
 ): ConversationListItem[] {
   const cursor = options.cursor ?? { updatedAt: "\u{10FFFF}", id: "" };
-  const rows = db.all(
-    `SELECT c.*, ${MEMBER_COLUMNS_AS_M},
-       (SELECT x.id FROM messages x
-          WHERE x.conversation_id = c.id
-            AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id)
-          ORDER BY x.seq DESC LIMIT 1) AS last_message_id,
-       (SELECT count(*) FROM messages x
-          WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind != 'system'
-            AND x.deleted_at IS NULL AND x.sender_id IS NOT m.user_id) AS unread_count,
-       (SELECT o.user_id FROM members o
-          WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != m.user_id) AS peer_id
+  return db.all(
+    `SELECT ${LIST_COLUMNS}
      FROM members m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.user_id = ? AND m.archived = ? AND c.deleted_at IS NULL
        AND (c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))
@@ -176,18 +190,22 @@ export function listConversations(
     cursor.updatedAt,
     options.cursor ? cursor.id : "\u{10FFFF}",
     options.limit,
+  ).map((r) => toListItem(db, r));
+}
+
+export function conversationItem(
+  db: Db,
+  userId: string,
+  conversationId: string,
+): ConversationListItem | null {
+  const r = db.get(
+    `SELECT ${LIST_COLUMNS}
+     FROM members m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.user_id = ? AND m.conversation_id = ? AND c.deleted_at IS NULL`,
+    userId,
+    conversationId,
   );
-  return rows.map((r) => {
-    const lastId = strOrNull(r.last_message_id);
-    const last = lastId ? db.get("SELECT * FROM messages WHERE id = ?", lastId) : undefined;
-    return {
-      conversation: toConversation(r),
-      member: toMember(r, "m_"),
-      lastMessage: last ? toMessage(last) : null,
-      unreadCount: num(r.unread_count),
-      peerId: strOrNull(r.peer_id),
-    };
-  });
+  return r ? toListItem(db, r) : null;
 }
 
 export function setMemberState(

@@ -172,6 +172,9 @@ export class SqliteStore implements Store {
   ) {
     return run(() => conversations.listConversations(this.db, userId, options));
   }
+  conversationItem(userId: string, conversationId: string) {
+    return run(() => conversations.conversationItem(this.db, userId, conversationId));
+  }
   setMemberState(
     conversationId: string,
     userId: string,

@@ -1,0 +1,84 @@
+import { z } from "@hono/zod-openapi";
+import { Iso, MediaRefSchema } from "./_schemas.ts";
+
+export const ReactionSchema = z.object({
+  emoji: z.string(),
+  count: z.number().int(),
+  me: z.boolean(),
+}).openapi("Reaction");
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  seq: z.number().int(),
+  senderId: z.string().nullable(),
+  clientMsgId: z.string().nullable(),
+  kind: z.enum(["text", "media", "system"]),
+  text: z.string().optional(),
+  media: z.array(z.record(z.string(), z.unknown())),
+  replyTo: z.string().optional(),
+  mentions: z.array(z.string()),
+  reactions: z.array(ReactionSchema),
+  system: z.object({
+    action: z.string(),
+    actorId: z.string().nullable(),
+    userIds: z.array(z.string()).optional(),
+    role: z.string().optional(),
+    changes: z.array(z.string()).optional(),
+  }).optional().openapi({ description: "For kind system: who did what to whom" }),
+  editedAt: Iso.optional(),
+  deletedAt: Iso.optional(),
+  createdAt: Iso,
+}).openapi("Message");
+
+export const SettingsSchema = z.object({
+  onlyAdminsCanSend: z.boolean(),
+  onlyAdminsCanEditInfo: z.boolean(),
+  membersCanAddMembers: z.boolean(),
+}).openapi("GroupSettings");
+
+export const ConversationSchema = z.object({
+  id: z.string(),
+  type: z.enum(["direct", "group"]),
+  name: z.string().nullable(),
+  description: z.string().nullable(),
+  avatar: MediaRefSchema.nullable(),
+  memberCount: z.number().int(),
+  myRole: z.enum(["owner", "admin", "moderator", "member"]),
+  lastMessage: MessageSchema.optional(),
+  lastSeq: z.number().int(),
+  unreadCount: z.number().int(),
+  muted: z.boolean(),
+  mutedUntil: Iso.optional(),
+  archived: z.boolean(),
+  settings: SettingsSchema,
+  retentionDays: z.number().int().optional(),
+  peer: z.object({
+    id: z.string(),
+    username: z.string(),
+    displayName: z.string(),
+    deleted: z.literal(true).optional(),
+  }).optional().openapi({ description: "Direct conversations: the other participant" }),
+  createdAt: Iso,
+  updatedAt: Iso,
+}).openapi("Conversation");
+
+export const MemberSchema = z.object({
+  userId: z.string(),
+  role: z.enum(["owner", "admin", "moderator", "member"]),
+  joinedAt: Iso,
+  user: z.object({
+    id: z.string(),
+    username: z.string(),
+    displayName: z.string(),
+    deleted: z.literal(true).optional(),
+  }),
+}).openapi("Member");
+
+export const EventSchema = z.object({
+  seq: z.number().int(),
+  event: z.string(),
+  conversationId: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: Iso,
+}).openapi("ConversationEvent");

@@ -1,0 +1,273 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Services } from "../src/app.ts";
+import { requireAuth } from "./_middleware.ts";
+import { bearer, jsonBody, jsonResponse, PageQuery, problems, router } from "./_openapi.ts";
+import { ConversationSchema, MemberSchema, SettingsSchema } from "./_message_schemas.ts";
+
+const Id = z.string().max(64);
+const ConvParams = z.object({ id: Id });
+const MemberParams = z.object({ id: Id, userId: Id });
+
+const CreateConversation = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("direct"), userId: Id }),
+  z.object({
+    type: z.literal("group"),
+    name: z.string().max(1024),
+    description: z.string().max(8192).nullable().optional(),
+    avatarMediaId: Id.nullable().optional(),
+    memberIds: z.array(Id).max(100_000).default([]),
+  }),
+]).openapi("CreateConversation");
+
+const UpdateConversation = z.object({
+  name: z.string().max(1024).optional(),
+  description: z.string().max(8192).nullable().optional(),
+  avatarMediaId: Id.nullable().optional(),
+  settings: SettingsSchema.partial().optional(),
+  retentionDays: z.number().int().min(1).max(3650).nullable().optional()
+    .openapi({ description: "Messages older than this many days are deleted; null keeps them" }),
+}).openapi("UpdateConversation");
+
+const MyState = z.object({
+  muted: z.boolean().optional(),
+  mutedUntil: z.string().max(64).nullable().optional(),
+  archived: z.boolean().optional(),
+}).openapi("MyConversationState");
+
+/** Conversations, groups, members, roles and per-user state. */
+export function conversationRoutes(services: Services) {
+  const r = router();
+  const mw = [requireAuth(services.auth)];
+  const svc = services.conversations;
+  const base = { tags: ["Conversations"], security: bearer, middleware: mw };
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/conversations",
+      summary: "Open the direct conversation with a user, or create a group",
+      description:
+        "Direct: idempotent, 201 the first time and 200 after. Group: 201, you are the owner.",
+      request: { body: jsonBody(CreateConversation) },
+      responses: {
+        201: jsonResponse(ConversationSchema, "Created"),
+        200: jsonResponse(ConversationSchema, "The existing direct conversation"),
+        ...problems(400, 401),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const actor = c.get("actor");
+      if (body.type === "direct") {
+        const { view, created } = await svc.openDirect(actor, body.userId);
+        return c.json(view, created ? 201 : 200);
+      }
+      return c.json(await svc.createGroup(actor, body), 201);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations",
+      summary: "Your conversations, most recent activity first",
+      request: {
+        query: PageQuery.extend({ archived: z.enum(["true", "false"]).default("false") }),
+      },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            conversations: z.array(ConversationSchema),
+            nextCursor: z.string().optional(),
+          }),
+          "A page of conversations",
+        ),
+        ...problems(400, 401),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      return c.json(
+        await svc.list(c.get("actor"), {
+          archived: q.archived === "true",
+          limit: q.limit,
+          cursor: q.cursor,
+        }),
+        200,
+      );
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations/{id}",
+      summary: "One conversation",
+      request: { params: ConvParams },
+      responses: {
+        200: jsonResponse(ConversationSchema, "The conversation"),
+        ...problems(401, 404),
+      },
+    }),
+    async (c) => c.json(await svc.get(c.get("actor"), c.req.valid("param").id), 200),
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "patch",
+      path: "/conversations/{id}",
+      summary: "Change a group's name, description, avatar, settings or retention",
+      request: { params: ConvParams, body: jsonBody(UpdateConversation) },
+      responses: {
+        200: jsonResponse(ConversationSchema, "The updated conversation"),
+        ...problems(400, 401, 403, 404),
+      },
+    }),
+    async (c) =>
+      c.json(await svc.update(c.get("actor"), c.req.valid("param").id, c.req.valid("json")), 200),
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "delete",
+      path: "/conversations/{id}",
+      summary: "Delete a group (owner only)",
+      request: { params: ConvParams },
+      responses: { 204: { description: "Deleted" }, ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      await svc.deleteGroup(c.get("actor"), c.req.valid("param").id);
+      return c.body(null, 204);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/conversations/{id}/owner",
+      summary: "Transfer ownership (owner only); you become an admin",
+      request: { params: ConvParams, body: jsonBody(z.object({ userId: Id })) },
+      responses: {
+        200: jsonResponse(ConversationSchema, "The conversation"),
+        ...problems(400, 401, 403, 404),
+      },
+    }),
+    async (c) =>
+      c.json(
+        await svc.transferOwnership(
+          c.get("actor"),
+          c.req.valid("param").id,
+          c.req.valid("json").userId,
+        ),
+        200,
+      ),
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations/{id}/members",
+      summary: "Members in join order",
+      request: { params: ConvParams, query: PageQuery },
+      responses: {
+        200: jsonResponse(
+          z.object({ members: z.array(MemberSchema), nextCursor: z.string().optional() }),
+          "Members",
+        ),
+        ...problems(400, 401, 404),
+      },
+    }),
+    async (c) =>
+      c.json(await svc.members(c.get("actor"), c.req.valid("param").id, c.req.valid("query")), 200),
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/conversations/{id}/members",
+      summary: "Add members (moderator and up, or anyone when membersCanAddMembers)",
+      request: {
+        params: ConvParams,
+        body: jsonBody(z.object({ userIds: z.array(Id).min(1).max(1000) })),
+      },
+      responses: {
+        200: jsonResponse(
+          z.object({ members: z.array(MemberSchema) }),
+          "The members that were added",
+        ),
+        ...problems(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) =>
+      c.json(
+        await svc.addMembers(c.get("actor"), c.req.valid("param").id, c.req.valid("json").userIds),
+        200,
+      ),
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "delete",
+      path: "/conversations/{id}/members/{userId}",
+      summary: "Remove a member, or leave when it is you",
+      request: { params: MemberParams },
+      responses: { 204: { description: "Removed" }, ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const p = c.req.valid("param");
+      await svc.removeMember(c.get("actor"), p.id, p.userId);
+      return c.body(null, 204);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "patch",
+      path: "/conversations/{id}/members/{userId}",
+      summary: "Change a member's role (admin: up to moderator; owner: admin too)",
+      request: {
+        params: MemberParams,
+        body: jsonBody(z.object({ role: z.enum(["owner", "admin", "moderator", "member"]) })),
+      },
+      responses: { 200: jsonResponse(MemberSchema, "The member"), ...problems(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const p = c.req.valid("param");
+      return c.json(
+        await svc.setRole(c.get("actor"), p.id, p.userId, c.req.valid("json").role),
+        200,
+      );
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "put",
+      path: "/conversations/{id}/me",
+      summary: "Your own state: muted (optionally until a time) and archived",
+      request: { params: ConvParams, body: jsonBody(MyState) },
+      responses: {
+        200: jsonResponse(ConversationSchema, "The conversation"),
+        ...problems(400, 401, 404),
+      },
+    }),
+    async (c) =>
+      c.json(
+        await svc.setMyState(c.get("actor"), c.req.valid("param").id, c.req.valid("json")),
+        200,
+      ),
+  );
+
+  return r;
+}

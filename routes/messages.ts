@@ -1,0 +1,255 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Services } from "../src/app.ts";
+import { invalidField } from "../src/domain/errors.ts";
+import { requireAuth } from "./_middleware.ts";
+import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts";
+import { EventSchema, MessageSchema, ReactionSchema } from "./_message_schemas.ts";
+import { Iso } from "./_schemas.ts";
+
+const Id = z.string().max(64);
+const ConvParams = z.object({ id: Id });
+const MessageParams = z.object({ id: Id, messageId: Id });
+const Seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A clientMsgId: the client's idempotency key for a send (a UUID is ideal). */
+export const ClientMsgId = z.string().min(1).max(128).regex(
+  /^[\x21-\x7e]+$/,
+  "printable ASCII, no spaces",
+);
+
+export const SendMessage = z.object({
+  clientMsgId: ClientMsgId,
+  text: z.string().max(64 * 1024).optional(),
+  mediaIds: z.array(Id).max(10).optional(),
+  replyTo: Id.optional(),
+  mentions: z.array(Id).max(50).optional(),
+}).openapi("SendMessage");
+
+/** Messages, reactions, markers, receipts and the event catch-up of one conversation. */
+export function messageRoutes(services: Services) {
+  const r = router();
+  const base = { tags: ["Messages"], security: bearer, middleware: [requireAuth(services.auth)] };
+  const svc = services.messages;
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/conversations/{id}/messages",
+      summary: "Send a message (idempotent on clientMsgId)",
+      description:
+        "201 with the stored message; a retry with the same clientMsgId returns the SAME " +
+        "message with 200. Answered only after the message is durably committed.",
+      request: { params: ConvParams, body: jsonBody(SendMessage) },
+      responses: {
+        201: jsonResponse(z.object({ message: MessageSchema }), "Stored"),
+        200: jsonResponse(z.object({ message: MessageSchema }), "Already stored (retry)"),
+        ...problems(400, 401, 403, 404, 409, 429),
+      },
+    }),
+    async (c) => {
+      const { message, created } = await svc.send(
+        c.get("actor"),
+        c.req.valid("param").id,
+        c.req.valid("json"),
+      );
+      return c.json({ message }, created ? 201 : 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations/{id}/messages",
+      summary: "History, always in ascending seq order",
+      description:
+        "`before`: the newest `limit` messages below SEQ; `after`: the oldest above SEQ; " +
+        "neither: the newest page.",
+      request: {
+        params: ConvParams,
+        query: z.object({
+          before: Seq.optional(),
+          after: Seq.optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+      },
+      responses: {
+        200: jsonResponse(
+          z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() }),
+          "A page",
+        ),
+        ...problems(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      if (q.before !== undefined && q.after !== undefined) {
+        throw invalidField("before", "use before or after, not both");
+      }
+      return c.json(await svc.history(c.get("actor"), c.req.valid("param").id, q), 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "patch",
+      path: "/conversations/{id}/messages/{messageId}",
+      summary: "Edit your own message",
+      request: {
+        params: MessageParams,
+        body: jsonBody(z.object({ text: z.string().max(64 * 1024) })),
+      },
+      responses: {
+        200: jsonResponse(MessageSchema, "The edited message"),
+        ...problems(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid("param");
+      return c.json(
+        await svc.edit(c.get("actor"), p.id, p.messageId, c.req.valid("json").text),
+        200,
+      );
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "delete",
+      path: "/conversations/{id}/messages/{messageId}",
+      summary: "Delete a message for you (default) or for everyone",
+      request: {
+        params: MessageParams,
+        query: z.object({ for: z.enum(["me", "everyone"]).default("me") }),
+      },
+      responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const p = c.req.valid("param");
+      await svc.delete(c.get("actor"), p.id, p.messageId, c.req.valid("query").for);
+      return c.body(null, 204);
+    },
+  );
+
+  for (const method of ["put", "delete"] as const) {
+    r.openapi(
+      createRoute({
+        ...base,
+        method,
+        path: "/conversations/{id}/messages/{messageId}/reactions/{emoji}",
+        summary: method === "put"
+          ? "Add your reaction (idempotent)"
+          : "Remove your reaction (idempotent)",
+        description: "`emoji` is URL-encoded and must be exactly one emoji grapheme.",
+        request: { params: MessageParams.extend({ emoji: z.string().max(256) }) },
+        responses: {
+          200: jsonResponse(
+            z.object({ reactions: z.array(ReactionSchema) }),
+            "The message's reactions",
+          ),
+          ...problems(400, 401, 403, 404, 409),
+        },
+      }),
+      async (c) => {
+        const p = c.req.valid("param");
+        const reactions = await svc.react(
+          c.get("actor"),
+          p.id,
+          p.messageId,
+          p.emoji,
+          method === "put",
+        );
+        return c.json({ reactions }, 200);
+      },
+    );
+  }
+
+  for (const kind of ["read", "delivered"] as const) {
+    r.openapi(
+      createRoute({
+        ...base,
+        method: "post",
+        path: `/conversations/{id}/${kind}`,
+        summary: kind === "read"
+          ? "Move your read marker (monotonic)"
+          : "Move your delivered marker (monotonic)",
+        description:
+          "A lower seq than the current marker is ignored. Markers are state, not events.",
+        request: { params: ConvParams, body: jsonBody(z.object({ seq: z.number().int().min(0) })) },
+        responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404) },
+      }),
+      async (c) => {
+        await services.receipts.mark(
+          c.get("actor"),
+          c.req.valid("param").id,
+          c.req.valid("json").seq,
+          kind,
+        );
+        return c.body(null, 204);
+      },
+    );
+  }
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations/{id}/messages/{messageId}/receipts",
+      summary: "When each member received and read a message",
+      request: { params: MessageParams },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            receipts: z.array(
+              z.object({ userId: z.string(), deliveredAt: Iso.optional(), readAt: Iso.optional() }),
+            ),
+          }),
+          "Per member (not the sender)",
+        ),
+        ...problems(401, 404),
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid("param");
+      return c.json({
+        receipts: await services.receipts.forMessage(c.get("actor"), p.id, p.messageId),
+      }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations/{id}/events",
+      summary: "Durable events after a seq, in order (catch-up)",
+      description: "`event` and `data` are exactly what the WebSocket `event` frame carries.",
+      request: {
+        params: ConvParams,
+        query: z.object({
+          after: Seq.default(0),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+      },
+      responses: {
+        200: jsonResponse(
+          z.object({ events: z.array(EventSchema), hasMore: z.boolean() }),
+          "Events",
+        ),
+        ...problems(400, 401, 404),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      return c.json(
+        await svc.events(c.get("actor"), c.req.valid("param").id, q.after, q.limit),
+        200,
+      );
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,388 @@
+import type { Config } from "../config.ts";
+import { type DataKeys, messageAad } from "../crypto/envelope.ts";
+import { isSingleEmoji } from "../domain/emoji.ts";
+import {
+  conflict,
+  type FieldProblem,
+  forbidden,
+  invalidField,
+  notFound,
+  rateLimited,
+  validationFailed,
+} from "../domain/errors.ts";
+import { can } from "../domain/permissions.ts";
+import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
+import type { MemberRole, MessageRecord } from "../domain/types.ts";
+import { newId, nowIso } from "../ids.ts";
+import type { RateLimiter } from "../limits/rate_limit.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Store } from "../store/store.ts";
+import type { Actor } from "./auth.ts";
+import type { ConversationsService } from "./conversations.ts";
+import type { EventLog, PublicEvent } from "./events.ts";
+import { type Publisher, userChannel } from "./publisher.ts";
+import {
+  type MediaCatalog,
+  messageFor,
+  type MessageRenderer,
+  type PublicMessage,
+  type ViewerReactions,
+} from "./render.ts";
+
+/** What a client sends (REST body or socket frame). */
+export interface SendInput {
+  clientMsgId: string;
+  text?: string;
+  mediaIds?: string[];
+  replyTo?: string;
+  mentions?: string[];
+}
+
+/** Deleting media that no message references any more (the media service does it). */
+export interface MediaReleaser {
+  release(mediaIds: string[]): Promise<void>;
+}
+
+const MAX_MEDIA = 10;
+const MAX_MENTIONS = 50;
+const ANY_ROLE: MemberRole[] = ["owner", "admin", "moderator", "member"];
+const ADMINS: MemberRole[] = ["owner", "admin"];
+
+/**
+ * Messages: send (idempotent on sender + clientMsgId, encrypted at rest, acknowledged only after the
+ * commit), history, edit, delete for me or for everyone, reactions and the event catch-up. REST and
+ * the socket call the same methods.
+ */
+export class MessagesService {
+  constructor(
+    private readonly deps: {
+      config: Config;
+      store: Store;
+      dataKeys: DataKeys;
+      renderer: MessageRenderer;
+      events: EventLog;
+      media: MediaCatalog & MediaReleaser;
+      conversations: ConversationsService;
+      limiter: RateLimiter;
+      publisher: Publisher;
+      logger: Logger;
+    },
+  ) {}
+
+  /**
+   * Sends a message. Returns it with `created: false` when this (sender, clientMsgId) was already
+   * stored: a retry gets the same message, never a duplicate.
+   */
+  async send(
+    actor: Actor,
+    conversationId: string,
+    input: SendInput,
+  ): Promise<{ message: PublicMessage; created: boolean }> {
+    const { conversation, member } = await this.deps.conversations.membership(
+      actor,
+      conversationId,
+    );
+    const existing = await this.deps.store.getMessageByClientId(actor.userId, input.clientMsgId);
+    if (existing) {
+      return { message: await this.#duplicate(actor, conversationId, existing), created: false };
+    }
+    if (!can(member.role, "send", null, conversation.settings)) {
+      throw forbidden("Only admins may send messages in this group");
+    }
+    await this.#rateLimit(actor.userId);
+    const problems: FieldProblem[] = [];
+    let text: string | undefined;
+    if (input.text !== undefined) {
+      const r = checkText(input.text, { field: "text", ...MESSAGE_TEXT });
+      if (r.ok) text = r.text;
+      else problems.push(...r.problems);
+    }
+    const mediaIds = [...new Set(input.mediaIds ?? [])];
+    if (mediaIds.length > MAX_MEDIA) {
+      problems.push({ path: "mediaIds", message: `at most ${MAX_MEDIA} attachments` });
+    }
+    if (input.text === undefined && mediaIds.length === 0) {
+      problems.push({ path: "text", message: "a message needs text or mediaIds" });
+    }
+    const mentions = [...new Set(input.mentions ?? [])];
+    if (mentions.length > MAX_MENTIONS) {
+      problems.push({ path: "mentions", message: `at most ${MAX_MENTIONS} mentions` });
+    }
+    if (problems.length) throw validationFailed(problems);
+    await Promise.all([
+      mediaIds.length
+        ? this.deps.media.checkAttachable(actor.userId, mediaIds, "mediaIds")
+        : undefined,
+      this.#checkReply(conversationId, input.replyTo),
+      this.#checkMentions(conversationId, mentions),
+    ]);
+
+    const id = newId();
+    const at = nowIso();
+    const body = text === undefined
+      ? null
+      : await this.deps.dataKeys.sealText(actor.userId, text, messageAad(conversationId, id));
+    const result = await this.deps.store.commit({
+      conversationId,
+      event: "message.created",
+      actorId: actor.userId,
+      messageId: id,
+      at,
+      idempotency: { senderId: actor.userId, clientMsgId: input.clientMsgId },
+      expect: [{
+        kind: "member",
+        userId: actor.userId,
+        roles: conversation.settings.onlyAdminsCanSend && conversation.type === "group"
+          ? ADMINS
+          : ANY_ROLE,
+        error: notFound("Conversation not found"),
+      }],
+      mutations: [
+        {
+          op: "insertMessage",
+          message: {
+            id,
+            conversationId,
+            senderId: actor.userId,
+            clientMsgId: input.clientMsgId,
+            kind: mediaIds.length ? "media" : "text",
+            body,
+            mediaIds,
+            replyTo: input.replyTo ?? null,
+            mentions,
+            system: null,
+            editedAt: null,
+            deletedAt: null,
+            createdAt: at,
+          },
+        },
+        { op: "readUpTo", userId: actor.userId },
+      ],
+    });
+    if (result.status === "duplicate") {
+      return {
+        message: await this.#duplicate(actor, conversationId, result.message),
+        created: false,
+      };
+    }
+    if (result.status !== "committed") throw new Error("a new message always commits");
+    const [view] = await this.deps.renderer.render(
+      [result.message!],
+      text === undefined ? undefined : new Map([[id, text]]),
+    );
+    await this.deps.events.publish(result.event, view);
+    return { message: messageFor(view, actor.userId), created: true };
+  }
+
+  async #duplicate(actor: Actor, conversationId: string, m: MessageRecord): Promise<PublicMessage> {
+    if (m.conversationId !== conversationId) {
+      throw conflict("clientMsgId was already used for a message in another conversation");
+    }
+    const [view] = await this.deps.renderer.render([m]);
+    return messageFor(view, actor.userId);
+  }
+
+  async #rateLimit(userId: string): Promise<void> {
+    let decision;
+    try {
+      decision = await this.deps.limiter.take(`msg:user:${userId}`, {
+        capacity: this.deps.config.limits.messagesPerMinute,
+        windowSeconds: 60,
+      });
+    } catch (err) {
+      // Messaging fails open: a limiter outage must not stop chat.
+      this.deps.logger.warn("message rate limiter unavailable", { "error.message": String(err) });
+      return;
+    }
+    if (!decision.allowed) {
+      throw rateLimited(decision.retryAfterSeconds, "You are sending messages too fast");
+    }
+  }
+
+  async #checkReply(conversationId: string, replyTo: string | undefined): Promise<void> {
+    if (replyTo === undefined) return;
+    const target = await this.deps.store.getMessage(conversationId, replyTo);
+    if (!target) throw invalidField("replyTo", "no such message in this conversation");
+  }
+
+  async #checkMentions(conversationId: string, mentions: string[]): Promise<void> {
+    const members = await Promise.all(
+      mentions.map((u) => this.deps.store.getMember(conversationId, u)),
+    );
+    const outsiders = mentions.filter((_, i) => !members[i]);
+    if (outsiders.length) throw invalidField("mentions", `not members: ${outsiders.join(", ")}`);
+  }
+
+  /** History in ascending seq order: the newest page, or `before`/`after` a seq. */
+  async history(
+    actor: Actor,
+    conversationId: string,
+    options: { before?: number; after?: number; limit: number },
+  ): Promise<{ messages: PublicMessage[]; hasMore: boolean }> {
+    await this.deps.conversations.membership(actor, conversationId);
+    const page = await this.deps.store.listMessages(conversationId, actor.userId, options);
+    const views = await this.deps.renderer.render(page.messages);
+    return { messages: views.map((v) => messageFor(v, actor.userId)), hasMore: page.hasMore };
+  }
+
+  /** Replaces the text of the caller's own message; `editedAt` records when. */
+  async edit(
+    actor: Actor,
+    conversationId: string,
+    messageId: string,
+    rawText: string,
+  ): Promise<PublicMessage> {
+    await this.deps.conversations.membership(actor, conversationId);
+    const m = await this.#message(conversationId, messageId);
+    if (m.senderId !== actor.userId || m.kind === "system") {
+      throw forbidden("Only the author may edit a message");
+    }
+    if (m.deletedAt) throw conflict("The message was deleted");
+    const r = checkText(rawText, { field: "text", ...MESSAGE_TEXT });
+    if (!r.ok) throw validationFailed(r.problems);
+    const at = nowIso();
+    const body = await this.deps.dataKeys.sealText(
+      actor.userId,
+      r.text,
+      messageAad(conversationId, messageId),
+    );
+    const result = await this.deps.store.commit({
+      conversationId,
+      event: "message.updated",
+      actorId: actor.userId,
+      messageId,
+      at,
+      expect: [
+        { kind: "member", userId: actor.userId, error: notFound("Conversation not found") },
+        {
+          kind: "message",
+          messageId,
+          senderId: actor.userId,
+          live: true,
+          error: conflict("The message was deleted"),
+        },
+      ],
+      mutations: [{ op: "editMessage", messageId, body, editedAt: at }],
+    });
+    if (result.status !== "committed") throw conflict("The message was deleted");
+    const [view] = await this.deps.renderer.render(
+      [result.message!],
+      new Map([[messageId, r.text]]),
+    );
+    await this.deps.events.publish(result.event, view);
+    return messageFor(view, actor.userId);
+  }
+
+  /**
+   * Deletes a message for the caller only, or for everyone (the author, or a moderator and up over
+   * members ranked below): the body and attachments are erased and a tombstone remains.
+   */
+  async delete(
+    actor: Actor,
+    conversationId: string,
+    messageId: string,
+    scope: "me" | "everyone",
+  ): Promise<void> {
+    const { conversation, member } = await this.deps.conversations.membership(
+      actor,
+      conversationId,
+    );
+    const m = await this.#message(conversationId, messageId);
+    if (scope === "me") {
+      await this.deps.store.hideMessage(actor.userId, m);
+      await this.deps.publisher.publish(userChannel(actor.userId), { kind: "event" }, {
+        event: "message.hidden",
+        conversationId,
+        data: { messageId, conversationId },
+      });
+      return;
+    }
+    if (m.deletedAt) return;
+    if (m.kind === "system") throw forbidden("System messages cannot be deleted");
+    if (m.senderId !== actor.userId) {
+      const sender = m.senderId
+        ? await this.deps.store.getMember(conversationId, m.senderId)
+        : null;
+      const allowed = conversation.type === "group" &&
+        can(member.role, "deleteOthersMessage", sender?.role ?? null, conversation.settings);
+      if (!allowed) throw forbidden("You may delete only your own messages here");
+    }
+    const result = await this.deps.store.commit({
+      conversationId,
+      event: "message.deleted",
+      actorId: actor.userId,
+      messageId,
+      at: nowIso(),
+      expect: [{
+        kind: "member",
+        userId: actor.userId,
+        roles: [member.role],
+        error: conflict("Your role changed; try again"),
+      }],
+      mutations: [{ op: "eraseMessage", messageId, deletedAt: nowIso() }],
+    });
+    if (result.status !== "committed") return;
+    const [view] = await this.deps.renderer.render([result.message!]);
+    await this.deps.events.publish(result.event, view);
+    if (m.mediaIds.length) await this.deps.media.release(m.mediaIds);
+  }
+
+  /** Adds or removes the caller's reaction (exactly one emoji); idempotent. Returns the reactions. */
+  async react(
+    actor: Actor,
+    conversationId: string,
+    messageId: string,
+    emoji: string,
+    add: boolean,
+  ): Promise<ViewerReactions> {
+    const { conversation, member } = await this.deps.conversations.membership(
+      actor,
+      conversationId,
+    );
+    if (!isSingleEmoji(emoji)) throw invalidField("emoji", "must be exactly one emoji");
+    if (!can(member.role, "react", null, conversation.settings)) {
+      throw forbidden("You may not react here");
+    }
+    const m = await this.#message(conversationId, messageId);
+    if (m.deletedAt) throw conflict("The message was deleted");
+    const at = nowIso();
+    const result = await this.deps.store.commit({
+      conversationId,
+      event: "reaction.updated",
+      actorId: actor.userId,
+      messageId,
+      at,
+      data: { userId: actor.userId, emoji, action: add ? "added" : "removed" },
+      expect: [
+        { kind: "member", userId: actor.userId, error: notFound("Conversation not found") },
+        { kind: "message", messageId, live: true, error: conflict("The message was deleted") },
+      ],
+      mutations: [
+        add
+          ? { op: "addReaction", messageId, userId: actor.userId, emoji, at }
+          : { op: "removeReaction", messageId, userId: actor.userId, emoji },
+      ],
+    });
+    const record = result.status === "committed" ? result.message! : m;
+    const [view] = await this.deps.renderer.render([record]);
+    if (result.status === "committed") await this.deps.events.publish(result.event, view);
+    return messageFor(view, actor.userId).reactions;
+  }
+
+  /** Durable events after `after` for catching up. */
+  async events(
+    actor: Actor,
+    conversationId: string,
+    after: number,
+    limit: number,
+  ): Promise<{ events: PublicEvent[]; hasMore: boolean }> {
+    await this.deps.conversations.membership(actor, conversationId);
+    return await this.deps.events.page(actor.userId, conversationId, after, limit);
+  }
+
+  async #message(conversationId: string, messageId: string): Promise<MessageRecord> {
+    const m = await this.deps.store.getMessage(conversationId, messageId);
+    if (!m) throw notFound("Message not found");
+    return m;
+  }
+}

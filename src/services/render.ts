@@ -1,0 +1,146 @@
+import { type DataKeys, DecryptionError, messageAad } from "../crypto/envelope.ts";
+import type { MessageKind, MessageRecord, ReactionSummary, SystemInfo } from "../domain/types.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Store } from "../store/store.ts";
+
+/** A media attachment as clients see it (the media service fills it in). */
+export type MediaView = Record<string, unknown> & { id: string };
+
+/** Looks up attachments for rendering and checks them when sending. */
+export interface MediaCatalog {
+  /** Views (with fresh signed links) of the given media, by id; unknown ids are left out. */
+  views(mediaIds: string[]): Promise<Map<string, MediaView>>;
+  /** Throws 400 on `field` unless every id is media the sender uploaded and may attach. */
+  checkAttachable(userId: string, mediaIds: string[], field: string): Promise<void>;
+}
+
+/** Reactions before they are rendered for one viewer: who reacted, per emoji. */
+export type SharedReactions = Array<{ emoji: string; count: number; userIds: string[] }>;
+/** Reactions as one viewer sees them. */
+export type ViewerReactions = Array<{ emoji: string; count: number; me: boolean }>;
+
+/**
+ * A message as clients see it. Inside events shared by all recipients, `reactions` still carries
+ * `userIds`; {@link personalize} turns that into `me` for each recipient.
+ */
+export interface MessageView {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string | null;
+  clientMsgId: string | null;
+  kind: MessageKind;
+  text?: string;
+  media: MediaView[];
+  replyTo?: string;
+  mentions: string[];
+  reactions: SharedReactions | ViewerReactions;
+  system?: SystemInfo;
+  editedAt?: string;
+  deletedAt?: string;
+  createdAt: string;
+}
+
+/** A message rendered for one viewer (reactions carry `me`). */
+export type PublicMessage = Omit<MessageView, "reactions"> & { reactions: ViewerReactions };
+
+/** A message as `viewerId` sees it. */
+export function messageFor(view: MessageView, viewerId: string): PublicMessage {
+  return personalize(view, viewerId) as PublicMessage;
+}
+
+export function sharedReactions(summary: ReactionSummary | undefined): SharedReactions {
+  return (summary ?? []).map((r) => ({
+    emoji: r.emoji,
+    count: r.userIds.length,
+    userIds: r.userIds,
+  }));
+}
+
+/** Rewrites every `reactions` list in an event body for one viewer (`userIds` become `me`). */
+export function personalize<T>(value: T, viewerId: string): T {
+  if (Array.isArray(value)) return value.map((v) => personalize(v, viewerId)) as T;
+  if (!value || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "reactions" && Array.isArray(v)) {
+      out[k] = v.map((r) =>
+        Array.isArray(r.userIds)
+          ? { emoji: r.emoji, count: r.count, me: r.userIds.includes(viewerId) }
+          : r
+      );
+    } else out[k] = personalize(v, viewerId);
+  }
+  return out as T;
+}
+
+/** True when a body has per-viewer parts (any non-empty reaction list). */
+export function needsPersonalizing(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(needsPersonalizing);
+  if (!value || typeof value !== "object") return false;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "reactions" && Array.isArray(v) && v.length > 0) return true;
+    if (typeof v === "object" && needsPersonalizing(v)) return true;
+  }
+  return false;
+}
+
+/**
+ * Turns stored messages into {@link MessageView}s: decrypts bodies (a body whose data key was destroyed
+ * by an erasure renders without text), attaches reactions and media.
+ */
+export class MessageRenderer {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      dataKeys: DataKeys;
+      media: MediaCatalog;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Renders records in order; `plain` supplies already-known texts by message id (the send path). */
+  async render(records: MessageRecord[], plain?: Map<string, string>): Promise<MessageView[]> {
+    if (records.length === 0) return [];
+    const live = records.filter((r) => !r.deletedAt);
+    const [reactions, media] = await Promise.all([
+      this.deps.store.reactions(live.map((r) => r.id)),
+      this.deps.media.views([...new Set(live.flatMap((r) => r.mediaIds))]),
+    ]);
+    return await Promise.all(records.map(async (r) => {
+      const view: MessageView = {
+        id: r.id,
+        conversationId: r.conversationId,
+        seq: r.seq,
+        senderId: r.senderId,
+        clientMsgId: r.clientMsgId,
+        kind: r.kind,
+        media: r.mediaIds.map((id) => media.get(id)).filter((m): m is MediaView => !!m),
+        mentions: r.mentions,
+        reactions: sharedReactions(reactions.get(r.id)),
+        createdAt: r.createdAt,
+      };
+      const text = plain?.get(r.id) ?? await this.#text(r);
+      if (text !== null) view.text = text;
+      if (r.replyTo) view.replyTo = r.replyTo;
+      if (r.system) view.system = r.system;
+      if (r.editedAt) view.editedAt = r.editedAt;
+      if (r.deletedAt) view.deletedAt = r.deletedAt;
+      return view;
+    }));
+  }
+
+  async #text(r: MessageRecord): Promise<string | null> {
+    if (!r.body) return null;
+    try {
+      return await this.deps.dataKeys.openText(r.body, messageAad(r.conversationId, r.id));
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+      this.deps.logger.error("message body failed to decrypt", {
+        "parley.message.id": r.id,
+        "error.message": err.message,
+      });
+      return null;
+    }
+  }
+}
