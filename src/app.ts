@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../routes/_env.ts";
+import { Gateway } from "../realtime/gateway.ts";
 import { InFlight } from "../routes/_middleware.ts";
 import { createHttpApp } from "../routes/mod.ts";
 import type { Broker } from "./broker/broker.ts";
@@ -59,7 +60,9 @@ export interface Parley {
   metrics: MetricsRegistry;
   reporter: ErrorReporter;
   broker: Broker;
-  /** Stops accepting work: `/readyz` answers 503 and sockets close with 1012. */
+  gateway: Gateway;
+  /** Stops accepting work
+: `/readyz` answers 503 and sockets close with 1012. */
   beginShutdown(): void;
   /** Resolves when no HTTP request is in flight. */
   drained(): Promise<void>;
@@ -182,10 +185,14 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     () => [[{}, Deno.memoryUsage().rss]],
   );
 
+  const gateway = new Gateway({ config, services, broker, logger, metrics, reporter });
+  gateway.start();
+
   let shuttingDown = false;
   const inFlight = new InFlight();
   const app = createHttpApp({
     inFlight,
+    extraV1: [gateway.router()],
     config,
     logger,
     metrics,
@@ -206,11 +213,14 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     metrics,
     reporter,
     broker,
+    gateway,
     beginShutdown() {
       shuttingDown = true;
+      gateway.closeAll();
     },
     drained: () => inFlight.drained(),
     async close() {
+      await gateway.stop();
       await receipts.flush();
       await guard.stop();
       hasher.close();

@@ -1,0 +1,373 @@
+import type { Services } from "../src/app.ts";
+import type { Config } from "../src/config.ts";
+import { AppError } from "../src/domain/errors.ts";
+import { utf8Length } from "../src/domain/text.ts";
+import type { Logger } from "../src/observability/logger.ts";
+import type { ErrorReporter } from "../src/observability/sentry.ts";
+import type { Actor } from "../src/services/auth.ts";
+import type { TypingService } from "../src/services/typing.ts";
+import type { Hub, LocalConnection } from "./hub.ts";
+import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, recoverId, sniffId } from "./protocol.ts";
+
+/** What a connection needs from the gateway. */
+export interface ConnectionDeps {
+  config: Config;
+  services: Services;
+  hub: Hub;
+  typing: TypingService;
+  logger: Logger;
+  reporter: ErrorReporter;
+  onClosed: (conn: Connection) => void;
+  onFrame: (type: string) => void;
+}
+
+type AckId = string | number | undefined;
+type Buffered = [frame: string, conversationId: string | undefined, seq: number | undefined];
+
+const WINDOW_MS = 10_000;
+const MAX_GARBAGE = 20;
+const MAX_REPLAY_BUFFER = 10_000;
+
+/**
+ * One socket's lifecycle: first-frame auth within the timeout, then validated frames, each with an id
+ * answered by exactly one ack. Frames of one socket are handled in order. While a resume replays missed
+ * events from the store, live events wait in a buffer and are deduplicated at the seam by seq. A socket
+ * that cannot keep up (send buffer over its limit) is closed with 4008 and can resume.
+ */
+export class Connection implements LocalConnection {
+  userId = "";
+  sessionId = "";
+  readonly id = crypto.randomUUID();
+  #state: "auth" | "replay" | "live" | "closed" = "auth";
+  #actor?: Actor;
+  #attached = false;
+  #authTimer?: ReturnType<typeof setTimeout>;
+  #queue: Promise<void> = Promise.resolve();
+  #buffer: Buffered[] | null = null;
+  #floors: Map<string, number> | null = null;
+  #tokens: number;
+  #tokensAt = Date.now();
+  #rejected = 0;
+  #garbage = 0;
+  #windowStart = Date.now();
+
+  constructor(readonly socket: WebSocket, private readonly deps: ConnectionDeps) {
+    this.#tokens = deps.config.ws.framesBurst;
+    socket.onopen = () => {
+      this.#authTimer = setTimeout(
+        () => this.close(CloseCode.unauthorized, "authentication timeout"),
+        deps.config.ws.authTimeoutMs,
+      );
+    };
+    socket.onmessage = (e) => this.#onMessage(e.data);
+    socket.onclose = () => void this.#cleanup();
+    socket.onerror = () => {};
+  }
+
+  /** Sends a frame now, into the replay buffer, or not at all (already seen at the resume seam). */
+  deliver(frame: string, conversationId?: string, seq?: number): void {
+    if (this.#state === "replay") {
+      this.#buffer!.push([frame, conversationId, seq]);
+      if (this.#buffer!.length > MAX_REPLAY_BUFFER) {
+        this.close(CloseCode.slowConsumer, "too far behind");
+      }
+      return;
+    }
+    if (this.#state !== "live") return;
+    if (this.#floors && conversationId !== undefined && seq !== undefined) {
+      const floor = this.#floors.get(conversationId);
+      if (floor !== undefined) {
+        if (seq <= floor) return;
+        this.#floors.delete(conversationId);
+        if (this.#floors.size === 0) this.#floors = null;
+      }
+    }
+    this.#send(frame);
+  }
+
+  /** Read through a method so type narrowing after an `await` does not hide a concurrent close. */
+  #closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  #send(frame: string): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.bufferedAmount > this.deps.config.ws.sendBufferBytes) {
+      this.close(CloseCode.slowConsumer, "send buffer full");
+      return false;
+    }
+    this.socket.send(frame);
+    return true;
+  }
+
+  #json(value: unknown): void {
+    this.#send(JSON.stringify(value));
+  }
+
+  #ack(id: AckId, payload: Record<string, unknown>): void {
+    if (id !== undefined) this.#json({ type: "ack", id, ok: true, ...payload });
+  }
+
+  #fail(id: AckId, error: { code: string; detail: string; errors?: unknown }): void {
+    this.#json(id !== undefined ? { type: "ack", id, ok: false, error } : { type: "error", error });
+  }
+
+  #windowTick(now: number): void {
+    if (now - this.#windowStart > WINDOW_MS) {
+      this.#windowStart = now;
+      this.#rejected = 0;
+      this.#garbage = 0;
+    }
+  }
+
+  #onMessage(data: unknown): void {
+    if (this.#state === "closed") return;
+    const now = Date.now();
+    this.#windowTick(now);
+    const { ws } = this.deps.config;
+    this.#tokens = Math.min(
+      ws.framesBurst,
+      this.#tokens + (now - this.#tokensAt) / 1000 * ws.framesPerSecond,
+    );
+    this.#tokensAt = now;
+    if (typeof data !== "string") {
+      if (this.#state === "auth") {
+        return this.close(CloseCode.unauthorized, "first frame must be auth");
+      }
+      this.#fail(undefined, {
+        code: "invalid_frame",
+        detail: "Frames are JSON text; binary is not accepted",
+      });
+      return this.#garbageStrike();
+    }
+    if (data.length * 3 > ws.maxFrameBytes && utf8Length(data) > ws.maxFrameBytes) {
+      if (this.#state === "auth") {
+        return this.close(CloseCode.unauthorized, "first frame must be auth");
+      }
+      this.#fail(sniffId(data), {
+        code: "payload_too_large",
+        detail: `Frames are limited to ${ws.maxFrameBytes} bytes`,
+      });
+      return this.#rejectStrike();
+    }
+    if (this.#tokens < 1) {
+      this.#fail(sniffId(data), { code: "rate_limited", detail: "Too many frames; slow down" });
+      return this.#rejectStrike();
+    }
+    this.#tokens -= 1;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data);
+    } catch {
+      if (this.#state === "auth") {
+        return this.close(CloseCode.unauthorized, "first frame must be auth");
+      }
+      this.#fail(undefined, { code: "invalid_frame", detail: "Frame is not valid JSON" });
+      return this.#garbageStrike();
+    }
+    this.#queue = this.#queue.then(() => this.#handle(raw)).catch((err) => this.#crashed(err));
+  }
+
+  #rejectStrike(): void {
+    if (++this.#rejected > this.deps.config.ws.framesBurst) {
+      this.close(CloseCode.rateLimited, "rate limit exceeded");
+    }
+  }
+
+  #garbageStrike(): void {
+    if (++this.#garbage >= MAX_GARBAGE) this.close(CloseCode.notJson, "too many invalid frames");
+  }
+
+  async #handle(raw: unknown): Promise<void> {
+    if (this.#state === "closed") return;
+    if (this.#state === "auth") return await this.#authenticate(raw);
+    const parsed = ClientFrame.safeParse(raw);
+    const id = recoverId(raw);
+    if (!parsed.success) {
+      const type = (raw as { type?: unknown })?.type;
+      const unknownType = typeof type !== "string" || !FRAME_TYPES.has(type);
+      this.#fail(id, {
+        code: "validation_failed",
+        detail: unknownType ? `Unknown frame type ${JSON.stringify(type)}` : "Invalid frame",
+        errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+      return;
+    }
+    const frame = parsed.data;
+    this.deps.onFrame(frame.type);
+    try {
+      this.#ack(frame.id, await this.#dispatch(frame));
+    } catch (err) {
+      this.#reportFailure(frame.id, err);
+    }
+  }
+
+  async #dispatch(frame: ClientFrame): Promise<Record<string, unknown>> {
+    const actor = this.#actor!;
+    const s = this.deps.services;
+    switch (frame.type) {
+      case "message.send": {
+        const { message } = await s.messages.send(actor, frame.conversationId, frame);
+        return { message };
+      }
+      case "message.edit":
+        return {
+          message: await s.messages.edit(actor, frame.conversationId, frame.messageId, frame.text),
+        };
+      case "message.delete":
+        await s.messages.delete(actor, frame.conversationId, frame.messageId, frame.for);
+        return {};
+      case "reaction.add":
+      case "reaction.remove":
+        return {
+          reactions: await s.messages.react(
+            actor,
+            frame.conversationId,
+            frame.messageId,
+            frame.emoji,
+            frame.type === "reaction.add",
+          ),
+        };
+      case "typing":
+        await this.deps.typing.typing(actor, frame.conversationId, frame.state);
+        return {};
+      case "receipt":
+        await s.receipts.mark(actor, frame.conversationId, frame.seq, frame.kind);
+        return {};
+      case "presence":
+        await s.users.updateMe(actor, { presence: frame.presence });
+        return {};
+      case "ping":
+        return { serverTime: new Date().toISOString() };
+    }
+  }
+
+  #reportFailure(id: AckId, err: unknown): void {
+    if (err instanceof AppError) {
+      this.#fail(id, {
+        code: err.code,
+        detail: err.message,
+        ...(err.extra.errors ? { errors: err.extra.errors } : {}),
+      });
+      return;
+    }
+    this.deps.logger.error("socket frame failed", {
+      "error.message": err instanceof Error ? err.message : String(err),
+      "error.stack_trace": err instanceof Error ? err.stack : undefined,
+      "user.id": this.userId,
+    });
+    this.deps.reporter.capture(err, { userId: this.userId, route: "/v1/ws" });
+    this.#fail(id, { code: "internal_error", detail: "Something went wrong on our side" });
+  }
+
+  #crashed(err: unknown): void {
+    this.deps.logger.error("socket handler crashed", {
+      "error.message": String(err),
+      "user.id": this.userId,
+    });
+    this.close(1011, "internal error");
+  }
+
+  async #authenticate(raw: unknown): Promise<void> {
+    const parsed = AuthFrame.safeParse(raw);
+    if (!parsed.success) return this.close(CloseCode.unauthorized, "first frame must be auth");
+    let actor: Actor;
+    try {
+      actor = await this.deps.services.auth.authenticate(parsed.data.token);
+    } catch {
+      return this.close(CloseCode.unauthorized, "invalid token");
+    }
+    if (this.#state !== "auth") return;
+    clearTimeout(this.#authTimer);
+    this.#actor = actor;
+    this.userId = actor.userId;
+    this.sessionId = actor.sessionId;
+    this.#state = "replay";
+    this.#buffer = [];
+    const heads = await this.deps.hub.attach(this);
+    this.#attached = true;
+    if (this.#closed()) return void this.#cleanup();
+    void this.deps.services.presence.socketOpened(actor.userId, this.id).catch((err) =>
+      this.deps.logger.warn("presence update failed", { "error.message": String(err) })
+    );
+    this.#json({
+      type: "ready",
+      userId: actor.userId,
+      sessionId: actor.sessionId,
+      conversations: heads,
+      heartbeatMs: this.deps.config.ws.heartbeatMs,
+    });
+    this.#ack(parsed.data.id, {});
+    if (parsed.data.resume) {
+      await this.#replay(parsed.data.resume, new Map(heads.map((h) => [h.id, h.lastSeq])));
+    }
+    const buffered = this.#buffer ?? [];
+    this.#buffer = null;
+    if (this.#closed()) return;
+    this.#state = "live";
+    for (const [frame, conversationId, seq] of buffered) this.deliver(frame, conversationId, seq);
+  }
+
+  /**
+   * Sends, per resumed conversation, every durable event after the client's last seen seq (or a `gap`
+   * notice when more than the limit are missing). Floors remember how far each replay went, so live
+   * events already replayed are not sent twice.
+   */
+  async #replay(resume: Record<string, number>, heads: Map<string, number>): Promise<void> {
+    const floors = new Map<string, number>();
+    const maxGap = this.deps.config.ws.resumeMaxGap;
+    for (const [conversationId, lastSeen] of Object.entries(resume)) {
+      const head = heads.get(conversationId);
+      if (head === undefined || lastSeen >= head) continue;
+      if (head - lastSeen > maxGap) {
+        this.#json({ type: "gap", conversationId, fromSeq: lastSeen + 1, toSeq: head });
+        continue;
+      }
+      let after = lastSeen;
+      for (;;) {
+        const page = await this.deps.services.messages.events(
+          this.#actor!,
+          conversationId,
+          after,
+          200,
+        )
+          .catch(() => ({ events: [], hasMore: false }));
+        for (const e of page.events) {
+          if (this.#state === "closed") return;
+          this.#json({ type: "event", ...e });
+          after = e.seq;
+        }
+        if (!page.hasMore) break;
+      }
+      floors.set(conversationId, after);
+    }
+    if (floors.size > 0) this.#floors = floors;
+  }
+
+  async #cleanup(): Promise<void> {
+    clearTimeout(this.#authTimer);
+    const wasAttached = this.#attached;
+    this.#attached = false;
+    if (this.#state !== "closed") this.#state = "closed";
+    this.#buffer = null;
+    this.deps.onClosed(this);
+    if (!wasAttached) return;
+    const last = this.deps.hub.detach(this);
+    try {
+      await this.deps.services.presence.socketClosed(this.userId, this.id);
+      if (last) await this.deps.typing.stopAll(this.userId);
+    } catch (err) {
+      this.deps.logger.warn("socket cleanup failed", { "error.message": String(err) });
+    }
+  }
+}

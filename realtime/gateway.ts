@@ -1,0 +1,129 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../routes/_env.ts";
+import { sendProblem, toProblem } from "../routes/_problem.ts";
+import type { Services } from "../src/app.ts";
+import type { Broker } from "../src/broker/broker.ts";
+import type { Config } from "../src/config.ts";
+import { AppError, forbidden, unavailable } from "../src/domain/errors.ts";
+import type { Logger } from "../src/observability/logger.ts";
+import type { MetricsRegistry } from "../src/observability/metrics.ts";
+import type { ErrorReporter } from "../src/observability/sentry.ts";
+import { TypingService } from "../src/services/typing.ts";
+import { Connection } from "./connection.ts";
+import { Hub } from "./hub.ts";
+import { CloseCode } from "./protocol.ts";
+
+/**
+ * The WebSocket endpoint `GET /v1/ws` and the sockets of this instance: upgrades (checking `Origin`
+ * against the allow-list), the hub that fans events out to them, and closing them all with 1012 on
+ * shutdown. Deno sends protocol pings every `heartbeatMs` and closes sockets silent for two intervals.
+ */
+export class Gateway {
+  readonly hub: Hub;
+  readonly typing: TypingService;
+  #connections = new Set<Connection>();
+  #accepting = true;
+  readonly #frames;
+  readonly #opened;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      services: Services;
+      broker: Broker;
+      logger: Logger;
+      metrics: MetricsRegistry;
+      reporter: ErrorReporter;
+    },
+  ) {
+    const { services } = deps;
+    this.hub = new Hub({
+      store: services.store,
+      events: services.events,
+      publisher: services.publisher,
+      broker: deps.broker,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+    this.typing = new TypingService({
+      conversations: services.conversations,
+      publisher: services.publisher,
+      ttlMs: deps.config.ws.typingTtlMs,
+    });
+    deps.metrics.gauge("parley_ws_connections", "Open WebSockets on this instance")
+      .collect(() => [[{}, this.#connections.size]]);
+    this.#frames = deps.metrics.counter(
+      "parley_ws_frames_received_total",
+      "Client frames handled, by type",
+    );
+    this.#opened = deps.metrics.counter(
+      "parley_ws_connections_opened_total",
+      "WebSockets accepted",
+    );
+  }
+
+  start(): void {
+    this.hub.start();
+  }
+
+  /** The `/v1/ws` route. */
+  router(): OpenAPIHono<AppEnv> {
+    const r = new OpenAPIHono<AppEnv>();
+    r.get("/ws", (c) => this.#upgrade(c));
+    return r;
+  }
+
+  #upgrade(c: Context<AppEnv>): Response {
+    try {
+      if (!this.#accepting) throw unavailable("This instance is shutting down");
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        throw new AppError(
+          426,
+          "upgrade_required",
+          "Upgrade required",
+          "Connect with a WebSocket client",
+        );
+      }
+      const origin = c.req.header("origin");
+      const allowed = this.deps.config.corsOrigins;
+      if (origin && allowed !== "*" && !allowed.includes(origin)) {
+        throw forbidden("This origin may not open a socket");
+      }
+    } catch (err) {
+      const { problem, retryAfter } = toProblem(err);
+      return sendProblem(c, problem, retryAfter);
+    }
+    const idleTimeout = Math.max(1, Math.round((2 * this.deps.config.ws.heartbeatMs) / 1000));
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout });
+    const conn = new Connection(socket, {
+      config: this.deps.config,
+      services: this.deps.services,
+      hub: this.hub,
+      typing: this.typing,
+      logger: this.deps.logger,
+      reporter: this.deps.reporter,
+      onClosed: (closed) => this.#connections.delete(closed),
+      onFrame: (type) => this.#frames.inc({ type }),
+    });
+    this.#connections.add(conn);
+    this.#opened.inc();
+    return response;
+  }
+
+  /** Stops accepting sockets and closes every open one with 1012 (clients reconnect and resume). */
+  closeAll(): void {
+    this.#accepting = false;
+    for (const conn of this.#connections) conn.close(CloseCode.restarting, "server restarting");
+  }
+
+  async stop(): Promise<void> {
+    this.closeAll();
+    this.typing.close();
+    await this.hub.stop();
+  }
+
+  get size(): number {
+    return this.#connections.size;
+  }
+}

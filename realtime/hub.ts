@@ -1,0 +1,428 @@
+import type { Broker } from "../src/broker/broker.ts";
+import type { Logger } from "../src/observability/logger.ts";
+import type { MetricsRegistry } from "../src/observability/metrics.ts";
+import { type EventLog, membershipHint } from "../src/services/events.ts";
+import {
+  conversationChannel,
+  type EnvelopeMeta,
+  type Publisher,
+  SYSTEM_CHANNEL,
+  userChannel,
+} from "../src/services/publisher.ts";
+import { needsPersonalizing, personalize } from "../src/services/render.ts";
+import type { Store } from "../src/store/store.ts";
+
+/** What the hub needs from a socket. */
+export interface LocalConnection {
+  readonly userId: string;
+  readonly sessionId: string;
+  /** Sends a frame; `seq` is given for durable conversation events. */
+  deliver(frame: string, conversationId?: string, seq?: number): void;
+  close(code: number, reason: string): void;
+}
+
+interface Envelope {
+  meta: EnvelopeMeta & { exclude?: string };
+  body: string;
+}
+
+interface ConversationState {
+  id: string;
+  /** Local users who are members and have at least one socket here. */
+  users: Set<string>;
+  /** The last seq delivered here; -1 until known (events wait in `pending`). */
+  lastSeq: number;
+  /** Resolves once `lastSeq` is known. */
+  known: PromiseWithResolvers<void>;
+  pending: Map<number, Envelope>;
+  filling: boolean;
+  unsubscribe: Promise<() => Promise<void>>;
+}
+
+interface UserState {
+  connections: Set<LocalConnection>;
+  conversations: Set<string>;
+  unsubscribe: Promise<() => Promise<void>>;
+}
+
+const PAGE = 200;
+/** How long a missing seq may stay missing before the hub treats it as a hole (a write that failed). */
+const HOLE_AFTER_MS = 3000;
+
+/** Builds the `event` frame from a published body, without serialising it again. */
+export function eventFrame(body: string): string {
+  return body.length > 2 ? `{"type":"event",${body.slice(1)}` : `{"type":"event"}`;
+}
+
+/**
+ * Local fan-out for one instance. It listens (through the broker) only to the conversations and users
+ * its sockets need, so a message costs O(recipients). Per conversation, durable events are delivered in
+ * seq order exactly once: duplicates are dropped, and a gap (a message the broker lost, or events from
+ * several instances arriving out of order) is filled from the store, which always has them because
+ * events are published only after commit. Membership changes take effect in the same order, so a
+ * removed member receives the removal and nothing after it.
+ */
+export class Hub {
+  #users = new Map<string, UserState>();
+  #conversations = new Map<string, ConversationState>();
+  #sessions = new Map<string, Set<LocalConnection>>();
+  #offs: Array<() => void> = [];
+  #systemOff?: Promise<() => Promise<void>>;
+  readonly #delivered;
+  readonly #filled;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      events: EventLog;
+      publisher: Publisher;
+      broker: Broker;
+      logger: Logger;
+      metrics: MetricsRegistry;
+    },
+  ) {
+    this.#delivered = deps.metrics.counter(
+      "parley_ws_frames_delivered_total",
+      "Event frames sent to sockets",
+    );
+    this.#filled = deps.metrics.counter(
+      "parley_hub_gap_fills_total",
+      "Times a conversation's missing events were read from the store",
+    );
+    deps.metrics.gauge("parley_hub_conversations", "Conversations this instance listens to")
+      .collect(() => [[{}, this.#conversations.size]]);
+  }
+
+  /** Starts receiving: local publishes, system notices, and broker reconnects (which trigger a resync). */
+  start(): void {
+    this.#offs.push(
+      this.deps.publisher.onLocal((channel, meta, body) => this.#route(channel, { meta, body })),
+    );
+    this.#offs.push(this.deps.broker.onStatus((up) => {
+      if (up) void this.resync();
+    }));
+    this.#systemOff = this.deps.publisher.subscribe(
+      SYSTEM_CHANNEL,
+      (meta, body) => this.#route(SYSTEM_CHANNEL, { meta, body }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#offs) off();
+    await (await this.#systemOff)?.();
+  }
+
+  /**
+   * Registers an authenticated socket and starts listening to its user's conversations. Returns the
+   * head of each: the seq after which this socket will receive every event live.
+   */
+  async attach(conn: LocalConnection): Promise<Array<{ id: string; lastSeq: number }>> {
+    let user = this.#users.get(conn.userId);
+    if (!user) {
+      user = {
+        connections: new Set(),
+        conversations: new Set(),
+        unsubscribe: this.deps.publisher.subscribe(
+          userChannel(conn.userId),
+          (meta, body) => this.#route(userChannel(conn.userId), { meta, body }),
+        ),
+      };
+      this.#users.set(conn.userId, user);
+    }
+    user.connections.add(conn);
+    let set = this.#sessions.get(conn.sessionId);
+    if (!set) this.#sessions.set(conn.sessionId, set = new Set());
+    set.add(conn);
+    await user.unsubscribe;
+    await this.#track(
+      conn.userId,
+      (await this.deps.store.conversationHeads(conn.userId)).map((h) => h.id),
+    );
+    const states = [...user.conversations].map((id) => this.#conversations.get(id))
+      .filter((s): s is ConversationState => !!s);
+    await Promise.all(states.map((s) => s.known.promise));
+    return states.filter((s) => this.#conversations.get(s.id) === s).map((s) => ({
+      id: s.id,
+      lastSeq: s.lastSeq,
+    }));
+  }
+
+  /**
+   * Unregisters a socket; the last one of a user stops the listening it needed. Returns whether it
+   * was the user's last socket here.
+   */
+  detach(conn: LocalConnection): boolean {
+    const set = this.#sessions.get(conn.sessionId);
+    set?.delete(conn);
+    if (set?.size === 0) this.#sessions.delete(conn.sessionId);
+    const user = this.#users.get(conn.userId);
+    if (!user || !user.connections.delete(conn)) return false;
+    if (user.connections.size > 0) return false;
+    this.#users.delete(conn.userId);
+    void user.unsubscribe.then((off) => off()).catch(() => {});
+    for (const id of [...user.conversations]) this.#removeUser(id, conn.userId);
+    return true;
+  }
+
+  /** The seq up to which `conversationId` was delivered here (for resume). */
+  head(conversationId: string): number | undefined {
+    const s = this.#conversations.get(conversationId);
+    return s && s.lastSeq >= 0 ? s.lastSeq : undefined;
+  }
+
+  /** Number of users and sockets attached here. */
+  get size(): { users: number; connections: number } {
+    let connections = 0;
+    for (const u of this.#users.values()) connections += u.connections.size;
+    return { users: this.#users.size, connections };
+  }
+
+  /**
+   * After the broker reconnects: catch every conversation up from the store and pick up memberships
+   * announced while it was away.
+   */
+  async resync(): Promise<void> {
+    for (const s of this.#conversations.values()) if (s.lastSeq >= 0) void this.#fill(s, true);
+    for (const userId of this.#users.keys()) {
+      const heads = await this.deps.store.conversationHeads(userId);
+      await this.#track(userId, heads.map((h) => h.id));
+    }
+  }
+
+  /** Makes sure `userId` receives the given conversations (subscribing and learning heads as needed). */
+  async #track(userId: string, conversationIds: string[]): Promise<void> {
+    const user = this.#users.get(userId);
+    if (!user) return;
+    const fresh: ConversationState[] = [];
+    for (const id of conversationIds) {
+      let s = this.#conversations.get(id);
+      if (!s) {
+        s = this.#newState(id);
+        fresh.push(s);
+      }
+      s.users.add(userId);
+      user.conversations.add(id);
+    }
+    if (fresh.length === 0) return;
+    // Subscribe first, then read the heads: whatever is published after the read is delivered live,
+    // whatever was committed before it is below the head the socket is told about.
+    await Promise.all(fresh.map((s) => s.unsubscribe));
+    const heads = new Map(
+      (await this.deps.store.conversationHeads(userId)).map((h) => [h.id, h.lastSeq]),
+    );
+    for (const s of fresh) {
+      if (s.lastSeq >= 0) continue;
+      const head = heads.get(s.id);
+      if (head === undefined) {
+        // Left or deleted in the meantime.
+        this.#removeUser(s.id, userId);
+        continue;
+      }
+      s.lastSeq = head;
+      s.known.resolve();
+      for (const seq of [...s.pending.keys()]) if (seq <= head) s.pending.delete(seq);
+      this.#drain(s);
+    }
+  }
+
+  #newState(id: string, lastSeq = -1): ConversationState {
+    const s: ConversationState = {
+      id,
+      users: new Set(),
+      lastSeq,
+      known: Promise.withResolvers<void>(),
+      pending: new Map(),
+      filling: false,
+      unsubscribe: this.deps.publisher.subscribe(
+        conversationChannel(id),
+        (meta, body) => this.#route(conversationChannel(id), { meta, body }),
+      ),
+    };
+    if (lastSeq >= 0) s.known.resolve();
+    this.#conversations.set(id, s);
+    return s;
+  }
+
+  #removeUser(conversationId: string, userId: string): void {
+    this.#users.get(userId)?.conversations.delete(conversationId);
+    const s = this.#conversations.get(conversationId);
+    if (!s) return;
+    s.users.delete(userId);
+    if (s.users.size === 0) {
+      this.#conversations.delete(conversationId);
+      s.known.resolve();
+
+      void s.unsubscribe.then((off) => off()).catch(() => {});
+    }
+  }
+
+  #route(channel: string, env: Envelope): void {
+    try {
+      if (channel.startsWith("c:")) this.#onConversation(channel.slice(2), env);
+      else if (channel.startsWith("u:")) this.#onUser(channel.slice(2), env);
+      else if (channel === SYSTEM_CHANNEL) this.#onSystem(env);
+    } catch (err) {
+      this.deps.logger.error("hub routing failed", {
+        "error.message": String(err),
+        "broker.channel": channel,
+      });
+    }
+  }
+
+  #onSystem(env: Envelope): void {
+    if (env.meta.kind !== "control" || env.meta.action !== "sessions.revoked") return;
+    for (const id of JSON.parse(env.body).sessionIds as string[]) {
+      for (const conn of [...this.#sessions.get(id) ?? []]) conn.close(4001, "session revoked");
+    }
+  }
+
+  #onUser(userId: string, env: Envelope): void {
+    const user = this.#users.get(userId);
+    if (!user) return;
+    if (env.meta.kind === "control") {
+      if (env.meta.action === "conversation.joined" && env.meta.conversationId) {
+        this.#joined(userId, env.meta.conversationId, env.meta.seq ?? 1);
+      }
+      return;
+    }
+    const frame = eventFrame(env.body);
+    for (const conn of user.connections) conn.deliver(frame);
+    this.#delivered.inc({}, user.connections.size);
+  }
+
+  /** A local user joined a conversation: start delivering it from the event that added them. */
+  #joined(userId: string, conversationId: string, seq: number): void {
+    const user = this.#users.get(userId)!;
+    let s = this.#conversations.get(conversationId);
+    if (s) {
+      // Already followed here: the member.added event adds them in order.
+      return;
+    }
+    s = this.#newState(conversationId, seq - 1);
+    s.users.add(userId);
+    user.conversations.add(conversationId);
+    const state = s;
+    void state.unsubscribe.then(() => this.#fill(state, true));
+  }
+
+  #onConversation(conversationId: string, env: Envelope): void {
+    const s = this.#conversations.get(conversationId);
+    if (!s) return;
+    const seq = env.meta.seq;
+    if (seq === undefined) {
+      // Ephemeral (typing, receipts): now, to whoever is here, in no particular order.
+      this.#deliver(s, env);
+      return;
+    }
+    if (s.lastSeq >= 0 && seq <= s.lastSeq) return;
+    s.pending.set(seq, env);
+    if (s.lastSeq >= 0) this.#drain(s);
+  }
+
+  #drain(s: ConversationState): void {
+    while (s.pending.has(s.lastSeq + 1)) {
+      const env = s.pending.get(s.lastSeq + 1)!;
+      s.pending.delete(s.lastSeq + 1);
+      this.#apply(s, env);
+    }
+    if (s.pending.size > 0 && !s.filling) void this.#fill(s, false);
+  }
+
+  /** Delivers one durable event in order and applies its membership change. */
+  #apply(s: ConversationState, env: Envelope): void {
+    s.lastSeq = env.meta.seq!;
+    const hint = env.meta.membership;
+    for (const userId of hint?.added ?? []) {
+      const user = this.#users.get(userId);
+      if (user) {
+        s.users.add(userId);
+        user.conversations.add(s.id);
+      }
+    }
+    this.#deliver(s, env);
+    for (const userId of hint?.removed ?? []) this.#removeUser(s.id, userId);
+    if (hint?.deleted) { for (const userId of [...s.users]) this.#removeUser(s.id, userId); }
+  }
+
+  #deliver(s: ConversationState, env: Envelope): void {
+    const exclude = env.meta.exclude;
+    let count = 0;
+    if (env.meta.personal) {
+      const event = JSON.parse(env.body);
+      for (const userId of s.users) {
+        if (userId === exclude) continue;
+        const frame = JSON.stringify({ type: "event", ...personalize(event, userId) });
+        for (const conn of this.#users.get(userId)?.connections ?? []) {
+          conn.deliver(frame, s.id, env.meta.seq);
+          count++;
+        }
+      }
+    } else {
+      const frame = eventFrame(env.body);
+      for (const userId of s.users) {
+        if (userId === exclude) continue;
+        for (const conn of this.#users.get(userId)?.connections ?? []) {
+          conn.deliver(frame, s.id, env.meta.seq);
+          count++;
+        }
+      }
+    }
+    this.#delivered.inc({}, count);
+  }
+
+  /**
+   * Reads what is missing after `lastSeq` from the store and delivers it in order. A seq that stays
+   * missing for {@link HOLE_AFTER_MS} is a write that never committed, and is skipped.
+   */
+  async #fill(s: ConversationState, force: boolean): Promise<void> {
+    if (s.filling) return;
+    s.filling = true;
+    this.#filled.inc();
+    const started = Date.now();
+    try {
+      while (this.#conversations.get(s.id) === s && (force || s.pending.size > 0)) {
+        force = false;
+        const page = await this.deps.store.listEvents(s.id, { after: s.lastSeq, limit: PAGE });
+        const rendered = await this.deps.events.renderPage(page.events, page.messages);
+        for (const e of rendered) {
+          if (e.seq <= s.lastSeq) continue;
+          s.pending.delete(e.seq);
+          const body = JSON.stringify(e);
+          const meta: EnvelopeMeta = {
+            kind: "event",
+            conversationId: s.id,
+            seq: e.seq,
+            personal: needsPersonalizing(e.data),
+            membership: membershipHint(page.events.find((x) => x.seq === e.seq)!),
+          };
+          this.#apply(s, { meta, body });
+          if (this.#conversations.get(s.id) !== s) return;
+        }
+        for (const seq of [...s.pending.keys()]) if (seq <= s.lastSeq) s.pending.delete(seq);
+        while (s.pending.has(s.lastSeq + 1)) {
+          const env = s.pending.get(s.lastSeq + 1)!;
+          s.pending.delete(s.lastSeq + 1);
+          this.#apply(s, env);
+        }
+        if (page.hasMore) {
+          force = true;
+          continue;
+        }
+        if (s.pending.size === 0) break;
+        if (Date.now() - started > HOLE_AFTER_MS) {
+          // Nothing in the store fills the gap: skip the hole.
+          s.lastSeq = Math.min(...s.pending.keys()) - 1;
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } catch (err) {
+      this.deps.logger.error("gap fill failed", {
+        "error.message": String(err),
+        "parley.conversation.id": s.id,
+      });
+    } finally {
+      s.filling = false;
+    }
+  }
+}
