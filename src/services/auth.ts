@@ -123,8 +123,9 @@ export class AuthService {
     const username = foldUsername(input.username);
     const accountKey = `login:account:${username}`;
     const ipKey = `login:ip:${meta.ip}`;
-    // Attempts still being verified may yet fail. Counting them (this one included) in the same
-    // tick as the peek stops a burst of parallel guesses from all passing before any failure counts.
+    // Attempts still being verified may yet fail, so each counts against the buckets until it ends
+    // (read in the same tick as the peek); else a burst of parallel guesses all pass the peek before
+    // any failure is recorded. More simultaneous attempts than tokens left get 429 at once.
     const held = this.#holdAttempt([accountKey, ipKey]);
     try {
       const [account, ip] = await Promise.all([
