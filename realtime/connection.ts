@@ -18,6 +18,8 @@ export interface ConnectionDeps {
   logger: Logger;
   reporter: ErrorReporter;
   onClosed: (conn: Connection) => void;
+  /** The server decided to close this socket with `code`. */
+  onClosing: (code: number) => void;
   onFrame: (type: string) => void;
 }
 
@@ -27,6 +29,8 @@ type Buffered = [frame: string, conversationId: string | undefined, seq: number 
 const WINDOW_MS = 10_000;
 const MAX_GARBAGE = 20;
 const MAX_REPLAY_BUFFER = 10_000;
+const ABUSE_LINGER_MS = 200;
+const PACED_TIMEOUT_MS = 30_000;
 
 /**
  * One socket's lifecycle: first-frame auth within the timeout, then validated frames, each with an id
@@ -73,15 +77,7 @@ export class Connection implements LocalConnection {
       }
       return;
     }
-    if (this.#state !== "live") return;
-    if (this.#floors && conversationId !== undefined && seq !== undefined) {
-      const floor = this.#floors.get(conversationId);
-      if (floor !== undefined) {
-        if (seq <= floor) return;
-        this.#floors.delete(conversationId);
-        if (this.#floors.size === 0) this.#floors = null;
-      }
-    }
+    if (this.#state !== "live" || this.#belowFloor(conversationId, seq)) return;
     this.#send(frame);
   }
 
@@ -90,14 +86,24 @@ export class Connection implements LocalConnection {
     return this.#state === "closed";
   }
 
-  close(code: number, reason: string): void {
+  /**
+   * Closes with `code`. For abuse closes, frames stop being handled at once but the close frame goes
+   * out after `lingerMs`: a client still flushing a burst would otherwise have its connection torn
+   * down mid-write and never see the code.
+   */
+  close(code: number, reason: string, lingerMs = 0): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    try {
-      this.socket.close(code, reason);
-    } catch {
-      // already closing
-    }
+    this.deps.onClosing(code);
+    const send = () => {
+      try {
+        this.socket.close(code, reason);
+      } catch {
+        // already closing
+      }
+    };
+    if (lingerMs > 0) setTimeout(send, lingerMs);
+    else send();
   }
 
   #send(frame: string): boolean {
@@ -112,6 +118,24 @@ export class Connection implements LocalConnection {
 
   #json(value: unknown): void {
     this.#send(JSON.stringify(value));
+  }
+
+  /**
+   * Sends at the pace the client reads: waits while the send buffer is over half its limit. Used where
+   * the server controls the pace (replay, flushing the replay buffer); live fan-out never waits, it
+   * closes the socket instead.
+   */
+  async #sendPaced(frame: string): Promise<boolean> {
+    const limit = this.deps.config.ws.sendBufferBytes / 2;
+    const deadline = Date.now() + PACED_TIMEOUT_MS;
+    while (this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount > limit) {
+      if (Date.now() > deadline) {
+        this.close(CloseCode.slowConsumer, "send buffer full");
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return this.#send(frame);
   }
 
   #ack(id: AckId, payload: Record<string, unknown>): void {
@@ -180,12 +204,14 @@ export class Connection implements LocalConnection {
 
   #rejectStrike(): void {
     if (++this.#rejected > this.deps.config.ws.framesBurst) {
-      this.close(CloseCode.rateLimited, "rate limit exceeded");
+      this.close(CloseCode.rateLimited, "rate limit exceeded", ABUSE_LINGER_MS);
     }
   }
 
   #garbageStrike(): void {
-    if (++this.#garbage >= MAX_GARBAGE) this.close(CloseCode.notJson, "too many invalid frames");
+    if (++this.#garbage >= MAX_GARBAGE) {
+      this.close(CloseCode.notJson, "too many invalid frames", ABUSE_LINGER_MS);
+    }
   }
 
   async #handle(raw: unknown): Promise<void> {
@@ -311,11 +337,27 @@ export class Connection implements LocalConnection {
     if (parsed.data.resume) {
       await this.#replay(parsed.data.resume, new Map(heads.map((h) => [h.id, h.lastSeq])));
     }
-    const buffered = this.#buffer ?? [];
+    // Flush what arrived live during the replay at the client's pace; new arrivals keep buffering
+    // until the buffer is empty, and going live happens in the same tick as that check.
+    while (this.#buffer && this.#buffer.length > 0) {
+      const [frame, conversationId, seq] = this.#buffer.shift()!;
+      if (this.#belowFloor(conversationId, seq)) continue;
+      if (!(await this.#sendPaced(frame))) return;
+    }
     this.#buffer = null;
     if (this.#closed()) return;
     this.#state = "live";
-    for (const [frame, conversationId, seq] of buffered) this.deliver(frame, conversationId, seq);
+  }
+
+  /** True when a live event was already sent by the replay (at or below its conversation's floor). */
+  #belowFloor(conversationId: string | undefined, seq: number | undefined): boolean {
+    if (!this.#floors || conversationId === undefined || seq === undefined) return false;
+    const floor = this.#floors.get(conversationId);
+    if (floor === undefined) return false;
+    if (seq <= floor) return true;
+    this.#floors.delete(conversationId);
+    if (this.#floors.size === 0) this.#floors = null;
+    return false;
   }
 
   /**
@@ -343,10 +385,12 @@ export class Connection implements LocalConnection {
         )
           .catch(() => ({ events: [], hasMore: false }));
         for (const e of page.events) {
-          if (this.#state === "closed") return;
-          this.#json({ type: "event", ...e });
+          if (this.#closed() || !(await this.#sendPaced(JSON.stringify({ type: "event", ...e })))) {
+            return;
+          }
           after = e.seq;
         }
+
         if (!page.hasMore) break;
       }
       floors.set(conversationId, after);

@@ -24,8 +24,11 @@ export class Gateway {
   readonly typing: TypingService;
   #connections = new Set<Connection>();
   #accepting = true;
+  #timers: Array<ReturnType<typeof setInterval>> = [];
+
   readonly #frames;
   readonly #opened;
+  readonly #closes;
 
   constructor(
     private readonly deps: {
@@ -57,14 +60,38 @@ export class Gateway {
       "parley_ws_frames_received_total",
       "Client frames handled, by type",
     );
+    this.#closes = deps.metrics.counter(
+      "parley_ws_server_closes_total",
+      "WebSockets the server closed, by close code (4008: could not keep up)",
+    );
     this.#opened = deps.metrics.counter(
       "parley_ws_connections_opened_total",
       "WebSockets accepted",
     );
   }
 
+  /**
+   * Starts the hub and, for shared presence, the heartbeat that keeps this instance's sockets alive
+   * and the sweep that marks offline the users of instances that vanished.
+   */
   start(): void {
     this.hub.start();
+    const ttlMs = this.deps.config.ws.presenceTtlSeconds * 1000;
+    const { presence } = this.deps.services;
+    this.#timers.push(setInterval(() => {
+      const entries = [...this.#connections].filter((c) => c.userId).map((c) => ({
+        userId: c.userId,
+        connectionId: c.id,
+      }));
+      presence.heartbeat(entries).catch((err) =>
+        this.deps.logger.warn("presence heartbeat failed", { "error.message": String(err) })
+      );
+    }, Math.max(1000, ttlMs / 3)));
+    this.#timers.push(setInterval(() => {
+      presence.sweepExpired().catch((err) =>
+        this.deps.logger.warn("presence sweep failed", { "error.message": String(err) })
+      );
+    }, Math.max(1000, ttlMs / 2)));
   }
 
   /** The `/v1/ws` route. */
@@ -104,6 +131,7 @@ export class Gateway {
       logger: this.deps.logger,
       reporter: this.deps.reporter,
       onClosed: (closed) => this.#connections.delete(closed),
+      onClosing: (code) => this.#closes.inc({ code: String(code) }),
       onFrame: (type) => this.#frames.inc({ type }),
     });
     this.#connections.add(conn);
@@ -118,6 +146,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
     this.closeAll();
     this.typing.close();
     await this.hub.stop();

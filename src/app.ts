@@ -13,6 +13,10 @@ import { PasswordHasher } from "./crypto/passwords.ts";
 import { TokenService } from "./crypto/tokens.ts";
 import { invalidField } from "./domain/errors.ts";
 import { MemoryRateLimiter } from "./limits/memory.ts";
+import { RedisRateLimiter } from "./limits/redis.ts";
+import { RedisPresence } from "./presence/redis.ts";
+import { createRedisClient } from "./redis/client.ts";
+
 import type { RateLimiter } from "./limits/rate_limit.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { MetricsRegistry } from "./observability/metrics.ts";
@@ -110,8 +114,16 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     : new MemoryBroker((err) =>
       logger.error("broker handler failed", { "error.message": String(err) })
     );
-  const limiter: RateLimiter = new MemoryRateLimiter();
-  const registry: PresenceRegistry = new MemoryPresence();
+  const redis = config.redisUrl
+    ? createRedisClient(config.redisUrl, logger, "commands", { offlineQueue: false })
+    : undefined;
+  await redis?.connect();
+  const limiter: RateLimiter = redis
+    ? new RedisRateLimiter(redis, config.redisPrefix)
+    : new MemoryRateLimiter();
+  const registry: PresenceRegistry = redis
+    ? new RedisPresence(redis, config.redisPrefix, config.ws.presenceTtlSeconds * 1000)
+    : new MemoryPresence();
   logger.info("adapters selected", {
     "parley.store": store.kind,
     "parley.broker": broker.kind,
@@ -201,6 +213,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     readiness: [
       { name: "store", check: () => store.ping() },
       { name: "broker", check: () => broker.ping() },
+      ...(redis ? [{ name: "redis", check: async () => void await redis.ping() }] : []),
     ],
     isShuttingDown: () => shuttingDown,
   });
@@ -227,6 +240,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
       await broker.close();
       await limiter.close();
       await registry.close();
+      if (redis?.isOpen) await redis.close().catch(() => redis.destroy());
       await store.close();
       await reporter.flush(2000);
     },

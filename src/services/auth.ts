@@ -1,5 +1,11 @@
 import type { Config } from "../config.ts";
-import { AppError, rateLimited, unauthorized, validationFailed } from "../domain/errors.ts";
+import {
+  AppError,
+  rateLimited,
+  unauthorized,
+  unavailable,
+  validationFailed,
+} from "../domain/errors.ts";
 import {
   checkDisplayName,
   foldUsername,
@@ -82,7 +88,7 @@ export class AuthService {
     if (problems.length) throw validationFailed(problems);
     const displayName = checkDisplayName(input.displayName ?? input.username);
     const key = `register:ip:${meta.ip}`;
-    const peek = await this.deps.limiter.take(key, this.#register, 0);
+    const peek = await this.#limit(key, this.#register, 0);
     if (!peek.allowed) {
       throw rateLimited(peek.retryAfterSeconds, "Too many registrations from this address");
     }
@@ -90,7 +96,7 @@ export class AuthService {
       throw new AppError(409, "conflict", "Conflict", "That username is taken");
     }
     // Taken before the slow hash: a burst of parallel requests must not all pass the peek above.
-    const taken = await this.deps.limiter.take(key, this.#register, 1);
+    const taken = await this.#limit(key, this.#register, 1);
     if (!taken.allowed) {
       throw rateLimited(taken.retryAfterSeconds, "Too many registrations from this address");
     }
@@ -129,8 +135,8 @@ export class AuthService {
     const held = this.#holdAttempt([accountKey, ipKey]);
     try {
       const [account, ip] = await Promise.all([
-        this.deps.limiter.take(accountKey, this.#loginAccount, 0),
-        this.deps.limiter.take(ipKey, this.#loginIp, 0),
+        this.#limit(accountKey, this.#loginAccount, 0),
+        this.#limit(ipKey, this.#loginIp, 0),
       ]);
       if (
         !account.allowed || !ip.allowed || account.remaining < held[0] || ip.remaining < held[1]
@@ -163,8 +169,8 @@ export class AuthService {
       : await this.deps.hasher.verifyDummy(password);
     if (!ok || !user || !hash) {
       await Promise.all([
-        this.deps.limiter.take(accountKey, this.#loginAccount, 1),
-        this.deps.limiter.take(ipKey, this.#loginIp, 1),
+        this.#limit(accountKey, this.#loginAccount, 1),
+        this.#limit(ipKey, this.#loginIp, 1),
       ]);
       await this.deps.audit.record({
         action: "login.failed",
@@ -249,7 +255,21 @@ export class AuthService {
     });
   }
 
+  /**
+   * Takes from a rate-limit bucket. Login and registration fail closed: when the limiter (Redis) is
+   * unreachable they answer 503 rather than let unlimited guessing through.
+   */
+  async #limit(key: string, rule: RateRule, cost: number) {
+    try {
+      return await this.deps.limiter.take(key, rule, cost);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw unavailable("Sign-in is temporarily unavailable; try again shortly");
+    }
+  }
+
   /** Revokes every session of a user (erasure, admin action). */
+
   async revokeAll(userId: string): Promise<void> {
     const ids = await this.deps.store.revokeUserSessions(userId, nowIso());
     await this.#revoked(ids);

@@ -18,6 +18,7 @@ import type {
   ConversationListItem,
   ConversationPatch,
   Expectation,
+  MemberCursor,
   Mutation,
   Store,
 } from "../store/store.ts";
@@ -327,18 +328,13 @@ export class ConversationsService {
     options: { limit: number; cursor?: string },
   ): Promise<{ members: MemberView[]; nextCursor?: string }> {
     await this.membership(actor, id);
-    const after = options.cursor
-      ? decodeCursor(options.cursor, (v): v is string => typeof v === "string")
-      : undefined;
-    const rows = await this.deps.store.listMembers(id, {
-      limit: options.limit + 1,
-      afterUserId: after,
-    });
+    const after = options.cursor ? decodeCursor(options.cursor, isMemberCursor) : undefined;
+    const rows = await this.deps.store.listMembers(id, { limit: options.limit + 1, after });
     const page = rows.slice(0, options.limit);
     const members = await this.#memberViews(page);
-    return rows.length > options.limit
-      ? { members, nextCursor: encodeCursor(page.at(-1)!.userId) }
-      : { members };
+    if (rows.length <= options.limit) return { members };
+    const last = page.at(-1)!;
+    return { members, nextCursor: encodeCursor({ joinedAt: last.joinedAt, userId: last.userId }) };
   }
 
   /** Adds members (moderator and up, or anyone when `membersCanAddMembers`). */
@@ -359,9 +355,11 @@ export class ConversationsService {
     );
     const fresh = wanted.filter((u) => !present.has(u));
     if (fresh.length === 0) return { members: [] };
-    if (conversation.memberCount + fresh.length > this.deps.config.limits.groupMemberLimit) {
-      throw conflict(`A group has at most ${this.deps.config.limits.groupMemberLimit} members`);
+    const limit = this.deps.config.limits.groupMemberLimit;
+    if (conversation.memberCount + fresh.length > limit) {
+      throw conflict(`A group has at most ${limit} members`);
     }
+
     const at = nowIso();
     const members = fresh.map((u) => this.#member(id, u, "member", at));
     await this.#commit(
@@ -376,6 +374,12 @@ export class ConversationsService {
       { action: "member.added", actorId: actor.userId, userIds: fresh },
       [
         this.#expectRole(actor.userId, member.role),
+        // Re-checked inside the commit, so concurrent adds (on any instance) never overshoot.
+        {
+          kind: "memberLimit",
+          max: limit,
+          error: conflict(`A group has at most ${limit} members`),
+        },
       ],
     );
     return { members: await this.#memberViews(members) };
@@ -467,15 +471,15 @@ export class ConversationsService {
   /** The longest-serving admin, then moderator, then member (excluding `leaving`). */
   async #successor(id: string, leaving: string): Promise<Member | null> {
     let best: Member | null = null;
-    let after: string | undefined;
+    let after: MemberCursor | undefined;
     for (;;) {
-      const page = await this.deps.store.listMembers(id, { limit: 500, afterUserId: after });
+      const page = await this.deps.store.listMembers(id, { limit: 500, after });
       for (const m of page) {
         if (m.userId === leaving) continue;
         if (!best || ROLE_RANK[m.role] > ROLE_RANK[best.role]) best = m;
       }
       if (page.length < 500) return best;
-      after = page.at(-1)!.userId;
+      after = { joinedAt: page.at(-1)!.joinedAt, userId: page.at(-1)!.userId };
     }
   }
 
@@ -715,6 +719,11 @@ export class ConversationsService {
       deletedAt: null,
     };
   }
+}
+
+function isMemberCursor(v: unknown): v is MemberCursor {
+  const c = v as MemberCursor;
+  return typeof c?.joinedAt === "string" && typeof c?.userId === "string";
 }
 
 function userSummary(

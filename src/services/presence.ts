@@ -81,7 +81,13 @@ export class PresenceService {
     await this.announce(user, false);
   }
 
+  /** Renews this instance's sockets in the shared registry. */
+  heartbeat(entries: Array<{ userId: string; connectionId: string }>): Promise<void> {
+    return this.deps.registry.heartbeat(entries);
+  }
+
   /** Marks offline the users whose sockets expired because their instance vanished. */
+
   async sweepExpired(): Promise<void> {
     for (const { userId, lastSeenAt } of await this.deps.registry.expired()) {
       await this.wentOffline(userId, lastSeenAt);

@@ -76,6 +76,12 @@ export interface ConversationListItem {
   peerId: string | null;
 }
 
+/** Position in a member list: (joinedAt, userId) of the last member seen. */
+export interface MemberCursor {
+  joinedAt: string;
+  userId: string;
+}
+
 /** Cursor position in a conversation list: (updatedAt, id) of the last row seen. */
 export interface ListCursor {
   updatedAt: string;
@@ -88,7 +94,9 @@ export interface ListCursor {
  */
 export type Expectation =
   | { kind: "member"; userId: string; roles?: MemberRole[]; error: AppError }
-  | { kind: "message"; messageId: string; senderId?: string; live?: boolean; error: AppError };
+  | { kind: "message"; messageId: string; senderId?: string; live?: boolean; error: AppError }
+  /** Checked after the mutations: the conversation has at most `max` members. */
+  | { kind: "memberLimit"; max: number; error: AppError };
 
 /** One state change made in the same commit as its event. */
 export type Mutation =
@@ -228,10 +236,10 @@ export interface Store {
   ): Promise<{ conversation: Conversation; created: boolean }>;
   getConversation(id: string): Promise<Conversation | null>;
   getMember(conversationId: string, userId: string): Promise<Member | null>;
-  /** Members ordered by join time (then user id), after the given user id's position. */
+  /** Members ordered by join time, then user id, after the cursor position. */
   listMembers(
     conversationId: string,
-    options: { limit: number; afterUserId?: string },
+    options: { limit: number; after?: MemberCursor },
   ): Promise<Member[]>;
   /** The ids of every member of a conversation. */
   memberIds(conversationId: string): Promise<string[]>;

@@ -51,7 +51,8 @@ export function conversationContract(test: ContractTest): void {
     assert.equal(await store.getMember(g.id, stranger.id), null);
     const page1 = await store.listMembers(g.id, { limit: 2 });
     assert.deepEqual(page1.map((m) => m.userId), [o.id, m1.id]);
-    const page2 = await store.listMembers(g.id, { limit: 2, afterUserId: m1.id });
+    const cursor = { joinedAt: page1[1].joinedAt, userId: page1[1].userId };
+    const page2 = await store.listMembers(g.id, { limit: 2, after: cursor });
     assert.deepEqual(page2.map((m) => m.userId), [m2.id]);
     assert.deepEqual(await store.conversationHeads(m1.id), [{ id: g.id, lastSeq: 1 }]);
     assert.deepEqual((await store.contactIds(o.id)).sort(), [m1.id, m2.id].sort());
@@ -66,6 +67,18 @@ export function conversationContract(test: ContractTest): void {
     assert.equal(state!.mutedUntil, "2030-01-01T00:00:00.000Z");
     assert.equal(state!.archived, true);
     assert.equal(await store.setMemberState(g.id, stranger.id, { muted: true }), null);
+    // The cursor is a position, not a member: it still works after that member left.
+    await store.commit({
+      conversationId: g.id,
+      event: "member.removed",
+      actorId: m1.id,
+      at: tick(),
+      mutations: [{ op: "removeMember", userId: m1.id }],
+    });
+    assert.deepEqual(
+      (await store.listMembers(g.id, { limit: 2, after: cursor })).map((m) => m.userId),
+      [m2.id],
+    );
   });
 
   test("group changes commit with their event and a system message at the event's seq", async (store) => {

@@ -83,12 +83,9 @@ export class WsClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
+        const recent = this.frames.slice(-5).map((f) => JSON.stringify(f).slice(0, 300));
         reject(
-          new Error(
-            `no matching frame within ${timeoutMs} ms; got ${
-              JSON.stringify(this.frames.slice(-5))
-            }`,
-          ),
+          new Error(`no matching frame within ${timeoutMs} ms; last frames: ${recent.join(" | ")}`),
         );
       }, timeoutMs);
       const done = (f: Frame) => {

@@ -43,6 +43,11 @@ export function insertSystemMessage(
 }
 
 function check(db: Db, conversationId: string, e: Expectation): void {
+  if (e.kind === "memberLimit") {
+    const r = db.get("SELECT member_count FROM conversations WHERE id = ?", conversationId);
+    if (!r || num(r.member_count) > e.max) throw e.error;
+    return;
+  }
   if (e.kind === "member") {
     const r = db.get(
       "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?",
@@ -214,17 +219,20 @@ export function applyChange(db: Db, c: Change): CommitResult {
     }
   }
   return db.transaction((): CommitResult => {
+    // Activity time never moves backwards, even when commits carry slightly older timestamps.
     const head = db.get(
-      `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?
+      `UPDATE conversations SET last_seq = last_seq + 1, updated_at = max(updated_at, ?)
        WHERE id = ? AND deleted_at IS NULL RETURNING last_seq`,
       c.at,
       c.conversationId,
     );
     if (!head) throw notFound("Conversation not found");
     const seq = num(head.last_seq);
-    for (const e of c.expect ?? []) check(db, c.conversationId, e);
+    const expect = c.expect ?? [];
+    for (const e of expect) if (e.kind !== "memberLimit") check(db, c.conversationId, e);
     let changed = false;
     for (const m of c.mutations) changed = apply(db, c, seq, m) || changed;
+    for (const e of expect) if (e.kind === "memberLimit") check(db, c.conversationId, e);
     if (!changed) throw UNCHANGED;
     const event: EventRecord = {
       conversationId: c.conversationId,

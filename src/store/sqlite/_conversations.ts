@@ -1,5 +1,5 @@
 import type { Conversation, Member } from "../../domain/types.ts";
-import type { ConversationListItem, ListCursor, NewConversation } from "../store.ts";
+import type { ConversationListItem, ListCursor, MemberCursor, NewConversation } from "../store.ts";
 import { type Db, num, type Row, str, strOrNull } from "./_db.ts";
 import { insertEvent, insertSystemMessage } from "./_commit.ts";
 import { MEMBER_COLUMNS_AS_M, toConversation, toMember, toMessage } from "./_rows.ts";
@@ -91,30 +91,19 @@ export function getMember(db: Db, conversationId: string, userId: string): Membe
 export function listMembers(
   db: Db,
   conversationId: string,
-  options: { limit: number; afterUserId?: string },
+  options: { limit: number; after?: MemberCursor },
 ): Member[] {
-  let rows: Row[];
-  if (options.afterUserId) {
-    const after = getMember(db, conversationId, options.afterUserId);
-    if (!after) return [];
-    rows = db.all(
-      `SELECT * FROM members WHERE conversation_id = ?
-         AND (joined_at > ? OR (joined_at = ? AND user_id > ?))
-       ORDER BY joined_at, user_id LIMIT ?`,
-      conversationId,
-      after.joinedAt,
-      after.joinedAt,
-      after.userId,
-      options.limit,
-    );
-  } else {
-    rows = db.all(
-      "SELECT * FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id LIMIT ?",
-      conversationId,
-      options.limit,
-    );
-  }
-  return rows.map((r) => toMember(r));
+  const after = options.after ?? { joinedAt: "", userId: "" };
+  return db.all(
+    `SELECT * FROM members WHERE conversation_id = ?
+       AND (joined_at > ? OR (joined_at = ? AND user_id > ?))
+     ORDER BY joined_at, user_id LIMIT ?`,
+    conversationId,
+    after.joinedAt,
+    after.joinedAt,
+    after.userId,
+    options.limit,
+  ).map((r) => toMember(r));
 }
 
 export function memberIds(db: Db, conversationId: string): string[] {

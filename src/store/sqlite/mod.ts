@@ -4,6 +4,7 @@ import type {
   Change,
   CommitResult,
   ListCursor,
+  MemberCursor,
   NewConversation,
   NewUser,
   Store,
@@ -151,7 +152,7 @@ export class SqliteStore implements Store {
   getMember(conversationId: string, userId: string) {
     return run(() => conversations.getMember(this.db, conversationId, userId));
   }
-  listMembers(conversationId: string, options: { limit: number; afterUserId?: string }) {
+  listMembers(conversationId: string, options: { limit: number; after?: MemberCursor }) {
     return run(() => conversations.listMembers(this.db, conversationId, options));
   }
   memberIds(conversationId: string) {
