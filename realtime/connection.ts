@@ -383,14 +383,13 @@ export class Connection implements LocalConnection {
           after,
           200,
         )
-          .catch(() => ({ events: [], hasMore: false }));
+          .catch(() => ({ events: [], hasMore: false, nextAfter: after }));
         for (const e of page.events) {
           if (this.#closed() || !(await this.#sendPaced(JSON.stringify({ type: "event", ...e })))) {
             return;
           }
-          after = e.seq;
         }
-
+        after = page.nextAfter;
         if (!page.hasMore) break;
       }
       floors.set(conversationId, after);

@@ -24,7 +24,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
     id: RequestId,
     conversationId: Id,
     clientMsgId: ClientMsgId,
-    text: z.string().max(64 * 1024).optional(),
+    text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8").optional(),
     mediaIds: z.array(Id).max(10).optional(),
     replyTo: Id.optional(),
     mentions: z.array(Id).max(50).optional(),
@@ -34,7 +34,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
     id: RequestId,
     conversationId: Id,
     messageId: Id,
-    text: z.string().max(64 * 1024),
+    text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8"),
   }),
   z.object({
     type: z.literal("message.delete"),

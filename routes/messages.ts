@@ -19,7 +19,7 @@ export const ClientMsgId = z.string().min(1).max(128).regex(
 
 export const SendMessage = z.object({
   clientMsgId: ClientMsgId,
-  text: z.string().max(64 * 1024).optional(),
+  text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8").optional(),
   mediaIds: z.array(Id).max(10).optional(),
   replyTo: Id.optional(),
   mentions: z.array(Id).max(50).optional(),
@@ -99,7 +99,9 @@ export function messageRoutes(services: Services) {
       summary: "Edit your own message",
       request: {
         params: MessageParams,
-        body: jsonBody(z.object({ text: z.string().max(64 * 1024) })),
+        body: jsonBody(
+          z.object({ text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8") }),
+        ),
       },
       responses: {
         200: jsonResponse(MessageSchema, "The edited message"),
@@ -236,7 +238,13 @@ export function messageRoutes(services: Services) {
       },
       responses: {
         200: jsonResponse(
-          z.object({ events: z.array(EventSchema), hasMore: z.boolean() }),
+          z.object({
+            events: z.array(EventSchema),
+            hasMore: z.boolean(),
+            nextAfter: z.number().int().openapi({
+              description: "Pass as `after` for the next page (the last seq examined)",
+            }),
+          }),
           "Events",
         ),
         ...problems(400, 401, 404),

@@ -95,10 +95,18 @@ export class EventLog {
     conversationId: string,
     after: number,
     limit: number,
-  ): Promise<{ events: PublicEvent[]; hasMore: boolean }> {
+  ): Promise<{ events: PublicEvent[]; hasMore: boolean; nextAfter: number }> {
     const page = await this.deps.store.listEvents(conversationId, { after, limit });
-    const events = await this.renderPage(page.events, page.messages);
-    return { events: events.map((e) => personalize(e, viewerId)), hasMore: page.hasMore };
+    const hidden = await this.deps.store.hiddenMessageIds(viewerId, [...page.messages.keys()]);
+    // Messages the viewer deleted for themselves stay out of their catch-up, as out of their history.
+    const visible = page.events.filter((e) => !(e.messageId && hidden.has(e.messageId)));
+    const events = await this.renderPage(visible, page.messages);
+    return {
+      events: events.map((e) => personalize(e, viewerId)),
+      hasMore: page.hasMore,
+      // Where to continue even when every event of the page was hidden from this viewer.
+      nextAfter: page.events.at(-1)?.seq ?? after,
+    };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import { type DataKeys, messageAad } from "../crypto/envelope.ts";
-import { isSingleEmoji } from "../domain/emoji.ts";
+import { isSingleEmoji, normalizeEmoji } from "../domain/emoji.ts";
 import {
   conflict,
   type FieldProblem,
@@ -156,6 +156,7 @@ export class MessagesService {
             createdAt: at,
           },
         },
+        // Sending reads what came before: markers and receipt times move in the same commit.
         { op: "readUpTo", userId: actor.userId },
       ],
     });
@@ -297,7 +298,6 @@ export class MessagesService {
       });
       return;
     }
-    if (m.deletedAt) return;
     if (m.kind === "system") throw forbidden("System messages cannot be deleted");
     if (m.senderId !== actor.userId) {
       const sender = m.senderId
@@ -307,6 +307,8 @@ export class MessagesService {
         can(member.role, "deleteOthersMessage", sender?.role ?? null, conversation.settings);
       if (!allowed) throw forbidden("You may delete only your own messages here");
     }
+    // Idempotent only for those who may delete it: others learn nothing from a 204.
+    if (m.deletedAt) return;
     const result = await this.deps.store.commit({
       conversationId,
       event: "message.deleted",
@@ -340,11 +342,13 @@ export class MessagesService {
       conversationId,
     );
     if (!isSingleEmoji(emoji)) throw invalidField("emoji", "must be exactly one emoji");
+    emoji = normalizeEmoji(emoji);
     if (!can(member.role, "react", null, conversation.settings)) {
       throw forbidden("You may not react here");
     }
     const m = await this.#message(conversationId, messageId);
     if (m.deletedAt) throw conflict("The message was deleted");
+    if (m.kind === "system") throw forbidden("System messages take no reactions");
     const at = nowIso();
     const result = await this.deps.store.commit({
       conversationId,
@@ -375,7 +379,7 @@ export class MessagesService {
     conversationId: string,
     after: number,
     limit: number,
-  ): Promise<{ events: PublicEvent[]; hasMore: boolean }> {
+  ): Promise<{ events: PublicEvent[]; hasMore: boolean; nextAfter: number }> {
     await this.deps.conversations.membership(actor, conversationId);
     return await this.deps.events.page(actor.userId, conversationId, after, limit);
   }

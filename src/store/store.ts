@@ -273,6 +273,8 @@ export interface Store {
   ): Promise<MessagePage>;
   listEvents(conversationId: string, options: { after: number; limit: number }): Promise<EventPage>;
   reactions(messageIds: string[]): Promise<Map<string, ReactionSummary>>;
+  /** Which of `messageIds` the user deleted for themselves. */
+  hiddenMessageIds(userId: string, messageIds: string[]): Promise<Set<string>>;
   /** Hides a message from one user's history only (delete for me). */
   hideMessage(userId: string, message: MessageRecord): Promise<void>;
   /** Moves a marker forward; returns the new position, or null when `seq` was not past it. */

@@ -102,7 +102,9 @@ export function groupInput(owner: string, others: string[]): NewConversation {
     conversation: c,
     members: [
       member(c.id, owner, "owner", c.createdAt),
-      ...others.map((u, i) => member(c.id, u, "member", iso(Date.parse(c.createdAt) + i + 1))),
+      ...others.map((u, i) =>
+        member(c.id, u, "member", new Date(Date.parse(c.createdAt) + i + 1).toISOString())
+      ),
     ],
     event: { event: "conversation.created", actorId: owner, data: {} },
     systemMessageId: newId(),

@@ -90,6 +90,9 @@ export function messageContract(test: ContractTest): void {
     const hidden = newest.messages[2];
     await store.hideMessage(a.id, hidden);
     await store.hideMessage(a.id, hidden);
+    const probe = [hidden.id, newest.messages[1].id];
+    assert.deepEqual(await store.hiddenMessageIds(a.id, probe), new Set([hidden.id]));
+    assert.deepEqual(await store.hiddenMessageIds(b.id, probe), new Set());
     assert.deepEqual(
       (await store.listMessages(c.id, a.id, { limit: 2 })).messages.map((m) => m.seq),
       [6, 7],

@@ -185,14 +185,28 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       return true;
     }
     case "readUpTo":
-      db.run(
-        `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
-         WHERE conversation_id = ? AND user_id = ?`,
-        seq,
-        seq,
-        c.conversationId,
-        m.userId,
-      );
+      for (const kind of ["read", "delivered"] as const) {
+        const col = kind === "read" ? "read_seq" : "delivered_seq";
+        const moved = db.run(
+          `UPDATE members SET ${col} = ? WHERE conversation_id = ? AND user_id = ? AND ${col} < ?`,
+          seq,
+          c.conversationId,
+          m.userId,
+          seq,
+        );
+        // The time is recorded too, so receipts of earlier messages show when they were read.
+        if (moved > 0) {
+          db.run(
+            `INSERT INTO receipt_marks (conversation_id, user_id, kind, seq, at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING`,
+            c.conversationId,
+            m.userId,
+            kind,
+            seq,
+            c.at,
+          );
+        }
+      }
       return false;
     case "deleteConversation":
       db.run("UPDATE conversations SET deleted_at = ? WHERE id = ?", m.at, c.conversationId);

@@ -144,7 +144,9 @@ const LIST_COLUMNS = `c.*, ${MEMBER_COLUMNS_AS_M},
      ORDER BY x.seq DESC LIMIT 1) AS last_message_id,
   (SELECT count(*) FROM messages x
      WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind != 'system'
-       AND x.deleted_at IS NULL AND x.sender_id IS NOT m.user_id) AS unread_count,
+       AND x.deleted_at IS NULL AND x.sender_id IS NOT m.user_id
+       AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id)
+  ) AS unread_count,
   (SELECT o.user_id FROM members o
      WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != m.user_id) AS peer_id`;
 

@@ -113,6 +113,19 @@ export function reactions(db: Db, messageIds: string[]): Map<string, ReactionSum
   return out;
 }
 
+export function hiddenMessageIds(db: Db, userId: string, messageIds: string[]): Set<string> {
+  if (messageIds.length === 0) return new Set();
+  return new Set(
+    db.all(
+      `SELECT message_id FROM hidden_messages WHERE user_id = ? AND message_id IN (${
+        placeholders(messageIds.length)
+      })`,
+      userId,
+      ...messageIds,
+    ).map((r) => str(r.message_id)),
+  );
+}
+
 export function hideMessage(db: Db, userId: string, m: MessageRecord): void {
   db.run(
     `INSERT INTO hidden_messages (user_id, message_id, conversation_id) VALUES (?, ?, ?)
@@ -160,10 +173,14 @@ export function receipts(db: Db, conversationId: string, seq: number): ReceiptRo
        AND r.user_id = m.user_id AND r.kind = '${kind}' AND r.seq >= ? ORDER BY r.seq LIMIT 1)`;
   return db.all(
     `SELECT m.user_id, ${mark("delivered")} AS delivered_at, ${mark("read")} AS read_at
-     FROM members m WHERE m.conversation_id = ? ORDER BY m.joined_at, m.user_id`,
+     FROM members m WHERE m.conversation_id = ?
+       AND m.joined_at <= (SELECT x.created_at FROM messages x WHERE x.conversation_id = ? AND x.seq = ?)
+     ORDER BY m.joined_at, m.user_id`,
     seq,
     seq,
     conversationId,
+    conversationId,
+    seq,
   ).map((r) => {
     const readAt = strOrNull(r.read_at);
     const deliveredAt = strOrNull(r.delivered_at);

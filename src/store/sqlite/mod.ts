@@ -207,6 +207,9 @@ export class SqliteStore implements Store {
   reactions(messageIds: string[]) {
     return run(() => messages.reactions(this.db, messageIds));
   }
+  hiddenMessageIds(userId: string, messageIds: string[]) {
+    return run(() => messages.hiddenMessageIds(this.db, userId, messageIds));
+  }
   hideMessage(userId: string, message: Parameters<typeof messages.hideMessage>[2]) {
     return run(() => messages.hideMessage(this.db, userId, message));
   }

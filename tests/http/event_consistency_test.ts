@@ -1,0 +1,417 @@
+/**
+ * Event consistency in the style of Zulip's `verify_action`: for each action, fetch the state, do the
+ * action, fetch the events after the old head, apply them to the old state with a small reducer, and
+ * assert the result equals a fresh fetch. Checked from several members' points of view, since
+ * reactions carry a per-viewer `me`.
+ */
+import assert from "node:assert/strict";
+import {
+  registerUser,
+  serverTest,
+  startServer,
+  type TestServer,
+  type TestUser,
+} from "../support/server.ts";
+
+interface MessageState {
+  id: string;
+  seq: number;
+  kind: string;
+  text?: string;
+  deletedAt?: string;
+  reactions: Array<{ emoji: string; count: number; me: boolean }>;
+}
+
+interface State {
+  lastSeq: number;
+  messages: MessageState[];
+  members: Array<{ userId: string; role: string }>;
+  conversation: { name: string | null; description: string | null; settings: unknown };
+}
+
+function messageState(m: any): MessageState {
+  const out: MessageState = { id: m.id, seq: m.seq, kind: m.kind, reactions: m.reactions };
+  if (m.text !== undefined) out.text = m.text;
+  if (m.deletedAt !== undefined) out.deletedAt = m.deletedAt;
+  return out;
+}
+
+function sortMembers(members: State["members"]): State["members"] {
+  return [...members].sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
+}
+
+async function fetchState(u: TestUser, conv: string): Promise<State> {
+  const messages: any[] = [];
+  for (let after = 0;;) {
+    const res = await u.client.get(`/v1/conversations/${conv}/messages?after=${after}&limit=200`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    messages.push(...res.body.messages);
+    if (!res.body.hasMore) break;
+    after = res.body.messages.at(-1).seq;
+  }
+  const members = await u.client.get(`/v1/conversations/${conv}/members?limit=200`);
+  assert.equal(members.status, 200);
+  assert.equal(members.body.nextCursor, undefined);
+  const c = await u.client.get(`/v1/conversations/${conv}`);
+  assert.equal(c.status, 200);
+  return {
+    lastSeq: c.body.lastSeq,
+    messages: messages.map(messageState),
+    members: sortMembers(
+      members.body.members.map((m: any) => ({ userId: m.userId, role: m.role })),
+    ),
+    conversation: {
+      name: c.body.name,
+      description: c.body.description,
+      settings: c.body.settings,
+    },
+  };
+}
+
+async function fetchEvents(u: TestUser, conv: string, after: number): Promise<any[]> {
+  const out: any[] = [];
+  for (;;) {
+    const res = await u.client.get(`/v1/conversations/${conv}/events?after=${after}&limit=200`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    out.push(...res.body.events);
+    if (!res.body.hasMore) return out;
+    after = res.body.events.at(-1).seq;
+  }
+}
+
+function setRoles(members: State["members"], changed: Array<{ userId: string; role: string }>) {
+  return members.map((m) => {
+    const c = changed.find((x) => x.userId === m.userId);
+    return c ? { ...m, role: c.role } : m;
+  });
+}
+
+/** Applies one durable event, as a client would, to a copy of `state`. */
+function applyEvent(state: State, e: any): State {
+  const s: State = structuredClone(state);
+  assert.ok(e.seq > s.lastSeq, `event ${e.event} at ${e.seq} comes after ${s.lastSeq}`);
+  s.lastSeq = e.seq;
+  const d = e.data;
+  const replace = (m: MessageState) => {
+    const i = s.messages.findIndex((x) => x.id === m.id);
+    assert.ok(i >= 0, `${e.event} for a known message`);
+    s.messages[i] = m;
+  };
+  switch (e.event) {
+    case "message.created":
+      s.messages.push(messageState(d));
+      break;
+    case "message.updated":
+    case "message.deleted":
+      replace(messageState(d));
+      break;
+    case "reaction.updated": {
+      const m = s.messages.find((x) => x.id === d.messageId);
+      assert.ok(m, "reaction.updated for a known message");
+      m.reactions = d.reactions;
+      break;
+    }
+    case "member.added":
+      s.members = sortMembers([
+        ...s.members,
+        ...d.members.map((m: any) => ({ userId: m.userId, role: m.role })),
+      ]);
+      break;
+    case "member.removed":
+      s.members = setRoles(s.members.filter((m) => m.userId !== d.userId), d.members ?? []);
+      break;
+    case "member.updated":
+      s.members = setRoles(s.members, d.members);
+      break;
+    case "conversation.updated":
+      for (const key of ["name", "description", "settings"] as const) {
+        if (key in d.changes) (s.conversation as any)[key] = d.changes[key];
+      }
+      break;
+    default:
+      assert.fail(`unexpected event ${e.event}`);
+  }
+  if (d.message) s.messages.push(messageState(d.message));
+  return s;
+}
+
+interface Group {
+  s: TestServer;
+  conv: string;
+  owner: TestUser;
+  admin: TestUser;
+  mod: TestUser;
+  member: TestUser;
+  outsider: TestUser;
+  seed: any;
+}
+
+/** A group with an owner, an admin, a moderator and a member, and one message with a reaction. */
+async function setup(): Promise<Group> {
+  const s = await startServer();
+  const [owner, admin, mod, member, outsider] = [
+    await registerUser(s.url),
+    await registerUser(s.url),
+    await registerUser(s.url),
+    await registerUser(s.url),
+    await registerUser(s.url),
+  ];
+  const created = await owner.client.post("/v1/conversations", {
+    type: "group",
+    name: "Consistency",
+    description: "before",
+    memberIds: [admin.id, mod.id, member.id],
+  });
+  assert.equal(created.status, 201);
+  const conv = created.body.id;
+  const members = `/v1/conversations/${conv}/members`;
+  assert.equal((await owner.client.patch(`${members}/${admin.id}`, { role: "admin" })).status, 200);
+  assert.equal(
+    (await admin.client.patch(`${members}/${mod.id}`, { role: "moderator" })).status,
+    200,
+  );
+  const seed = await member.client.post(`/v1/conversations/${conv}/messages`, {
+    clientMsgId: "seed",
+    text: "seed message",
+  });
+  assert.equal(seed.status, 201);
+  const reacted = await admin.client.put(
+    `/v1/conversations/${conv}/messages/${seed.body.message.id}/reactions/${
+      encodeURIComponent("👍")
+    }`,
+  );
+  assert.equal(reacted.status, 200);
+  return { s, conv, owner, admin, mod, member, outsider, seed: seed.body.message };
+}
+
+/**
+ * Runs `action` once and checks, for every viewer, that the old state plus the events after the old
+ * head equals a fresh fetch. Returns the events (as the first viewer saw them).
+ */
+async function verifyAction(
+  g: Group,
+  viewers: (g: Group) => TestUser[],
+  action: (g: Group) => Promise<void>,
+): Promise<any[]> {
+  const who = viewers(g);
+  const before = await Promise.all(who.map((u) => fetchState(u, g.conv)));
+  await action(g);
+  let first: any[] = [];
+  for (const [i, u] of who.entries()) {
+    const events = await fetchEvents(u, g.conv, before[i].lastSeq);
+    assert.ok(events.length > 0, "the action produced at least one durable event");
+    if (i === 0) first = events;
+    const applied = events.reduce(applyEvent, before[i]);
+    const fresh = await fetchState(u, g.conv);
+    assert.deepEqual(applied, fresh, `viewer ${i} (${u.username})`);
+  }
+  return first;
+}
+
+function ok(res: { status: number; body: unknown }, status = 200): void {
+  assert.equal(res.status, status, JSON.stringify(res.body));
+}
+
+const everyone = (g: Group) => [g.owner, g.admin, g.mod, g.member];
+
+function msgPath(g: Group, id: string): string {
+  return `/v1/conversations/${g.conv}/messages/${id}`;
+}
+
+const cases: Array<{
+  name: string;
+  viewers: (g: Group) => TestUser[];
+  action: (g: Group) => Promise<void>;
+  events: string[];
+}> = [
+  {
+    name: "send",
+    viewers: everyone,
+    events: ["message.created"],
+    action: async (g) =>
+      ok(
+        await g.mod.client.post(`/v1/conversations/${g.conv}/messages`, {
+          clientMsgId: "sent",
+          text: "a new message",
+          replyTo: g.seed.id,
+          mentions: [g.member.id],
+        }),
+        201,
+      ),
+  },
+  {
+    name: "edit",
+    viewers: everyone,
+    events: ["message.updated"],
+    action: async (g) => ok(await g.member.client.patch(msgPath(g, g.seed.id), { text: "edited" })),
+  },
+  {
+    name: "delete for everyone (with reactions on it)",
+    viewers: everyone,
+    events: ["message.deleted"],
+    action: async (g) =>
+      ok(await g.mod.client.delete(`${msgPath(g, g.seed.id)}?for=everyone`), 204),
+  },
+  {
+    name: "react add",
+    viewers: everyone,
+    events: ["reaction.updated"],
+    action: async (g) =>
+      ok(
+        await g.member.client.put(`${msgPath(g, g.seed.id)}/reactions/${encodeURIComponent("👍")}`),
+      ),
+  },
+  {
+    name: "react add of a second emoji",
+    viewers: everyone,
+    events: ["reaction.updated"],
+    action: async (g) =>
+      ok(
+        await g.owner.client.put(`${msgPath(g, g.seed.id)}/reactions/${encodeURIComponent("🇫🇷")}`),
+      ),
+  },
+  {
+    name: "react remove",
+    viewers: everyone,
+    events: ["reaction.updated"],
+    action: async (g) =>
+      ok(
+        await g.admin.client.delete(
+          `${msgPath(g, g.seed.id)}/reactions/${encodeURIComponent("👍")}`,
+        ),
+      ),
+  },
+  {
+    name: "add member",
+    viewers: (g) => [...everyone(g)],
+    events: ["member.added"],
+    action: async (g) =>
+      ok(
+        await g.mod.client.post(`/v1/conversations/${g.conv}/members`, {
+          userIds: [g.outsider.id],
+        }),
+      ),
+  },
+  {
+    name: "remove member",
+    viewers: (g) => [g.owner, g.admin, g.mod],
+    events: ["member.removed"],
+    action: async (g) =>
+      ok(await g.mod.client.delete(`/v1/conversations/${g.conv}/members/${g.member.id}`), 204),
+  },
+  {
+    name: "member leaves",
+    viewers: (g) => [g.owner, g.mod],
+    events: ["member.removed"],
+    action: async (g) =>
+      ok(await g.admin.client.delete(`/v1/conversations/${g.conv}/members/${g.admin.id}`), 204),
+  },
+  {
+    name: "owner leaves (the admin succeeds)",
+    viewers: (g) => [g.admin, g.mod, g.member],
+    events: ["member.removed"],
+    action: async (g) =>
+      ok(await g.owner.client.delete(`/v1/conversations/${g.conv}/members/${g.owner.id}`), 204),
+  },
+  {
+    name: "rename group (with description and settings)",
+    viewers: everyone,
+    events: ["conversation.updated"],
+    action: async (g) =>
+      ok(
+        await g.admin.client.patch(`/v1/conversations/${g.conv}`, {
+          name: "Renamed",
+          description: "after",
+          settings: { membersCanAddMembers: true },
+        }),
+      ),
+  },
+  {
+    name: "role change to moderator",
+    viewers: everyone,
+    events: ["member.updated"],
+    action: async (g) =>
+      ok(
+        await g.admin.client.patch(`/v1/conversations/${g.conv}/members/${g.member.id}`, {
+          role: "moderator",
+        }),
+      ),
+  },
+  {
+    name: "role change to admin and back to member",
+    viewers: everyone,
+    events: ["member.updated", "member.updated"],
+    action: async (g) => {
+      const path = `/v1/conversations/${g.conv}/members/${g.mod.id}`;
+      ok(await g.owner.client.patch(path, { role: "admin" }));
+      ok(await g.owner.client.patch(path, { role: "member" }));
+    },
+  },
+  {
+    name: "ownership transfer",
+    viewers: everyone,
+    events: ["member.updated"],
+    action: async (g) =>
+      ok(await g.owner.client.post(`/v1/conversations/${g.conv}/owner`, { userId: g.member.id })),
+  },
+];
+
+for (const c of cases) {
+  Deno.test({
+    name: `events after "${c.name}" applied to the old state equal a fresh fetch`,
+    ...serverTest,
+    fn: async () => {
+      const g = await setup();
+      try {
+        const events = await verifyAction(g, c.viewers, c.action);
+        assert.deepEqual(events.map((e) => e.event), c.events);
+        const seqs = events.map((e) => e.seq);
+        for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1);
+      } finally {
+        await g.s.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "replaying every event after a mixed sequence of actions converges on a fresh fetch",
+  ...serverTest,
+  fn: async () => {
+    const g = await setup();
+    try {
+      const viewers = [g.owner, g.member, g.mod];
+      const before = await Promise.all(viewers.map((u) => fetchState(u, g.conv)));
+      const react = (u: TestUser, id: string, e: string, add = true) =>
+        add
+          ? u.client.put(`${msgPath(g, id)}/reactions/${encodeURIComponent(e)}`)
+          : u.client.delete(`${msgPath(g, id)}/reactions/${encodeURIComponent(e)}`);
+      const sent = await g.member.client.post(`/v1/conversations/${g.conv}/messages`, {
+        clientMsgId: "mixed",
+        text: "first draft",
+      });
+      ok(sent, 201);
+      const id = sent.body.message.id;
+      ok(await react(g.owner, id, "🔥"));
+      ok(await g.member.client.patch(msgPath(g, id), { text: "second draft" }));
+      ok(await react(g.mod, id, "🔥"));
+      ok(await react(g.owner, id, "🔥", false));
+      ok(await g.owner.client.patch(`/v1/conversations/${g.conv}`, { name: "Mixed" }));
+      ok(await react(g.member, g.seed.id, "👍"));
+      ok(await g.mod.client.delete(`${msgPath(g, g.seed.id)}?for=everyone`), 204);
+      ok(
+        await g.owner.client.post(`/v1/conversations/${g.conv}/members`, {
+          userIds: [g.outsider.id],
+        }),
+      );
+      ok(await g.admin.client.delete(`/v1/conversations/${g.conv}/members/${g.outsider.id}`), 204);
+      for (const [i, u] of viewers.entries()) {
+        const events = await fetchEvents(u, g.conv, before[i].lastSeq);
+        assert.equal(events.length, 10);
+        assert.deepEqual(events.reduce(applyEvent, before[i]), await fetchState(u, g.conv));
+      }
+    } finally {
+      await g.s.close();
+    }
+  },
+});
