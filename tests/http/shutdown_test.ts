@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { spawnServer } from "../support/process.ts";
-import { serverTest } from "../support/server.ts";
+import { registerUser, serverTest } from "../support/server.ts";
+import { WsClient } from "../support/ws.ts";
 
 Deno.test({
-  name: "SIGTERM: stops accepting, finishes in-flight requests, closes the store, exits 0",
+  name: "SIGTERM: sockets close with 1012, new work gets 503, in-flight requests finish, exit 0",
   ...serverTest,
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "parley-shutdown-" });
@@ -19,10 +20,18 @@ Deno.test({
         body: body.readable,
         duplex: "half",
       } as RequestInit);
+      const u = await registerUser(server.url);
+      const socket = await WsClient.connect(server.url, u.accessToken);
       await writer.write(enc.encode('{"username":"inflight","pass'));
       await server.waitForLine(/"url.path":"\/v1\/auth\/register"|request/, 500).catch(() => {});
       server.kill("SIGTERM");
       await server.waitForLine(/"message":"shutting down"/);
+      assert.deepEqual(await socket.closed, { code: 1012, reason: "server restarting" });
+      const refused = await fetch(`${server.url}/v1/users/me`, {
+        headers: { authorization: `Bearer ${u.accessToken}` },
+      });
+      assert.equal(refused.status, 503, "new work is refused while draining");
+      assert.equal((await refused.json()).code, "unavailable");
       await writer.write(enc.encode('word":"long enough password"}'));
       await writer.close();
       const res = await response;
