@@ -1,9 +1,13 @@
 import type { FieldProblem } from "./errors.ts";
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+const PRINTABLE_ASCII = /^[\x20-\x7e\n\t]*$/;
 
 /** The number of user-perceived characters (grapheme clusters) in `text`: 👍🏽 counts 1. */
 export function graphemeCount(text: string): number {
+  // Printable ASCII is one grapheme per character (CR LF, the only multi-character cluster in
+  // ASCII, is rejected anyway), and it is what most messages are.
+  if (PRINTABLE_ASCII.test(text)) return text.length;
   let n = 0;
   for (const _ of segmenter.segment(text)) n++;
   return n;

@@ -170,6 +170,7 @@ export class MessagesService {
     const [view] = await this.deps.renderer.render(
       [result.message!],
       text === undefined ? undefined : new Map([[id, text]]),
+      true,
     );
     await this.deps.events.publish(result.event, view);
     return { message: messageFor(view, actor.userId), created: true };

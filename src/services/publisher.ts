@@ -77,6 +77,8 @@ export class Publisher {
         this.logger.error("local delivery failed", { "error.message": String(err) });
       }
     }
+    // In-process, this instance is the only one: the local delivery above was everything.
+    if (this.broker.kind === "memory") return;
     try {
       await this.broker.publish(
         channel,

@@ -99,13 +99,21 @@ export class MessageRenderer {
     },
   ) {}
 
-  /** Renders records in order; `plain` supplies already-known texts by message id (the send path). */
-  async render(records: MessageRecord[], plain?: Map<string, string>): Promise<MessageView[]> {
+  /**
+   * Renders records in order; `plain` supplies already-known texts by message id (the send path).
+   * `fresh` records were just created: they cannot have reactions yet.
+   */
+  async render(
+    records: MessageRecord[],
+    plain?: Map<string, string>,
+    fresh = false,
+  ): Promise<MessageView[]> {
     if (records.length === 0) return [];
     const live = records.filter((r) => !r.deletedAt);
+    const mediaIds = [...new Set(live.flatMap((r) => r.mediaIds))];
     const [reactions, media] = await Promise.all([
-      this.deps.store.reactions(live.map((r) => r.id)),
-      this.deps.media.views([...new Set(live.flatMap((r) => r.mediaIds))]),
+      fresh ? new Map<string, ReactionSummary>() : this.deps.store.reactions(live.map((r) => r.id)),
+      mediaIds.length ? this.deps.media.views(mediaIds) : new Map<string, MediaView>(),
     ]);
     return await Promise.all(records.map(async (r) => {
       const view: MessageView = {

@@ -62,6 +62,30 @@ export function messageContract(test: ContractTest): void {
     );
   });
 
+  test("a repeated clientMsgId returns the first message even after the sender left", async (store) => {
+    const [a, b] = await Promise.all([addUser(store), addUser(store)]);
+    const { conversation: g } = await store.createConversation(groupInput(b.id, [a.id]));
+    const first = await store.commit(textChange(g.id, a.id, "before-leaving"));
+    assert.equal(first.status, "committed");
+    await store.commit({
+      conversationId: g.id,
+      event: "member.removed",
+      actorId: a.id,
+      at: tick(),
+      mutations: [{ op: "removeMember", userId: a.id }],
+    });
+    const again = await store.commit(textChange(g.id, a.id, "before-leaving"));
+    assert.equal(again.status, "duplicate");
+    assert.equal(
+      again.status === "duplicate" && again.message.id,
+      first.status === "committed" && first.message!.id,
+    );
+    await assert.rejects(
+      store.commit(textChange(g.id, a.id, "after-leaving")),
+      (e: AppError) => e.status === 404,
+    );
+  });
+
   test("a non-member cannot append and no seq is consumed", async (store) => {
     const [a, b, x] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
     const { conversation: c } = await store.createConversation(directInput(a.id, b.id));

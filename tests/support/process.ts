@@ -58,7 +58,15 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
       waiters.push({ pattern, resolve: (l) => (clearTimeout(timer), resolve(l)) });
     });
   };
-  const listening = JSON.parse(await waitForLine(/"message":"listening"/));
+  const listening = JSON.parse(
+    await Promise.race([
+      waitForLine(/"message":"listening"/),
+      exited.then((code) => {
+        throw new Error(`server exited with ${code} before listening:\n${lines.join("\n")}`);
+      }),
+    ]),
+  );
+
   const port = listening["server.port"];
   return {
     url: `http://127.0.0.1:${port}`,

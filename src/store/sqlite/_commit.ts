@@ -1,9 +1,10 @@
 import { conflict, notFound } from "../../domain/errors.ts";
-import type { EventRecord, SystemInfo } from "../../domain/types.ts";
+import type { EventRecord, MessageRecord, SystemInfo } from "../../domain/types.ts";
 import type { Change, CommitResult, Expectation, Mutation } from "../store.ts";
 import { type Db, num, str } from "./_db.ts";
 import { insertMember } from "./_conversations.ts";
 import { toMessage } from "./_rows.ts";
+import type { Writer } from "./_writer.ts";
 
 export function insertEvent(db: Db, e: EventRecord): void {
   db.run(
@@ -67,29 +68,46 @@ function check(db: Db, conversationId: string, e: Expectation): void {
   if (e.live && r.deleted_at !== null) throw e.error;
 }
 
+/** A unique-index hit on (sender, clientMsgId): the message was already stored. */
+class Duplicate extends Error {}
+
+function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord, "seq">): void {
+  try {
+    db.run(
+      `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
+           media_ids, reply_to, mentions, system, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      x.id,
+      c.conversationId,
+      seq,
+      x.senderId,
+      x.clientMsgId,
+      x.kind,
+      x.body?.blob ?? null,
+      x.body?.keyId ?? null,
+      JSON.stringify(x.mediaIds),
+      x.replyTo,
+      JSON.stringify(x.mentions),
+      x.system ? JSON.stringify(x.system) : null,
+      x.createdAt,
+    );
+  } catch (err) {
+    if (
+      c.idempotency && err instanceof Error &&
+      /UNIQUE constraint failed: messages\.sender_id/.test(err.message)
+    ) {
+      throw new Duplicate();
+    }
+    throw err;
+  }
+}
+
 /** Applies one mutation; returns whether it changed anything. */
 function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
   switch (m.op) {
     case "insertMessage": {
       const x = m.message;
-      db.run(
-        `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
-           media_ids, reply_to, mentions, system, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        x.id,
-        c.conversationId,
-        seq,
-        x.senderId,
-        x.clientMsgId,
-        x.kind,
-        x.body?.blob ?? null,
-        x.body?.keyId ?? null,
-        JSON.stringify(x.mediaIds),
-        x.replyTo,
-        JSON.stringify(x.mentions),
-        x.system ? JSON.stringify(x.system) : null,
-        x.createdAt,
-      );
+      insertMessageRow(db, c, seq, x);
       return true;
     }
     case "editMessage":
@@ -185,28 +203,27 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       return true;
     }
     case "readUpTo":
-      for (const kind of ["read", "delivered"] as const) {
-        const col = kind === "read" ? "read_seq" : "delivered_seq";
-        const moved = db.run(
-          `UPDATE members SET ${col} = ? WHERE conversation_id = ? AND user_id = ? AND ${col} < ?`,
-          seq,
-          c.conversationId,
-          m.userId,
-          seq,
-        );
-        // The time is recorded too, so receipts of earlier messages show when they were read.
-        if (moved > 0) {
-          db.run(
-            `INSERT INTO receipt_marks (conversation_id, user_id, kind, seq, at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT DO NOTHING`,
-            c.conversationId,
-            m.userId,
-            kind,
-            seq,
-            c.at,
-          );
-        }
-      }
+      // The times are recorded too, so receipts of earlier messages show when they were read.
+      db.run(
+        `INSERT INTO receipt_marks (conversation_id, user_id, kind, seq, at)
+         SELECT conversation_id, user_id, 'read', ?1, ?2 FROM members
+           WHERE conversation_id = ?3 AND user_id = ?4 AND read_seq < ?1
+         UNION ALL
+         SELECT conversation_id, user_id, 'delivered', ?1, ?2 FROM members
+           WHERE conversation_id = ?3 AND user_id = ?4 AND delivered_seq < ?1
+         ON CONFLICT DO NOTHING`,
+        seq,
+        c.at,
+        c.conversationId,
+        m.userId,
+      );
+      db.run(
+        `UPDATE members SET read_seq = max(read_seq, ?1), delivered_seq = max(delivered_seq, ?1)
+         WHERE conversation_id = ?2 AND user_id = ?3`,
+        seq,
+        c.conversationId,
+        m.userId,
+      );
       return false;
     case "deleteConversation":
       db.run("UPDATE conversations SET deleted_at = ? WHERE id = ?", m.at, c.conversationId);
@@ -218,20 +235,6 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
 
 /** Applies a {@link Change} inside the caller's transaction. */
 export function applyChange(db: Db, c: Change): CommitResult {
-  if (c.idempotency) {
-    const r = db.get(
-      "SELECT * FROM messages WHERE sender_id = ? AND client_msg_id = ?",
-      c.idempotency.senderId,
-      c.idempotency.clientMsgId,
-    );
-    if (r) {
-      const message = toMessage(r);
-      if (message.conversationId !== c.conversationId) {
-        throw conflict("clientMsgId was already used for a message in another conversation");
-      }
-      return { status: "duplicate", message };
-    }
-  }
   return db.transaction((): CommitResult => {
     // Activity time never moves backwards, even when commits carry slightly older timestamps.
     const head = db.get(
@@ -268,11 +271,39 @@ export function applyChange(db: Db, c: Change): CommitResult {
         at: c.at,
       });
     }
-    const row = c.messageId
-      ? db.get("SELECT * FROM messages WHERE id = ?", c.messageId)
-      : undefined;
-    return { status: "committed", event, message: row ? toMessage(row) : null };
+    return { status: "committed", event, message: resultMessage(db, c, seq) };
   });
+}
+
+/** The message a change created or changed, as now stored (a new one is built, not read back). */
+function resultMessage(db: Db, c: Change, seq: number): MessageRecord | null {
+  const inserted = c.mutations.find((m) => m.op === "insertMessage");
+  if (inserted?.op === "insertMessage") return { ...inserted.message, seq };
+  const row = c.messageId ? db.get("SELECT * FROM messages WHERE id = ?", c.messageId) : undefined;
+  return row ? toMessage(row) : null;
+}
+
+function hasMessage(db: Db, c: Change): boolean {
+  return !!db.get(
+    "SELECT 1 AS x FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+    c.idempotency!.senderId,
+    c.idempotency!.clientMsgId,
+  );
+}
+
+/** The message already stored under a change's (sender, clientMsgId). */
+
+function existing(db: Db, c: Change): CommitResult {
+  const r = db.get(
+    "SELECT * FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+    c.idempotency!.senderId,
+    c.idempotency!.clientMsgId,
+  );
+  const message = toMessage(r!);
+  if (message.conversationId !== c.conversationId) {
+    throw conflict("clientMsgId was already used for a message in another conversation");
+  }
+  return { status: "duplicate", message };
 }
 
 /** Thrown inside the savepoint to undo the seq increment when nothing changed. */
@@ -284,6 +315,11 @@ export function commitOne(db: Db, c: Change): CommitResult {
     return applyChange(db, c);
   } catch (err) {
     if (err === UNCHANGED) return { status: "unchanged" };
+    // The savepoint was rolled back, seq increment included; answer with the first message.
+    if (err instanceof Duplicate) return existing(db, c);
+    // A repeat is answered with the first message even when the conditions no longer hold (the
+    // sender has left since): the key is only consulted on failure, off the hot path.
+    if (c.idempotency && hasMessage(db, c)) return existing(db, c);
     throw err;
   }
 }
@@ -296,70 +332,69 @@ interface Pending {
 
 /**
  * Group commit: changes that arrive within `windowMs` of each other (or until `maxBatch` are queued)
- * are written in one transaction, each in its own savepoint so one failure does not undo the others.
- * Promises resolve only after the transaction has committed, so an ack is never sent for data that
- * could still be lost.
+ * are written in one transaction on the writer thread, each in its own savepoint so one failure does
+ * not undo the others. One batch is in flight at a time; what arrives meanwhile forms the next batch,
+ * so batches grow with load instead of queueing fsyncs. Promises resolve only after the transaction
+ * committed, so an ack is never sent for data that could still be lost.
  */
 export class CommitQueue {
   #pending: Pending[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Sizes of the batches flushed so far (for metrics and the benchmark). */
+  #inFlight: Promise<void> | undefined;
+  /** Batches flushed and changes committed so far (for metrics and the benchmark). */
   batches = 0;
   batchedChanges = 0;
 
   constructor(
-    private readonly db: Db,
+    private readonly writer: Writer,
     private readonly options: { enabled: boolean; maxBatch: number; windowMs: number },
   ) {}
 
   enqueue(change: Change): Promise<CommitResult> {
-    if (!this.options.enabled) {
-      try {
-        return Promise.resolve(this.db.transaction(() => commitOne(this.db, change)));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
     return new Promise((resolve, reject) => {
       this.#pending.push({ change, resolve, reject });
-      if (this.#pending.length >= this.options.maxBatch) this.flush();
-      else if (this.#timer === undefined) {
-        this.#timer = setTimeout(() => this.flush(), this.options.windowMs);
-      }
+      this.#schedule();
     });
   }
 
-  /** Writes everything queued now. */
-  flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  #schedule(): void {
+    if (this.#inFlight) return; // flushed when the batch in flight is done
+    const max = this.options.enabled ? this.options.maxBatch : 1;
+    if (this.#pending.length >= max || !this.options.enabled) this.#flushNow();
+    else this.#timer ??= setTimeout(() => this.#flushNow(), this.options.windowMs);
+  }
+
+  #flushNow(): void {
+    clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; value: CommitResult } | { ok: false; error: unknown }> = [];
-    try {
-      this.db.transaction(() => {
-        for (const p of batch) {
-          try {
-            outcomes.push({
-              ok: true,
-              value: this.db.transaction(() => commitOne(this.db, p.change)),
-            });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      });
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    this.batches++;
-    this.batchedChanges += batch.length;
-    batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (o.ok) p.resolve(o.value);
-      else p.reject(o.error);
+    if (this.#pending.length === 0 || this.#inFlight) return;
+    const max = this.options.enabled ? this.options.maxBatch : 1;
+    const batch = this.#pending.splice(0, max);
+    this.#inFlight = this.writer.batch(batch.map((p) => p.change)).then(
+      (outcomes) => {
+        this.batches++;
+        this.batchedChanges += batch.length;
+        batch.forEach((p, i) => {
+          const o = outcomes[i];
+          if (o.ok) p.resolve(o.value);
+          else p.reject(o.error);
+        });
+      },
+      (err) => {
+        for (const p of batch) p.reject(err);
+      },
+    ).finally(() => {
+      this.#inFlight = undefined;
+      // What queued during the batch already waited long enough: go at once.
+      if (this.#pending.length > 0) this.#flushNow();
     });
+  }
+
+  /** Resolves once everything queued so far is committed (or failed). */
+  async drain(): Promise<void> {
+    while (this.#inFlight || this.#pending.length > 0) {
+      if (!this.#inFlight) this.#flushNow();
+      await this.#inFlight;
+    }
   }
 }

@@ -18,6 +18,7 @@ import * as conversations from "./_conversations.ts";
 import { Db } from "./_db.ts";
 import * as messages from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
+import { Writer } from "./_writer.ts";
 import { toUserKey } from "./_rows.ts";
 
 /** Options for {@link openSqliteStore}. */
@@ -35,14 +36,18 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
+  /** The main thread's connection: reads only (and migrations at start). */
   readonly db: Db;
   readonly queue: CommitQueue;
+  readonly #writer: Writer;
 
   constructor(options: SqliteStoreOptions) {
-    this.db = new Db(options.path, { synchronous: options.synchronous ?? "FULL" });
+    const synchronous = options.synchronous ?? "FULL";
+    this.db = new Db(options.path, { synchronous });
     migrate(this.db);
+    this.#writer = new Writer(options.path, synchronous);
     this.queue = new CommitQueue(
-      this.db,
+      this.#writer,
       options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 2 },
     );
   }
@@ -52,14 +57,14 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
-  close() {
-    this.queue.flush();
+  async close() {
+    await this.queue.drain();
+    await this.#writer.close();
     this.db.close();
-    return Promise.resolve();
   }
 
   createUser(user: NewUser) {
-    return run(() => accounts.createUser(this.db, user));
+    return this.#writer.write("createUser", user);
   }
   getUser(id: string) {
     return run(() => accounts.getUser(this.db, id));
@@ -74,19 +79,17 @@ export class SqliteStore implements Store {
     return run(() => accounts.getPasswordHash(this.db, userId));
   }
   setPasswordHash(userId: string, hash: string) {
-    return run(() =>
-      void this.db.run("UPDATE users SET password_hash = ? WHERE id = ?", hash, userId)
-    );
+    return this.#writer.write("setPasswordHash", userId, hash);
   }
   searchUsers(prefix: string, options: { limit: number; afterUsername?: string }) {
     return run(() => accounts.searchUsers(this.db, prefix, options));
   }
   updateUser(id: string, patch: UserPatch) {
-    return run(() => accounts.updateUser(this.db, id, patch));
+    return this.#writer.write("updateUser", id, patch);
   }
 
   createSession(session: Session, refreshHash: string) {
-    return run(() => accounts.createSession(this.db, session, refreshHash));
+    return this.#writer.write("createSession", session, refreshHash);
   }
   getSession(id: string) {
     return run(() => accounts.getSession(this.db, id));
@@ -95,30 +98,22 @@ export class SqliteStore implements Store {
     return run(() => accounts.listSessions(this.db, userId, now));
   }
   touchSession(id: string, at: string) {
-    return run(() => void this.db.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at, id));
+    return this.#writer.write("touchSession", id, at);
   }
   revokeSession(id: string, at: string) {
-    return run(() =>
-      this.db.run(
-        "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        at,
-        id,
-      ) >
-        0
-    );
+    return this.#writer.write("revokeSession", id, at);
   }
   revokeUserSessions(userId: string, at: string) {
-    return run(() => accounts.revokeUserSessions(this.db, userId, at));
+    return this.#writer.write("revokeUserSessions", userId, at);
   }
   rotateRefreshToken(oldHash: string, newHash: string, now: string, expiresAt: string) {
-    return run(() => accounts.rotateRefreshToken(this.db, oldHash, newHash, now, expiresAt));
+    return this.#writer.write("rotateRefreshToken", oldHash, newHash, now, expiresAt);
   }
 
   async ensureUserKey(userId: string, make: () => Promise<UserKeyRecord>) {
     const current = accounts.currentUserKey(this.db, userId);
     if (current) return current;
-    const fresh = await make();
-    return accounts.ensureUserKey(this.db, userId, fresh);
+    return await this.#writer.write("ensureUserKey", userId, await make());
   }
   getUserKey(keyId: string) {
     return run(() => {
@@ -133,18 +128,11 @@ export class SqliteStore implements Store {
     );
   }
   rewrapUserKey(keyId: string, wrapped: Uint8Array, kekId: string) {
-    return run(() =>
-      void this.db.run(
-        "UPDATE user_keys SET wrapped = ?, kek_id = ? WHERE id = ?",
-        wrapped,
-        kekId,
-        keyId,
-      )
-    );
+    return this.#writer.write("rewrapUserKey", keyId, wrapped, kekId);
   }
 
   createConversation(input: NewConversation) {
-    return run(() => conversations.createConversation(this.db, input));
+    return this.#writer.write("createConversation", input);
   }
   getConversation(id: string) {
     return run(() => conversations.getConversation(this.db, id));
@@ -181,7 +169,7 @@ export class SqliteStore implements Store {
     userId: string,
     patch: { muted?: boolean; mutedUntil?: string | null; archived?: boolean },
   ) {
-    return run(() => conversations.setMemberState(this.db, conversationId, userId, patch));
+    return this.#writer.write("setMemberState", conversationId, userId, patch);
   }
 
   commit(change: Change): Promise<CommitResult> {
@@ -211,7 +199,7 @@ export class SqliteStore implements Store {
     return run(() => messages.hiddenMessageIds(this.db, userId, messageIds));
   }
   hideMessage(userId: string, message: Parameters<typeof messages.hideMessage>[2]) {
-    return run(() => messages.hideMessage(this.db, userId, message));
+    return this.#writer.write("hideMessage", userId, message);
   }
   advanceMarker(
     conversationId: string,
@@ -220,14 +208,14 @@ export class SqliteStore implements Store {
     seq: number,
     at: string,
   ) {
-    return run(() => messages.advanceMarker(this.db, conversationId, userId, kind, seq, at));
+    return this.#writer.write("advanceMarker", conversationId, userId, kind, seq, at);
   }
   receipts(conversationId: string, seq: number) {
     return run(() => messages.receipts(this.db, conversationId, seq));
   }
 
   appendAudit(entry: AuditEntry) {
-    return run(() => audit.appendAudit(this.db, entry));
+    return this.#writer.write("appendAudit", entry);
   }
   listAudit(options: { limit: number; before?: string; action?: string; actorId?: string }) {
     return run(() => audit.listAudit(this.db, options));

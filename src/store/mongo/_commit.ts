@@ -1,0 +1,223 @@
+import { conflict, notFound } from "../../domain/errors.ts";
+import type { EventRecord, MessageRecord } from "../../domain/types.ts";
+import type { Change, CommitResult, Expectation } from "../store.ts";
+import {
+  eachOf,
+  inTransaction,
+  isDuplicateKey,
+  MAJORITY,
+  type Mongo,
+  type Session,
+} from "./_db.ts";
+import { getMessageByClientId } from "./_messages.ts";
+import { applyMutation, GROUP_OPS, wouldChange } from "./_mutations.ts";
+import { eventDoc, messageDoc, systemMessageDoc, toMessage } from "./codec.ts";
+import { memberKey } from "./schema.ts";
+
+const UNCHANGED: CommitResult = { status: "unchanged" };
+
+/**
+ * Commits one {@link Change}. Messages, edits, erasures, reactions and markers (the send path) run
+ * without a transaction:
+ * 1. idempotency: a message with the same (sender, clientMsgId) is the answer (409 if it lives in
+ *    another conversation);
+ * 2. the conversation must be live (404), then each expectation must hold (its error);
+ *    steps 1 and 2 read in parallel and are judged in this order;
+ * 3. whether anything would change is read, so a no-op (a reaction already there) takes no seq;
+ *    check-then-act: a racing commit can still turn it into a no-op after this read;
+ * 4. the seq is taken with one atomic `findOneAndUpdate` on the conversation (`$inc lastSeq`,
+ *    `$max updatedAt`, only while not deleted);
+ * 5. the mutations are applied with conditional writes; a message insert that loses a race on the
+ *    unique (sender, clientMsgId) index answers with the winner as a duplicate;
+ * 6. the system message, then the event (write concern majority) are written.
+ * A commit that fails, or changes nothing, after step 4 leaves a gap in the seqs, which the port
+ * allows; never a duplicate. Group changes (members, roles, info, delete) and changes with a
+ * `memberLimit` expectation run the same steps in one transaction: all-or-nothing, no gap, and
+ * `memberLimit` checked after the mutations.
+ */
+export async function commit(m: Mongo, c: Change): Promise<CommitResult> {
+  const grouped = c.mutations.some((x) => GROUP_OPS.has(x.op)) ||
+    (c.expect ?? []).some((e) => e.kind === "memberLimit");
+  if (!grouped) {
+    // Steps 1 and 2 read in parallel; their answers are still taken in order.
+    const [first, checks] = await Promise.all([_firstSend(m, c), _readChecks(m, c, undefined)]);
+    if (first) return _duplicate(c, first);
+    _enforce(c, checks);
+    return await _commit(m, c, undefined);
+  }
+  const first = await _firstSend(m, c);
+  if (first) return _duplicate(c, first);
+  return await inTransaction(m, async (session) => {
+    _enforce(c, await _readChecks(m, c, session));
+    const result = await _commit(m, c, session);
+    if (result.status === "unchanged") await session.abortTransaction();
+    return result;
+  });
+}
+
+async function _firstSend(m: Mongo, c: Change): Promise<MessageRecord | null> {
+  if (!c.idempotency) return null;
+  return await getMessageByClientId(m, c.idempotency.senderId, c.idempotency.clientMsgId);
+}
+
+function _duplicate(c: Change, message: MessageRecord): CommitResult {
+  if (message.conversationId !== c.conversationId) {
+    throw conflict("clientMsgId was already used for a message in another conversation");
+  }
+  return { status: "duplicate", message };
+}
+
+/** Steps 3 to 6, after the expectations held. */
+async function _commit(m: Mongo, c: Change, session: Session): Promise<CommitResult> {
+  let needed = false;
+  for (const x of c.mutations) {
+    if (await wouldChange(m, c, x, session)) {
+      needed = true;
+      break;
+    }
+  }
+  if (!needed) return UNCHANGED;
+  const head = await m.conversations.findOneAndUpdate(
+    { _id: c.conversationId, deletedAt: null },
+    // Activity time never moves backwards, even when commits carry slightly older timestamps.
+    { $inc: { lastSeq: 1 }, $max: { updatedAt: c.at } },
+    { returnDocument: "after", projection: { lastSeq: 1 }, session },
+  );
+  if (!head) throw notFound("Conversation not found");
+  const seq = head.lastSeq;
+  const seqAt = Date.now();
+  let changed = false;
+  try {
+    for (const x of c.mutations) changed = (await applyMutation(m, c, seq, x, session)) || changed;
+  } catch (err) {
+    // A retry racing its first attempt: both passed step 1, the unique index let one message in.
+    const first = !session && isDuplicateKey(err) ? await _firstSend(m, c) : null;
+    if (!first) throw err;
+    return _duplicate(c, first);
+  }
+  for (const e of c.expect ?? []) if (e.kind === "memberLimit") await _checkLimit(m, c, e, session);
+  if (!changed) return UNCHANGED;
+  return await _record(m, c, seq, seqAt, session);
+}
+
+/** Whether the conversation is live, and whether each non-limit expectation holds. */
+async function _readChecks(
+  m: Mongo,
+  c: Change,
+  session: Session,
+): Promise<{ live: boolean; holds: boolean[] }> {
+  const [live, ...holds] = await eachOf<boolean>(session, [
+    async () =>
+      !!(await m.conversations.findOne(
+        { _id: c.conversationId, deletedAt: null },
+        { projection: { _id: 1 }, session },
+      )),
+    ..._checked(c).map((e) => () => _holds(m, c.conversationId, e, session)),
+  ]);
+  return { live, holds };
+}
+
+/** A missing conversation answers 404 first (as in SQLite), then the first failed expectation. */
+function _enforce(c: Change, checks: { live: boolean; holds: boolean[] }): void {
+  if (!checks.live) throw notFound("Conversation not found");
+  _checked(c).forEach((e, i) => {
+    if (!checks.holds[i]) throw e.error;
+  });
+}
+
+function _checked(c: Change): Expectation[] {
+  return (c.expect ?? []).filter((e) => e.kind !== "memberLimit");
+}
+
+async function _holds(
+  m: Mongo,
+  conversationId: string,
+  e: Expectation,
+  session: Session,
+): Promise<boolean> {
+  if (e.kind === "member") {
+    const d = await m.members.findOne(
+      { _id: memberKey(conversationId, e.userId) },
+      { projection: { role: 1 }, session },
+    );
+    return !!d && (!e.roles || e.roles.includes(d.role));
+  }
+  if (e.kind === "message") {
+    const d = await m.messages.findOne(
+      { _id: e.messageId, conversationId },
+      { projection: { senderId: 1, deletedAt: 1 }, session },
+    );
+    if (!d) return false;
+    if (e.senderId !== undefined && d.senderId !== e.senderId) return false;
+    return !(e.live && (d.deletedAt ?? null) !== null);
+  }
+  return true;
+}
+
+async function _checkLimit(
+  m: Mongo,
+  c: Change,
+  e: Extract<Expectation, { kind: "memberLimit" }>,
+  session: Session,
+): Promise<void> {
+  const d = await m.conversations.findOne(
+    { _id: c.conversationId },
+    { projection: { memberCount: 1 }, session },
+  );
+  if (!d || d.memberCount > e.max) throw e.error;
+}
+
+/**
+ * Writes the system message, then the event. The event is the last write of a commit and is
+ * acknowledged by a majority: once it is readable, everything it points at is too.
+ */
+async function _record(
+  m: Mongo,
+  c: Change,
+  seq: number,
+  seqAt: number,
+  session: Session,
+): Promise<CommitResult> {
+  const system = c.system && c.messageId
+    ? systemMessageDoc({
+      id: c.messageId,
+      conversationId: c.conversationId,
+      seq,
+      actorId: c.actorId,
+      system: c.system,
+      at: c.at,
+    })
+    : null;
+  if (system) await m.messages.insertOne(system, { session });
+  const event: EventRecord = {
+    conversationId: c.conversationId,
+    seq,
+    event: c.event,
+    actorId: c.actorId,
+    messageId: c.messageId ?? null,
+    data: c.data ?? {},
+    createdAt: c.at,
+  };
+  await m.events.insertOne(eventDoc(event, seqAt), session ? { session } : MAJORITY);
+  return { status: "committed", event, message: await _message(m, c, seq, system, session) };
+}
+
+/** The message the event points at, as stored; a new one is built from its own write. */
+async function _message(
+  m: Mongo,
+  c: Change,
+  seq: number,
+  system: ReturnType<typeof systemMessageDoc> | null,
+  session: Session,
+): Promise<MessageRecord | null> {
+  if (!c.messageId) return null;
+  if (system) return toMessage(system);
+  const inserted = c.mutations.find((x) =>
+    x.op === "insertMessage" && x.message.id === c.messageId
+  );
+  if (inserted?.op === "insertMessage") {
+    return toMessage(messageDoc({ ...inserted.message, conversationId: c.conversationId, seq }));
+  }
+  const d = await m.messages.findOne({ _id: c.messageId }, { session });
+  return d ? toMessage(d) : null;
+}

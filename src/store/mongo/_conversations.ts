@@ -1,0 +1,246 @@
+import type { Conversation, Member } from "../../domain/types.ts";
+import type { ConversationListItem, ListCursor, MemberCursor, NewConversation } from "../store.ts";
+import { inTransaction, isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
+import { settledHeads } from "./_event_log.ts";
+import { visibleTo } from "./_messages.ts";
+import {
+  conversationDoc,
+  eventDoc,
+  memberDoc,
+  systemMessageDoc,
+  toConversation,
+  toMember,
+  toMessage,
+} from "./codec.ts";
+import { type ConversationDoc, type MemberDoc, memberKey } from "./schema.ts";
+
+/**
+ * Writes the conversation, its members, its first event and system message in one transaction. A
+ * second direct conversation for the same pair fails on the unique `directKey` and the existing one
+ * is returned instead.
+ */
+export async function createConversation(
+  m: Mongo,
+  input: NewConversation,
+): Promise<{ conversation: Conversation; created: boolean }> {
+  const c = input.conversation;
+  const doc = conversationDoc({
+    ...c,
+    updatedAt: c.createdAt,
+    lastSeq: 1,
+    memberCount: input.members.length,
+    retentionDays: null,
+    deletedAt: null,
+  }, input.directKey ?? null);
+  const first = new Map<string, Member>();
+  for (const member of input.members) {
+    const key = memberKey(member.conversationId, member.userId);
+    if (!first.has(key)) first.set(key, member);
+  }
+  try {
+    await inTransaction(m, async (session) => {
+      await m.conversations.insertOne(doc, { session });
+      if (first.size > 0) {
+        await m.members.insertMany([...first.values()].map(memberDoc), { session });
+      }
+      await m.messages.insertOne(
+        systemMessageDoc({
+          id: input.systemMessageId,
+          conversationId: c.id,
+          seq: 1,
+          actorId: input.event.actorId,
+          system: {
+            action: "conversation.created",
+            actorId: input.event.actorId,
+            userIds: input.members.map((x) => x.userId),
+          },
+          at: c.createdAt,
+        }),
+        { session },
+      );
+      await m.events.insertOne(
+        eventDoc({
+          conversationId: c.id,
+          seq: 1,
+          event: input.event.event,
+          actorId: input.event.actorId,
+          messageId: input.systemMessageId,
+          data: input.event.data,
+          createdAt: c.createdAt,
+        }, Date.now()),
+        { session },
+      );
+    });
+  } catch (err) {
+    const existing = isDuplicateKey(err) && input.directKey
+      ? await m.conversations.findOne({ directKey: partialEq(input.directKey) })
+      : null;
+    if (!existing) throw err;
+    return { conversation: toConversation(existing), created: false };
+  }
+  return { conversation: toConversation(doc), created: true };
+}
+
+export async function getConversation(m: Mongo, id: string): Promise<Conversation | null> {
+  const d = await m.conversations.findOne({ _id: id });
+  return d ? toConversation(d) : null;
+}
+
+export async function getMember(
+  m: Mongo,
+  conversationId: string,
+  userId: string,
+): Promise<Member | null> {
+  const d = await m.members.findOne({ _id: memberKey(conversationId, userId) });
+  return d ? toMember(d) : null;
+}
+
+export async function listMembers(
+  m: Mongo,
+  conversationId: string,
+  options: { limit: number; after?: MemberCursor },
+): Promise<Member[]> {
+  const after = options.after ?? { joinedAt: "", userId: "" };
+  const docs = await m.members.find({
+    conversationId,
+    $or: [
+      { joinedAt: { $gt: after.joinedAt } },
+      { joinedAt: after.joinedAt, userId: { $gt: after.userId } },
+    ],
+  }).sort({ joinedAt: 1, userId: 1 }).limit(options.limit).toArray();
+  return docs.map(toMember);
+}
+
+export async function memberIds(m: Mongo, conversationId: string): Promise<string[]> {
+  return await m.members.distinct("userId", { conversationId });
+}
+
+async function _conversationIdsOf(m: Mongo, userId: string): Promise<string[]> {
+  return await m.members.distinct("conversationId", { userId });
+}
+
+/**
+ * The user's live conversations with their heads. A head is `lastSeq` unless a commit that took a
+ * seq has not written its event yet; then it is the last seq below that (see `_event_log.ts`).
+ */
+export async function conversationHeads(
+  m: Mongo,
+  userId: string,
+): Promise<Array<{ id: string; lastSeq: number }>> {
+  const ids = await _conversationIdsOf(m, userId);
+  if (ids.length === 0) return [];
+  const docs = await m.conversations.find(
+    { _id: { $in: ids }, deletedAt: null },
+    { projection: { lastSeq: 1 } },
+  ).toArray();
+  // Below a commit still in flight, so a socket told this head still gets that event live.
+  return await settledHeads(m, docs.map((d) => ({ id: d._id, lastSeq: d.lastSeq })));
+}
+
+export async function contactIds(m: Mongo, userId: string): Promise<string[]> {
+  const ids = await _conversationIdsOf(m, userId);
+  if (ids.length === 0) return [];
+  return await m.members.distinct("userId", {
+    conversationId: { $in: ids },
+    userId: { $ne: userId },
+  });
+}
+
+export async function sharesConversation(m: Mongo, a: string, b: string): Promise<boolean> {
+  const ids = await _conversationIdsOf(m, a);
+  if (ids.length === 0) return false;
+  return !!(await m.members.findOne(
+    { conversationId: { $in: ids }, userId: b },
+    { projection: { _id: 1 } },
+  ));
+}
+
+/** One row of `member`'s list: the latest message they can see, their unread count, the peer. */
+async function _listItem(
+  m: Mongo,
+  c: ConversationDoc,
+  member: MemberDoc,
+): Promise<ConversationListItem> {
+  const visible = await visibleTo(m, member.userId, c._id);
+  const [last, unreadCount, peer] = await Promise.all([
+    m.messages.findOne({ conversationId: c._id, ...visible }, { sort: { seq: -1 } }),
+    m.messages.countDocuments({
+      conversationId: c._id,
+      seq: { $gt: member.readSeq },
+      kind: { $ne: "system" },
+      deletedAt: null,
+      senderId: { $ne: member.userId },
+      ...visible,
+    }),
+    c.type === "direct"
+      ? m.members.findOne(
+        { conversationId: c._id, userId: { $ne: member.userId } },
+        { projection: { userId: 1 } },
+      )
+      : null,
+  ]);
+  return {
+    conversation: toConversation(c),
+    member: toMember(member),
+    lastMessage: last ? toMessage(last) : null,
+    unreadCount,
+    peerId: peer?.userId ?? null,
+  };
+}
+
+/**
+ * The user's memberships (by the `userId, archived` index), then their live conversations among
+ * them, latest activity first, from the cursor on. The sort is over one user's conversations, as in
+ * the SQLite adapter; activity is not copied onto memberships, so a send writes no member documents.
+ */
+export async function listConversations(
+  m: Mongo,
+  userId: string,
+  options: { archived: boolean; limit: number; cursor?: ListCursor },
+): Promise<ConversationListItem[]> {
+  const memberships = await m.members.find({ userId, archived: options.archived }).toArray();
+  if (memberships.length === 0) return [];
+  const byConversation = new Map(memberships.map((d) => [d.conversationId, d]));
+  const cursor = options.cursor;
+  const docs = await m.conversations.find({
+    _id: { $in: [...byConversation.keys()] },
+    deletedAt: null,
+    ...(cursor
+      ? {
+        $or: [
+          { updatedAt: { $lt: cursor.updatedAt } },
+          { updatedAt: cursor.updatedAt, _id: { $lt: cursor.id } },
+        ],
+      }
+      : {}),
+  }).sort({ updatedAt: -1, _id: -1 }).limit(options.limit).toArray();
+  return await Promise.all(docs.map((d) => _listItem(m, d, byConversation.get(d._id)!)));
+}
+
+export async function conversationItem(
+  m: Mongo,
+  userId: string,
+  conversationId: string,
+): Promise<ConversationListItem | null> {
+  const [member, conversation] = await Promise.all([
+    m.members.findOne({ _id: memberKey(conversationId, userId) }),
+    m.conversations.findOne({ _id: conversationId, deletedAt: null }),
+  ]);
+  return member && conversation ? await _listItem(m, conversation, member) : null;
+}
+
+export async function setMemberState(
+  m: Mongo,
+  conversationId: string,
+  userId: string,
+  patch: { muted?: boolean; mutedUntil?: string | null; archived?: boolean },
+): Promise<Member | null> {
+  const set: Partial<MemberDoc> = {};
+  if (patch.muted !== undefined) set.muted = patch.muted;
+  if (patch.mutedUntil !== undefined) set.mutedUntil = patch.mutedUntil;
+  if (patch.archived !== undefined) set.archived = patch.archived;
+  if (Object.keys(set).length > 0) {
+    await m.members.updateOne({ _id: memberKey(conversationId, userId) }, { $set: set });
+  }
+  return await getMember(m, conversationId, userId);
+}

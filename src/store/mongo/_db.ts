@@ -1,0 +1,170 @@
+import {
+  type ClientSession,
+  type Collection,
+  type Db,
+  type IndexDescription,
+  type MongoClient,
+  MongoServerError,
+  type TransactionOptions,
+  WriteConcern,
+} from "mongodb";
+import {
+  type AuditDoc,
+  COLLECTIONS,
+  type ConversationDoc,
+  type EventDoc,
+  type HiddenMessageDoc,
+  type MemberDoc,
+  type MessageDoc,
+  type ReactionDoc,
+  type ReceiptMarkDoc,
+  type RefreshTokenDoc,
+  type SessionDoc,
+  type UserDoc,
+  type UserKeyDoc,
+} from "./schema.ts";
+
+/** The typed collections of one Parley database, and the client they belong to. */
+export interface Mongo {
+  client: MongoClient;
+  db: Db;
+  users: Collection<UserDoc>;
+  sessions: Collection<SessionDoc>;
+  refreshTokens: Collection<RefreshTokenDoc>;
+  userKeys: Collection<UserKeyDoc>;
+  conversations: Collection<ConversationDoc>;
+  members: Collection<MemberDoc>;
+  events: Collection<EventDoc>;
+  messages: Collection<MessageDoc>;
+  hiddenMessages: Collection<HiddenMessageDoc>;
+  reactions: Collection<ReactionDoc>;
+  receiptMarks: Collection<ReceiptMarkDoc>;
+  auditLog: Collection<AuditDoc>;
+}
+
+/** An optional session: group changes pass theirs, the send path runs without one. */
+export type Session = ClientSession | undefined;
+
+export function collections(client: MongoClient, db: Db): Mongo {
+  return {
+    client,
+    db,
+    users: db.collection<UserDoc>(COLLECTIONS.users),
+    sessions: db.collection<SessionDoc>(COLLECTIONS.sessions),
+    refreshTokens: db.collection<RefreshTokenDoc>(COLLECTIONS.refreshTokens),
+    userKeys: db.collection<UserKeyDoc>(COLLECTIONS.userKeys),
+    conversations: db.collection<ConversationDoc>(COLLECTIONS.conversations),
+    members: db.collection<MemberDoc>(COLLECTIONS.members),
+    events: db.collection<EventDoc>(COLLECTIONS.events),
+    messages: db.collection<MessageDoc>(COLLECTIONS.messages),
+    hiddenMessages: db.collection<HiddenMessageDoc>(COLLECTIONS.hiddenMessages),
+    reactions: db.collection<ReactionDoc>(COLLECTIONS.reactions),
+    receiptMarks: db.collection<ReceiptMarkDoc>(COLLECTIONS.receiptMarks),
+    auditLog: db.collection<AuditDoc>(COLLECTIONS.auditLog),
+  };
+}
+
+const isString = { $type: "string" };
+
+/**
+ * Equality on a field with a partial index filtered by `$type: "string"`: the predicate repeats the
+ * index's filter, so the planner can use that index (it needs the filter in the query).
+ */
+export function partialEq(value: string): { $eq: string; $type: "string" } {
+  return { $eq: value, $type: "string" };
+}
+
+/** Every index, by collection. Unique ones carry the port's guarantees. */
+const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
+  users: [
+    { key: { username: 1 }, name: "username_unique", unique: true },
+    { key: { displayNameFold: 1 }, name: "display_name_fold" },
+  ],
+  sessions: [{ key: { userId: 1, createdAt: -1 }, name: "user_sessions" }],
+  refreshTokens: [{ key: { sessionId: 1 }, name: "session" }],
+  userKeys: [
+    {
+      key: { currentOf: 1 },
+      name: "current_key_unique",
+      unique: true,
+      partialFilterExpression: { currentOf: isString },
+    },
+    { key: { kekId: 1 }, name: "kek" },
+  ],
+  conversations: [
+    {
+      key: { directKey: 1 },
+      name: "direct_pair_unique",
+      unique: true,
+      partialFilterExpression: { directKey: isString },
+    },
+  ],
+  members: [
+    { key: { userId: 1, archived: 1 }, name: "user_memberships" },
+    { key: { conversationId: 1, joinedAt: 1, userId: 1 }, name: "join_order" },
+  ],
+  events: [{ key: { conversationId: 1, seq: 1 }, name: "log_unique", unique: true }],
+  messages: [
+    { key: { conversationId: 1, seq: 1 }, name: "history_unique", unique: true },
+    {
+      key: { senderId: 1, clientMsgId: 1 },
+      name: "idempotency_unique",
+      unique: true,
+      partialFilterExpression: { clientMsgId: isString },
+    },
+  ],
+  hiddenMessages: [{ key: { userId: 1, conversationId: 1 }, name: "user_conversation" }],
+  reactions: [{ key: { messageId: 1, createdAt: 1, userId: 1 }, name: "first_use" }],
+  receiptMarks: [{ key: { conversationId: 1, seq: 1 }, name: "conversation_seq" }],
+  auditLog: [
+    { key: { action: 1, _id: -1 }, name: "action" },
+    { key: { actorId: 1, _id: -1 }, name: "actor" },
+  ],
+};
+
+/**
+ * Creates every collection's indexes (and so the collections, which transactions need to exist).
+ * Idempotent: an index that already exists with the same definition is left alone.
+ */
+export async function ensureIndexes(m: Mongo): Promise<void> {
+  for (const [name, specs] of Object.entries(INDEXES)) {
+    await m[name as keyof typeof COLLECTIONS].createIndexes(specs);
+  }
+}
+
+/** True for a unique index violation (server error 11000). */
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+/** Explicit on event inserts: an event is acknowledged only once a majority holds it. */
+export const MAJORITY = { writeConcern: { w: "majority" as const } };
+
+const TRANSACTION: TransactionOptions = {
+  readConcern: { level: "snapshot" },
+  writeConcern: new WriteConcern("majority"),
+  readPreference: "primary",
+};
+
+/**
+ * Runs `fn` in a multi-document transaction (retried by the driver on transient errors, so `fn` may
+ * run more than once and must not catch server errors). Only group changes and conversation creation
+ * use one; it needs a replica set or sharded cluster.
+ */
+export async function inTransaction<T>(
+  m: Mongo,
+  fn: (session: ClientSession) => Promise<T>,
+): Promise<T> {
+  return await m.client.withSession((session) => session.withTransaction(fn, TRANSACTION));
+}
+
+/**
+ * Runs reads concurrently without a session, one after another within one: a transaction's session
+ * must not carry two operations at once.
+ */
+export async function eachOf<T>(session: Session, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  if (!session) return await Promise.all(tasks.map((task) => task()));
+  const out: T[] = [];
+  for (const task of tasks) out.push(await task());
+  return out;
+}

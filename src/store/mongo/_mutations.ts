@@ -1,0 +1,204 @@
+import type { Member } from "../../domain/types.ts";
+import type { Change, ConversationPatch, Mutation } from "../store.ts";
+import type { Mongo, Session } from "./_db.ts";
+import { readUpTo } from "./_markers.ts";
+import { memberDoc, messageDoc, sealedDoc } from "./codec.ts";
+import { type ConversationDoc, memberKey, reactionKey } from "./schema.ts";
+
+/** Mutations that change a group's membership or info: they commit in a transaction. */
+export const GROUP_OPS: ReadonlySet<Mutation["op"]> = new Set([
+  "addMembers",
+  "removeMember",
+  "setRole",
+  "updateConversation",
+  "deleteConversation",
+]);
+
+function _conversationSet(p: ConversationPatch): Partial<ConversationDoc> {
+  const set: Partial<ConversationDoc> = {};
+  if (p.name !== undefined) set.name = p.name;
+  if (p.description !== undefined) set.description = p.description;
+  if (p.avatarMediaId !== undefined) set.avatarMediaId = p.avatarMediaId;
+  if (p.settings !== undefined) set.settings = p.settings;
+  if (p.retentionDays !== undefined) set.retentionDays = p.retentionDays;
+  return set;
+}
+
+/** The members of `members` that are not in the conversation yet (the first of any repeats). */
+async function _newMembers(m: Mongo, members: Member[], session: Session): Promise<Member[]> {
+  const byKey = new Map<string, Member>();
+  for (const x of members) {
+    const key = memberKey(x.conversationId, x.userId);
+    if (!byKey.has(key)) byKey.set(key, x);
+  }
+  // find, not distinct: distinct is not allowed in a transaction on a sharded collection.
+  const present = await m.members.find(
+    { _id: { $in: [...byKey.keys()] } },
+    { projection: { _id: 1 }, session },
+  ).toArray();
+  for (const d of present) byKey.delete(d._id);
+  return [...byKey.values()];
+}
+
+async function _liveMessage(
+  m: Mongo,
+  conversationId: string,
+  messageId: string,
+  session: Session,
+): Promise<boolean> {
+  return !!(await m.messages.findOne(
+    { _id: messageId, conversationId, deletedAt: null },
+    { projection: { _id: 1 }, session },
+  ));
+}
+
+/**
+ * Whether `x` would change anything, read before a seq is taken so that a change that alters nothing
+ * consumes none. Check-then-act: a racing commit may still make it a no-op after the check (see
+ * {@link applyMutation}).
+ */
+export async function wouldChange(
+  m: Mongo,
+  c: Change,
+  x: Mutation,
+  session: Session,
+): Promise<boolean> {
+  switch (x.op) {
+    case "insertMessage":
+    case "deleteConversation":
+      return true;
+    case "readUpTo":
+      return false;
+    case "editMessage":
+    case "eraseMessage":
+      return await _liveMessage(m, c.conversationId, x.messageId, session);
+    case "addReaction":
+    case "removeReaction": {
+      const found = await m.reactions.findOne(
+        { _id: reactionKey(x) },
+        { projection: { _id: 1 }, session },
+      );
+      return x.op === "addReaction" ? !found : !!found;
+    }
+    case "addMembers":
+      return (await _newMembers(m, x.members, session)).length > 0;
+    case "removeMember":
+    case "setRole": {
+      const filter = x.op === "setRole"
+        ? { _id: memberKey(c.conversationId, x.userId), role: { $ne: x.role } }
+        : { _id: memberKey(c.conversationId, x.userId) };
+      return !!(await m.members.findOne(filter, { projection: { _id: 1 }, session }));
+    }
+    case "updateConversation":
+      return Object.keys(_conversationSet(x.patch)).length > 0;
+  }
+}
+
+/**
+ * Applies one mutation at `seq`; returns whether it changed anything (conditional writes, so a
+ * mutation another commit already made reports false). Server errors propagate untouched: inside a
+ * transaction the driver must see them.
+ */
+export async function applyMutation(
+  m: Mongo,
+  c: Change,
+  seq: number,
+  x: Mutation,
+  session: Session,
+): Promise<boolean> {
+  const conversationId = c.conversationId;
+  switch (x.op) {
+    case "insertMessage":
+      await m.messages.insertOne(messageDoc({ ...x.message, conversationId, seq }), { session });
+      return true;
+    case "editMessage": {
+      const r = await m.messages.updateOne(
+        { _id: x.messageId, conversationId, deletedAt: null },
+        { $set: { body: sealedDoc(x.body), editedAt: x.editedAt } },
+        { session },
+      );
+      return r.matchedCount > 0;
+    }
+    case "eraseMessage": {
+      const r = await m.messages.updateOne(
+        { _id: x.messageId, conversationId, deletedAt: null },
+        { $set: { body: null, mediaIds: [], mentions: [], replyTo: null, deletedAt: x.deletedAt } },
+        { session },
+      );
+      await m.reactions.deleteMany({ messageId: x.messageId }, { session });
+      return r.matchedCount > 0;
+    }
+    case "addReaction": {
+      const r = await m.reactions.updateOne(
+        { _id: reactionKey(x) },
+        {
+          $setOnInsert: {
+            messageId: x.messageId,
+            userId: x.userId,
+            emoji: x.emoji,
+            createdAt: x.at,
+          },
+        },
+        { upsert: true, session },
+      );
+      return r.upsertedCount > 0;
+    }
+    case "removeReaction": {
+      const r = await m.reactions.deleteOne(
+        { _id: reactionKey(x) },
+        { session },
+      );
+      return r.deletedCount > 0;
+    }
+    case "addMembers": {
+      const fresh = await _newMembers(m, x.members, session);
+      if (fresh.length === 0) return false;
+      // New members start read up to their join.
+      await m.members.insertMany(fresh.map((y) => memberDoc({ ...y, readSeq: seq })), { session });
+      await m.conversations.updateOne(
+        { _id: conversationId },
+        { $inc: { memberCount: fresh.length } },
+        { session },
+      );
+      return true;
+    }
+    case "removeMember": {
+      const r = await m.members.deleteOne({ _id: memberKey(conversationId, x.userId) }, {
+        session,
+      });
+      if (r.deletedCount === 0) return false;
+      await m.conversations.updateOne(
+        { _id: conversationId },
+        { $inc: { memberCount: -r.deletedCount } },
+        { session },
+      );
+      return true;
+    }
+    case "setRole": {
+      const r = await m.members.updateOne(
+        { _id: memberKey(conversationId, x.userId), role: { $ne: x.role } },
+        { $set: { role: x.role } },
+        { session },
+      );
+      return r.matchedCount > 0;
+    }
+    case "updateConversation": {
+      const set = _conversationSet(x.patch);
+      if (Object.keys(set).length === 0) return false;
+      await m.conversations.updateOne({ _id: conversationId }, { $set: set }, { session });
+      return true;
+    }
+    case "readUpTo":
+      // Recorded with its time, so receipts of earlier messages show when they were read.
+      await readUpTo(m, conversationId, x.userId, seq, c.at, session);
+      return false;
+    case "deleteConversation":
+      await m.conversations.updateOne(
+        { _id: conversationId },
+        { $set: { deletedAt: x.at, memberCount: 0 } },
+        { session },
+      );
+      await m.members.deleteMany({ conversationId }, { session });
+      return true;
+  }
+}

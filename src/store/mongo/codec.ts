@@ -1,0 +1,308 @@
+import { Binary } from "mongodb";
+import type {
+  Conversation,
+  EventRecord,
+  Member,
+  MessageRecord,
+  SealedText,
+  Session,
+  SystemInfo,
+  User,
+} from "../../domain/types.ts";
+import type { AuditEntry, UserKeyRecord } from "../store.ts";
+import {
+  type AuditDoc,
+  type ConversationDoc,
+  type EventDoc,
+  eventKey,
+  type MemberDoc,
+  memberKey,
+  type MessageDoc,
+  type SessionDoc,
+  type UserDoc,
+  type UserKeyDoc,
+} from "./schema.ts";
+
+// Domain records to documents and back. Builders copy exactly the stored fields, never extra
+// properties a caller's object may carry; readers return plain records (no `_id`, bytes as a plain
+// Uint8Array), equal to what the SQLite adapter returns for the same data.
+
+/** Folds a display name for prefix search (the same folding as the SQLite adapter). */
+export function foldName(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
+/** A plain `Uint8Array` copy of a stored Binary (never a view into a driver buffer). */
+export function bytes(value: Binary | Uint8Array): Uint8Array {
+  return new Uint8Array(value instanceof Binary ? value.value() : value);
+}
+
+export function userDoc(u: User, passwordHash: string): UserDoc {
+  return {
+    _id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    displayNameFold: foldName(u.displayName),
+    passwordHash,
+    role: u.role,
+    avatarMediaId: u.avatarMediaId,
+    statusText: u.statusText,
+    presence: u.presence,
+    privacyLastSeen: u.privacy.lastSeen,
+    lastSeenAt: u.lastSeenAt,
+    createdAt: u.createdAt,
+    deletedAt: u.deletedAt,
+  };
+}
+
+export function toUser(d: UserDoc): User {
+  return {
+    id: d._id,
+    username: d.username,
+    displayName: d.displayName,
+    role: d.role,
+    avatarMediaId: d.avatarMediaId,
+    statusText: d.statusText,
+    presence: d.presence,
+    privacy: { lastSeen: d.privacyLastSeen },
+    lastSeenAt: d.lastSeenAt,
+    createdAt: d.createdAt,
+    deletedAt: d.deletedAt,
+  };
+}
+
+export function sessionDoc(s: Session): SessionDoc {
+  return {
+    _id: s.id,
+    userId: s.userId,
+    deviceName: s.deviceName,
+    ip: s.ip,
+    createdAt: s.createdAt,
+    lastSeenAt: s.lastSeenAt,
+    expiresAt: s.expiresAt,
+    revokedAt: s.revokedAt,
+  };
+}
+
+export function toSession(d: SessionDoc): Session {
+  return {
+    id: d._id,
+    userId: d.userId,
+    deviceName: d.deviceName,
+    ip: d.ip,
+    createdAt: d.createdAt,
+    lastSeenAt: d.lastSeenAt,
+    expiresAt: d.expiresAt,
+    revokedAt: d.revokedAt,
+  };
+}
+
+export function userKeyDoc(k: UserKeyRecord, retiredAt: string | null): UserKeyDoc {
+  const doc: UserKeyDoc = {
+    _id: k.id,
+    userId: k.userId,
+    wrapped: new Binary(k.wrapped),
+    kekId: k.kekId,
+    createdAt: k.createdAt,
+    retiredAt,
+  };
+  if (retiredAt === null) doc.currentOf = k.userId;
+  return doc;
+}
+
+export function toUserKey(d: UserKeyDoc): UserKeyRecord {
+  return {
+    id: d._id,
+    userId: d.userId,
+    wrapped: bytes(d.wrapped),
+    kekId: d.kekId,
+    createdAt: d.createdAt,
+  };
+}
+
+export function conversationDoc(c: Conversation, directKey: string | null): ConversationDoc {
+  return {
+    _id: c.id,
+    type: c.type,
+    directKey,
+    name: c.name,
+    description: c.description,
+    avatarMediaId: c.avatarMediaId,
+    settings: c.settings,
+    createdBy: c.createdBy,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    lastSeq: c.lastSeq,
+    memberCount: c.memberCount,
+    retentionDays: c.retentionDays,
+    deletedAt: c.deletedAt,
+  };
+}
+
+export function toConversation(d: ConversationDoc): Conversation {
+  return {
+    id: d._id,
+    type: d.type,
+    name: d.name,
+    description: d.description,
+    avatarMediaId: d.avatarMediaId,
+    settings: d.settings,
+    createdBy: d.createdBy,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    lastSeq: d.lastSeq,
+    memberCount: d.memberCount,
+    retentionDays: d.retentionDays,
+    deletedAt: d.deletedAt,
+  };
+}
+
+export function memberDoc(m: Member): MemberDoc {
+  return {
+    _id: memberKey(m.conversationId, m.userId),
+    conversationId: m.conversationId,
+    userId: m.userId,
+    role: m.role,
+    joinedAt: m.joinedAt,
+    readSeq: m.readSeq,
+    deliveredSeq: m.deliveredSeq,
+    muted: m.muted,
+    mutedUntil: m.mutedUntil,
+    archived: m.archived,
+  };
+}
+
+export function toMember(d: MemberDoc): Member {
+  return {
+    conversationId: d.conversationId,
+    userId: d.userId,
+    role: d.role,
+    joinedAt: d.joinedAt,
+    readSeq: d.readSeq,
+    deliveredSeq: d.deliveredSeq,
+    muted: d.muted,
+    mutedUntil: d.mutedUntil,
+    archived: d.archived,
+  };
+}
+
+export function eventDoc(e: EventRecord, seqAt: number): EventDoc {
+  return {
+    _id: eventKey(e.conversationId, e.seq),
+    conversationId: e.conversationId,
+    seq: e.seq,
+    event: e.event,
+    actorId: e.actorId,
+    messageId: e.messageId,
+    data: e.data,
+    createdAt: e.createdAt,
+    seqAt,
+  };
+}
+
+export function toEvent(d: EventDoc): EventRecord {
+  return {
+    conversationId: d.conversationId,
+    seq: d.seq,
+    event: d.event,
+    actorId: d.actorId,
+    messageId: d.messageId,
+    data: d.data,
+    createdAt: d.createdAt,
+  };
+}
+
+export function sealedDoc(body: SealedText): { keyId: string; blob: Binary } {
+  return { keyId: body.keyId, blob: new Binary(body.blob) };
+}
+
+export function messageDoc(m: MessageRecord): MessageDoc {
+  return {
+    _id: m.id,
+    conversationId: m.conversationId,
+    seq: m.seq,
+    senderId: m.senderId,
+    clientMsgId: m.clientMsgId,
+    kind: m.kind,
+    body: m.body ? sealedDoc(m.body) : null,
+    mediaIds: m.mediaIds,
+    replyTo: m.replyTo,
+    mentions: m.mentions,
+    system: m.system,
+    editedAt: m.editedAt,
+    deletedAt: m.deletedAt,
+    createdAt: m.createdAt,
+  };
+}
+
+/** The system message recorded at an event's seq (who did what to whom). */
+export function systemMessageDoc(m: {
+  id: string;
+  conversationId: string;
+  seq: number;
+  actorId: string | null;
+  system: SystemInfo;
+  at: string;
+}): MessageDoc {
+  return messageDoc({
+    id: m.id,
+    conversationId: m.conversationId,
+    seq: m.seq,
+    senderId: m.actorId,
+    clientMsgId: null,
+    kind: "system",
+    body: null,
+    mediaIds: [],
+    replyTo: null,
+    mentions: [],
+    system: m.system,
+    editedAt: null,
+    deletedAt: null,
+    createdAt: m.at,
+  });
+}
+
+export function toMessage(d: MessageDoc): MessageRecord {
+  return {
+    id: d._id,
+    conversationId: d.conversationId,
+    seq: d.seq,
+    senderId: d.senderId,
+    clientMsgId: d.clientMsgId,
+    kind: d.kind,
+    body: d.body ? { keyId: d.body.keyId, blob: bytes(d.body.blob) } : null,
+    mediaIds: d.mediaIds,
+    replyTo: d.replyTo,
+    mentions: d.mentions,
+    system: d.system,
+    editedAt: d.editedAt,
+    deletedAt: d.deletedAt,
+    createdAt: d.createdAt,
+  };
+}
+
+export function auditDoc(e: AuditEntry): AuditDoc {
+  return {
+    _id: e.id,
+    at: e.at,
+    action: e.action,
+    actorId: e.actorId,
+    targetId: e.targetId,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    details: e.details,
+  };
+}
+
+export function toAudit(d: AuditDoc): AuditEntry {
+  return {
+    id: d._id,
+    at: d.at,
+    action: d.action,
+    actorId: d.actorId,
+    targetId: d.targetId,
+    ip: d.ip,
+    userAgent: d.userAgent,
+    details: d.details,
+  };
+}

@@ -1,0 +1,211 @@
+import type { Binary } from "mongodb";
+import type {
+  Conversation,
+  EventRecord,
+  GlobalRole,
+  GroupSettings,
+  LastSeenPrivacy,
+  MemberRole,
+  MessageKind,
+  Presence,
+  SystemInfo,
+} from "../../domain/types.ts";
+
+// The documents of Parley's MongoDB database, one collection per SQLite table (same names), so the
+// migration maps table to collection one to one. Ids are our own strings, used as `_id`; composite
+// keys are joined with ":" (our ids never contain one). Times stay ISO strings, so ordering and
+// equality are exactly SQLite's.
+
+/** An account; `displayNameFold` serves the prefix search. */
+export interface UserDoc {
+  _id: string;
+  username: string;
+  displayName: string;
+  displayNameFold: string;
+  passwordHash: string;
+  role: GlobalRole;
+  avatarMediaId: string | null;
+  statusText: string | null;
+  presence: Presence;
+  privacyLastSeen: LastSeenPrivacy;
+  lastSeenAt: string | null;
+  createdAt: string;
+  deletedAt: string | null;
+}
+
+/** A login session (`_id` is the session id). */
+export interface SessionDoc {
+  _id: string;
+  userId: string;
+  deviceName: string | null;
+  ip: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+/** A refresh token by hash (`_id`); `usedAt` is set once, when it is exchanged. */
+export interface RefreshTokenDoc {
+  _id: string;
+  sessionId: string;
+  createdAt: string;
+  usedAt: string | null;
+}
+
+/**
+ * A wrapped data key. `currentOf` holds the user id while the key is the user's current one and is
+ * absent once retired; a unique partial index on it keeps one current key per user.
+ */
+export interface UserKeyDoc {
+  _id: string;
+  userId: string;
+  wrapped: Binary;
+  kekId: string;
+  createdAt: string;
+  retiredAt: string | null;
+  currentOf?: string;
+}
+
+/** A conversation and its head (`lastSeq`); `directKey` is unique among direct conversations. */
+export interface ConversationDoc {
+  _id: string;
+  type: Conversation["type"];
+  directKey: string | null;
+  name: string | null;
+  description: string | null;
+  avatarMediaId: string | null;
+  settings: GroupSettings;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSeq: number;
+  memberCount: number;
+  retentionDays: number | null;
+  deletedAt: string | null;
+}
+
+/** A membership, `_id` = `conversationId:userId`. */
+export interface MemberDoc {
+  _id: string;
+  conversationId: string;
+  userId: string;
+  role: MemberRole;
+  joinedAt: string;
+  readSeq: number;
+  deliveredSeq: number;
+  muted: boolean;
+  mutedUntil: string | null;
+  archived: boolean;
+}
+
+/**
+ * A durable event, `_id` = `conversationId:seq`. `seqAt` (epoch ms, 0 for migrated events) is when its
+ * seq was taken: it tells a commit still in flight from a hole that will never fill.
+ */
+export interface EventDoc {
+  _id: string;
+  conversationId: string;
+  seq: number;
+  event: EventRecord["event"];
+  actorId: string | null;
+  messageId: string | null;
+  data: Record<string, unknown>;
+  createdAt: string;
+  seqAt: number;
+}
+
+/** A message; its body is ciphertext in a BSON Binary. */
+export interface MessageDoc {
+  _id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string | null;
+  clientMsgId: string | null;
+  kind: MessageKind;
+  body: { keyId: string; blob: Binary } | null;
+  mediaIds: string[];
+  replyTo: string | null;
+  mentions: string[];
+  system: SystemInfo | null;
+  editedAt: string | null;
+  deletedAt: string | null;
+  createdAt: string;
+}
+
+/** A message one user deleted for themselves, `_id` = `userId:messageId`. */
+export interface HiddenMessageDoc {
+  _id: string;
+  userId: string;
+  messageId: string;
+  conversationId: string;
+}
+
+/** One user's reaction, `_id` = `messageId:userId:emoji`. */
+export interface ReactionDoc {
+  _id: string;
+  messageId: string;
+  userId: string;
+  emoji: string;
+  createdAt: string;
+}
+
+/** When a member's marker first reached `seq`, `_id` = `conversationId:userId:kind:seq`. */
+export interface ReceiptMarkDoc {
+  _id: string;
+  conversationId: string;
+  userId: string;
+  kind: "read" | "delivered";
+  seq: number;
+  at: string;
+}
+
+/** An audit log entry (`_id` is the entry id, which sorts by time). */
+export interface AuditDoc {
+  _id: string;
+  at: string;
+  action: string;
+  actorId: string | null;
+  targetId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  details: Record<string, unknown>;
+}
+
+/** The collection names; each equals the SQLite table it corresponds to. */
+export const COLLECTIONS = {
+  users: "users",
+  sessions: "sessions",
+  refreshTokens: "refresh_tokens",
+  userKeys: "user_keys",
+  conversations: "conversations",
+  members: "members",
+  events: "events",
+  messages: "messages",
+  hiddenMessages: "hidden_messages",
+  reactions: "reactions",
+  receiptMarks: "receipt_marks",
+  auditLog: "audit_log",
+} as const;
+
+export function memberKey(conversationId: string, userId: string): string {
+  return `${conversationId}:${userId}`;
+}
+
+export function eventKey(conversationId: string, seq: number): string {
+  return `${conversationId}:${seq}`;
+}
+
+export function hiddenKey(userId: string, messageId: string): string {
+  return `${userId}:${messageId}`;
+}
+
+export function reactionKey(r: { messageId: string; userId: string; emoji: string }): string {
+  return `${r.messageId}:${r.userId}:${r.emoji}`;
+}
+
+export function receiptMarkKey(
+  mark: { conversationId: string; userId: string; kind: "read" | "delivered"; seq: number },
+): string {
+  return `${mark.conversationId}:${mark.userId}:${mark.kind}:${mark.seq}`;
+}

@@ -1,0 +1,61 @@
+import type { Session } from "../../domain/types.ts";
+import type { AuditEntry, NewConversation, NewUser, UserKeyRecord, UserPatch } from "../store.ts";
+import * as accounts from "./_accounts.ts";
+import * as audit from "./_audit.ts";
+import * as conversations from "./_conversations.ts";
+import type { Db } from "./_db.ts";
+import * as messages from "./_messages.ts";
+
+/**
+ * Every write of the SQLite adapter, by name. They run on the writer thread's connection (see
+ * `writer_worker.ts`), so the event loop never waits on a write lock or an fsync.
+ */
+export const WRITES = {
+  createUser: (db: Db, user: NewUser) => accounts.createUser(db, user),
+  updateUser: (db: Db, id: string, patch: UserPatch) => accounts.updateUser(db, id, patch),
+  setPasswordHash: (db: Db, userId: string, hash: string) =>
+    void db.run("UPDATE users SET password_hash = ? WHERE id = ?", hash, userId),
+  createSession: (db: Db, session: Session, refreshHash: string) =>
+    accounts.createSession(db, session, refreshHash),
+  touchSession: (db: Db, id: string, at: string) =>
+    void db.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at, id),
+  revokeSession: (db: Db, id: string, at: string) =>
+    db.run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id) > 0,
+  revokeUserSessions: (db: Db, userId: string, at: string) =>
+    accounts.revokeUserSessions(db, userId, at),
+  rotateRefreshToken: (db: Db, oldHash: string, newHash: string, now: string, expiresAt: string) =>
+    accounts.rotateRefreshToken(db, oldHash, newHash, now, expiresAt),
+  ensureUserKey: (db: Db, userId: string, key: UserKeyRecord) =>
+    accounts.ensureUserKey(db, userId, key),
+  rewrapUserKey: (db: Db, keyId: string, wrapped: Uint8Array, kekId: string) =>
+    void db.run("UPDATE user_keys SET wrapped = ?, kek_id = ? WHERE id = ?", wrapped, kekId, keyId),
+  createConversation: (db: Db, input: NewConversation) =>
+    conversations.createConversation(db, input),
+  setMemberState: (
+    db: Db,
+    conversationId: string,
+    userId: string,
+    patch: { muted?: boolean; mutedUntil?: string | null; archived?: boolean },
+  ) => conversations.setMemberState(db, conversationId, userId, patch),
+  hideMessage: (db: Db, userId: string, message: Parameters<typeof messages.hideMessage>[2]) =>
+    messages.hideMessage(db, userId, message),
+  advanceMarker: (
+    db: Db,
+    conversationId: string,
+    userId: string,
+    kind: "read" | "delivered",
+    seq: number,
+    at: string,
+  ) => messages.advanceMarker(db, conversationId, userId, kind, seq, at),
+  appendAudit: (db: Db, entry: AuditEntry) => audit.appendAudit(db, entry),
+};
+
+export type WriteName = keyof typeof WRITES;
+
+/** The arguments of a write, without the connection. */
+export type WriteArgs<K extends WriteName> = typeof WRITES[K] extends
+  (db: Db, ...args: infer A) => unknown ? A
+  : never;
+
+/** The result of a write. */
+export type WriteResult<K extends WriteName> = ReturnType<typeof WRITES[K]>;

@@ -1,0 +1,261 @@
+import assert from "node:assert/strict";
+import { BSON, type Document } from "mongodb";
+import type { DatabaseSync } from "node:sqlite";
+import { newId } from "../../src/ids.ts";
+import {
+  toAudit,
+  toConversation,
+  toEvent,
+  toMember,
+  toMessage,
+  toSession,
+  toUser,
+  toUserKey,
+} from "../../src/store/mongo/codec.ts";
+import type {
+  AuditDoc,
+  ConversationDoc,
+  EventDoc,
+  MemberDoc,
+  MessageDoc,
+  SessionDoc,
+  UserDoc,
+  UserKeyDoc,
+} from "../../src/store/mongo/schema.ts";
+import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/mod.ts";
+import {
+  batches,
+  type Doc,
+  migrate,
+  type MigrationTarget,
+  type Progress,
+  TABLES,
+} from "../../tools/migrate_sqlite_to_mongo.ts";
+import {
+  addUser,
+  directInput,
+  groupInput,
+  member,
+  reactionChange,
+  session,
+  textChange,
+  tick,
+} from "./_fixtures.ts";
+
+/**
+ * A target in memory that keeps each document as BSON bytes, as MongoDB would (so Binary, nulls and
+ * numbers come back as the driver returns them), and can fail on purpose after some batches.
+ */
+class MemoryTarget implements MigrationTarget {
+  readonly collections = new Map<string, Map<string, Uint8Array>>();
+  readonly saved = new Map<string, Progress>();
+  upserts = 0;
+  failAfter = Infinity;
+
+  progress(table: string) {
+    const p = this.saved.get(table);
+    return Promise.resolve(p ? structuredClone(p) : null);
+  }
+  saveProgress(p: Progress) {
+    this.saved.set(p.table, structuredClone(p));
+    return Promise.resolve();
+  }
+  clearProgress() {
+    this.saved.clear();
+    return Promise.resolve();
+  }
+  upsert(collection: string, docs: Doc[]) {
+    if (this.upserts >= this.failAfter) return Promise.reject(new Error("connection lost"));
+    this.upserts++;
+    let c = this.collections.get(collection);
+    if (!c) this.collections.set(collection, c = new Map());
+    for (const d of docs) c.set(d._id, BSON.serialize(d, { ignoreUndefined: true }));
+    return Promise.resolve();
+  }
+  count(collection: string) {
+    return Promise.resolve(this.collections.get(collection)?.size ?? 0);
+  }
+  docs<T>(collection: string): T[] {
+    return [...(this.collections.get(collection)?.values() ?? [])].map((b) =>
+      BSON.deserialize(b) as Document as T
+    );
+  }
+}
+
+async function withStore(fn: (store: SqliteStore, raw: DatabaseSync) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "parley-migrate-" });
+  const store = openSqliteStore({ path: `${dir}/parley.db` });
+  try {
+    await fn(store, store.db.raw);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A small deployment with at least one row in every table. */
+async function populate(store: SqliteStore): Promise<void> {
+  const [a, b, c] = [await addUser(store), await addUser(store), await addUser(store)];
+  await store.updateUser(a.id, { displayName: "Ärger Ölig", statusText: "hi", presence: "dnd" });
+  const s = session(a.id);
+  await store.createSession(s, "hash-1");
+  await store.rotateRefreshToken("hash-1", "hash-2", tick(), "2999-01-01T00:00:00.000Z");
+  for (const u of [a, b]) {
+    await store.ensureUserKey(u.id, () =>
+      Promise.resolve({
+        id: newId(),
+        userId: u.id,
+        wrapped: crypto.getRandomValues(new Uint8Array(40)),
+        kekId: "kek-1",
+        createdAt: tick(),
+      }));
+  }
+  const { conversation: d } = await store.createConversation(directInput(a.id, b.id));
+  const { conversation: g } = await store.createConversation(groupInput(a.id, [b.id]));
+  await store.commit({
+    conversationId: g.id,
+    event: "member.added",
+    actorId: a.id,
+    messageId: newId(),
+    system: { action: "member.added", actorId: a.id, userIds: [c.id] },
+    data: { members: [{ userId: c.id, role: "member" }] },
+    at: tick(),
+    mutations: [{ op: "addMembers", members: [member(g.id, c.id, "member")] }],
+  });
+  const sent = [];
+  for (let i = 0; i < 5; i++) {
+    const ch = textChange(i % 2 ? d.id : g.id, i % 2 ? b.id : a.id);
+    ch.mutations.push({ op: "readUpTo", userId: ch.actorId! });
+    sent.push(ch);
+    await store.commit(ch);
+  }
+  await store.commit(reactionChange(g.id, sent[0].messageId!, b.id, "👍"));
+  await store.commit(reactionChange(g.id, sent[0].messageId!, c.id, "🎉"));
+  await store.commit({
+    conversationId: g.id,
+    event: "message.deleted",
+    actorId: a.id,
+    messageId: sent[2].messageId!,
+    at: tick(),
+    mutations: [{ op: "eraseMessage", messageId: sent[2].messageId!, deletedAt: tick() }],
+  });
+  await store.hideMessage(b.id, (await store.getMessage(d.id, sent[1].messageId!))!);
+  await store.advanceMarker(g.id, c.id, "delivered", 3, tick());
+  await store.appendAudit({
+    id: newId(),
+    at: tick(),
+    action: "login.succeeded",
+    actorId: a.id,
+    targetId: a.id,
+    ip: "10.0.0.1",
+    userAgent: null,
+    details: { method: "password", nested: { n: 1 } },
+  });
+}
+
+Deno.test("migrate() copies every table in batches; documents read back as the SQLite store reads them", async () => {
+  await withStore(async (store, raw) => {
+    await populate(store);
+    const target = new MemoryTarget();
+    const checks = await migrate(raw, target, { batchSize: 2 });
+    for (const c of checks) {
+      assert.ok(c.source > 0, `${c.table} has rows to copy`);
+      assert.equal(c.target, c.source, c.table);
+    }
+    assert.deepEqual(checks.map((c) => c.table), TABLES.map((t) => t.table));
+
+    for (const d of target.docs<UserDoc>("users")) {
+      assert.deepEqual(toUser(d), await store.getUser(d._id));
+      assert.equal(d.passwordHash, await store.getPasswordHash(d._id));
+    }
+    assert.ok(target.docs<UserDoc>("users").some((d) => d.displayNameFold === "ärger ölig"));
+    for (const d of target.docs<SessionDoc>("sessions")) {
+      assert.deepEqual(toSession(d), await store.getSession(d._id));
+    }
+    for (const d of target.docs<UserKeyDoc>("user_keys")) {
+      const key = toUserKey(d);
+      assert.ok(key.wrapped instanceof Uint8Array && key.wrapped.length === 40);
+      assert.deepEqual(key, await store.getUserKey(d._id));
+      assert.equal(d.currentOf, d.userId, "a key that is not retired is current");
+    }
+    const conversations = target.docs<ConversationDoc>("conversations");
+    for (const d of conversations) {
+      assert.deepEqual(toConversation(d), await store.getConversation(d._id));
+      assert.equal(d.directKey === null, d.type === "group");
+    }
+    for (const d of target.docs<MemberDoc>("members")) {
+      assert.deepEqual(toMember(d), await store.getMember(d.conversationId, d.userId));
+    }
+    const messages = target.docs<MessageDoc>("messages");
+    assert.ok(messages.some((d) => d.body !== null) && messages.some((d) => d.deletedAt !== null));
+    for (const d of messages) {
+      assert.deepEqual(toMessage(d), await store.getMessage(d.conversationId, d._id));
+    }
+    for (const c of conversations) {
+      const log = await store.listEvents(c._id, { after: 0, limit: 100 });
+      const docs = target.docs<EventDoc>("events").filter((d) => d.conversationId === c._id)
+        .sort((x, y) => x.seq - y.seq);
+      assert.deepEqual(docs.map(toEvent), log.events);
+      assert.ok(docs.every((d) => d.seqAt === 0 && d._id === `${c._id}:${d.seq}`));
+    }
+    assert.deepEqual(
+      target.docs<AuditDoc>("audit_log").map(toAudit),
+      await store.listAudit({ limit: 10 }),
+    );
+  });
+});
+
+Deno.test("an interrupted migration resumes after its last recorded batch", async () => {
+  await withStore(async (store, raw) => {
+    await populate(store);
+    const clean = new MemoryTarget();
+    await migrate(raw, clean, { batchSize: 3 });
+
+    const target = new MemoryTarget();
+    target.failAfter = 4;
+    await assert.rejects(migrate(raw, target, { batchSize: 3 }), /connection lost/);
+    target.failAfter = Infinity;
+    const checks = await migrate(raw, target, { batchSize: 3 });
+    assert.ok(checks.every((c) => c.source === c.target));
+    assert.equal(target.upserts, clean.upserts, "no batch was copied twice");
+    for (const [name, docs] of clean.collections) {
+      assert.deepEqual(target.collections.get(name), docs, name);
+    }
+
+    await migrate(raw, target, { batchSize: 3 });
+    assert.equal(target.upserts, clean.upserts, "a finished run skips every table");
+    await migrate(raw, target, { batchSize: 3, restart: true });
+    assert.equal(target.upserts, 2 * clean.upserts, "--restart copies everything again");
+    assert.ok((await migrate(raw, target, { batchSize: 3 })).every((c) => c.source === c.target));
+  });
+});
+
+Deno.test("verification reports a collection whose count differs", async () => {
+  await withStore(async (store, raw) => {
+    await populate(store);
+    const target = new MemoryTarget();
+    await migrate(raw, target, { batchSize: 100 });
+    await target.upsert("messages", [{ _id: "stray" }]);
+    const bad = (await migrate(raw, target, { batchSize: 100 })).filter((c) =>
+      c.source !== c.target
+    );
+    assert.deepEqual(bad.map((c) => c.table), ["messages"]);
+  });
+});
+
+Deno.test("batches() walks a composite key in order, one row each time, from any position", async () => {
+  await withStore(async (store, raw) => {
+    await populate(store);
+    const spec = TABLES.find((t) => t.table === "receipt_marks")!;
+    const all = raw.prepare(
+      "SELECT * FROM receipt_marks ORDER BY conversation_id, user_id, kind, seq",
+    ).all();
+    const seen = [...batches(raw, spec, { after: null, size: 1 })].flatMap((b) => b.rows);
+    assert.deepEqual(seen, all);
+    const first = [...batches(raw, spec, { after: null, size: 1 })][0];
+    assert.deepEqual(
+      [...batches(raw, spec, { after: first.last, size: 100 })].flatMap((b) => b.rows),
+      all.slice(1),
+    );
+  });
+});
