@@ -1,9 +1,11 @@
+import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
 import type { Session } from "../../domain/types.ts";
 import type {
   AuditEntry,
   Change,
   CommitResult,
   ListCursor,
+  MediaClaim,
   NewConversation,
   NewUser,
   Store,
@@ -15,6 +17,7 @@ import * as audit from "./_audit.ts";
 import { CommitQueue } from "./_commit.ts";
 import * as conversations from "./_conversations.ts";
 import { Db } from "./_db.ts";
+import * as media from "./_media.ts";
 import * as messages from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
 import { toUserKey } from "./_rows.ts";
@@ -220,6 +223,34 @@ export class SqliteStore implements Store {
   }
   receipts(conversationId: string, seq: number) {
     return run(() => messages.receipts(this.db, conversationId, seq));
+  }
+
+  createMedia(record: MediaRecord) {
+    return run(() => media.createMedia(this.db, record));
+  }
+  getMedia(id: string) {
+    return run(() => media.getMedia(this.db, id));
+  }
+  getMediaMany(ids: string[]) {
+    return run(() => media.getMediaMany(this.db, ids));
+  }
+  updateMedia(id: string, patch: MediaPatch, options: { whenStatus?: MediaStatus } = {}) {
+    return run(() => media.updateMedia(this.db, id, patch, options.whenStatus));
+  }
+  claimMedia(id: string, claim: MediaClaim) {
+    return run(() => media.claimMedia(this.db, id, claim));
+  }
+  listMediaByStatus(status: MediaStatus, options: { limit: number; afterId?: string }) {
+    return run(() => media.listMediaByStatus(this.db, status, options));
+  }
+  deleteMedia(id: string) {
+    return run(() => this.db.run("DELETE FROM media WHERE id = ?", id) > 0);
+  }
+  canSeeMedia(userId: string, mediaId: string) {
+    return run(() => media.canSeeMedia(this.db, userId, mediaId));
+  }
+  isMediaReferenced(mediaId: string) {
+    return run(() => media.isMediaReferenced(this.db, mediaId));
   }
 
   appendAudit(entry: AuditEntry) {
