@@ -1,8 +1,22 @@
-// @ts-types="@types/busboy"
-import busboy from "busboy";
-import { Readable } from "node:stream";
+import busboyModule from "busboy";
+import { Readable, type Writable } from "node:stream";
 import { invalidField } from "../src/domain/errors.ts";
 import type { Upload } from "../src/media/ingest.ts";
+
+// The part of busboy's interface used here (its @types package drags in Node's globals, which clash
+// with Deno's worker types).
+interface FilePart {
+  filename?: string;
+  mimeType: string;
+}
+interface Parser extends Writable {
+  on(event: "file", listener: (name: string, stream: Readable, info: FilePart) => void): this;
+  on(event: "error" | "close", listener: () => void): this;
+}
+const busboy = busboyModule as unknown as (config: {
+  headers: Record<string, string>;
+  limits: Record<string, number>;
+}) => Parser;
 
 /**
  * The named file field of a `multipart/form-data` request as a stream, read as it arrives (busboy),
@@ -11,7 +25,7 @@ import type { Upload } from "../src/media/ingest.ts";
  */
 export function multipartFile(req: Request, field: string): Promise<Upload> {
   if (!req.body) return Promise.reject(invalidField(field, "the request has no body"));
-  let parser: busboy.Busboy;
+  let parser: Parser;
   try {
     parser = busboy({
       headers: Object.fromEntries(req.headers),
