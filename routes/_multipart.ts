@@ -9,10 +9,9 @@ interface FilePart {
   filename?: string;
   mimeType: string;
 }
-interface Parser extends Writable {
-  on(event: "file", listener: (name: string, stream: Readable, info: FilePart) => void): this;
-  on(event: "error" | "close", listener: () => void): this;
-}
+type Parser = Writable & {
+  on(event: "file", listener: (name: string, stream: Readable, info: FilePart) => void): Parser;
+};
 const busboy = busboyModule as unknown as (config: {
   headers: Record<string, string>;
   limits: Record<string, number>;
