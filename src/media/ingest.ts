@@ -58,7 +58,10 @@ export async function ingest(
     const take = async (chunk: Uint8Array) => {
       size += chunk.length;
       if (size > limit) {
-        throw payloadTooLarge(`A ${type.kind} may be at most ${Math.floor(limit / MiB)} MiB`);
+        const article = /^[aeiou]/.test(type.kind) ? "An" : "A";
+        throw payloadTooLarge(
+          `${article} ${type.kind} may be at most ${Math.floor(limit / MiB)} MiB`,
+        );
       }
       check.push(chunk);
       await writer!.write(chunk);
