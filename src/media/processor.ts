@@ -21,6 +21,8 @@ export interface ProcessorDeps {
   blobs: EncryptedBlobs;
   images: ImagePool;
   ffmpeg: FfmpegOptions;
+  /** Prefix of this instance's temporary directories (see {@link tempPrefix}). */
+  tempPrefix: string;
 }
 
 const IMAGE_FORMAT: Record<string, ImageJob["format"]> = {
@@ -46,7 +48,7 @@ export async function processMedia(
 ): Promise<Processed> {
   if (m.kind === "document") return {};
   if (m.kind === "image") return await processImage(m, key, deps);
-  return await withTempDir((dir) => processAv(m, key, deps, dir, false));
+  return await withTempDir(deps, (dir) => processAv(m, key, deps, dir, false));
 }
 
 async function processImage(
@@ -58,7 +60,7 @@ async function processImage(
   if (!bytes) throw new MediaFailure("the upload is missing");
   if (m.mime === "image/webp" || m.mime === "image/heic") {
     const original = bytes;
-    bytes = await withTempDir(async (dir) => {
+    bytes = await withTempDir(deps, async (dir) => {
       await Deno.writeFile(`${dir}/input`, original, { mode: 0o600 });
       await imageToPng(`${dir}/input`, `${dir}/frame.png`, deps.ffmpeg);
       return await Deno.readFile(`${dir}/frame.png`);
@@ -72,7 +74,9 @@ async function processImage(
     throw new MediaFailure("the image could not be decoded", String(err));
   });
   if ("refused" in result) throw new MediaFailure(result.refused);
-  if ("animated" in result) return await withTempDir((dir) => processAv(m, key, deps, dir, true));
+  if ("animated" in result) {
+    return await withTempDir(deps, (dir) => processAv(m, key, deps, dir, true));
+  }
   const size = await deps.blobs.write(key, m.id, "main", result.main.bytes);
   const thumbSize = await deps.blobs.write(key, m.id, "thumb", result.thumb.bytes);
   return {
@@ -160,8 +164,8 @@ async function writeFile(deps: ProcessorDeps, key: CryptoKey, id: string, path: 
 }
 
 /** Runs `fn` with a private temporary directory (OS temp, never DATA_DIR), always removed after. */
-async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
+async function withTempDir<T>(deps: ProcessorDeps, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: deps.tempPrefix });
   try {
     return await fn(dir);
   } finally {
@@ -171,3 +175,8 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 
 /** Prefix of the temporary directories jobs use (a crash may leave one; start-up sweeps them). */
 export const TEMP_PREFIX = "parley-media-";
+
+/** The temporary-directory prefix of one instance, so a restarted instance knows its own. */
+export function tempPrefix(instanceId: string): string {
+  return `${TEMP_PREFIX}${instanceId.replace(/[^A-Za-z0-9_.-]/g, "_")}-`;
+}

@@ -3,7 +3,7 @@ import type { DataKeys } from "../crypto/envelope.ts";
 import type { MediaRecord } from "../domain/media.ts";
 import { nowIso } from "../ids.ts";
 import { MediaFailure } from "../media/ffmpeg.ts";
-import { processMedia, type ProcessorDeps, TEMP_PREFIX } from "../media/processor.ts";
+import { processMedia, type ProcessorDeps, TEMP_PREFIX, tempPrefix } from "../media/processor.ts";
 import { JobQueue } from "../media/queue.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
@@ -23,12 +23,13 @@ const RECOVERY_INTERVAL_MS = 60_000;
  */
 export class MediaJobs {
   readonly queue: JobQueue;
+  readonly #tempPrefix: string;
   #timer: ReturnType<typeof setInterval> | undefined;
   #leaseMs: number;
   readonly #outcomes;
 
   constructor(
-    private readonly deps: ProcessorDeps & {
+    private readonly deps: Omit<ProcessorDeps, "tempPrefix"> & {
       config: Config;
       store: Store;
       dataKeys: DataKeys;
@@ -46,6 +47,7 @@ export class MediaJobs {
           "error.message": String(err),
         }),
     );
+    this.#tempPrefix = tempPrefix(deps.config.instanceId);
     // Every step of a job has the job timeout; a claim outlives the longest job.
     this.#leaseMs = deps.config.media.jobTimeoutMs * 4 + 60_000;
     this.#outcomes = deps.metrics.counter(
@@ -106,6 +108,11 @@ export class MediaJobs {
       now: new Date(now).toISOString(),
     });
     if (!m) return;
+    this.deps.logger.debug("media job started", {
+      "parley.media.id": id,
+      "parley.media.kind": m.kind,
+      "parley.media.attempt": m.attempts,
+    });
     const started = performance.now();
     let settled: MediaRecord | null;
     try {
@@ -114,7 +121,10 @@ export class MediaJobs {
       }
       const key = await this.deps.dataKeys.forReading(m.keyId);
       if (!key) throw new MediaFailure("the uploader's data key no longer exists");
-      const processed = await processMedia(m, key, this.deps);
+      const processed = await processMedia(m, key, {
+        ...this.deps,
+        tempPrefix: this.#tempPrefix,
+      });
       settled = await this.deps.store.updateMedia(id, {
         ...processed,
         status: "ready",
@@ -157,7 +167,10 @@ export class MediaJobs {
     }, { whenStatus: "processing" });
   }
 
-  /** Removes job temp directories older than a claim: their job died with its process. */
+  /**
+   * Removes temporary directories of dead jobs: this instance's own at once (it has just started),
+   * other instances' once older than a claim.
+   */
   async #sweepTemp(): Promise<void> {
     const probe = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
     const root = probe.slice(0, probe.lastIndexOf("/"));
@@ -167,7 +180,8 @@ export class MediaJobs {
       for await (const entry of Deno.readDir(root)) {
         if (!entry.isDirectory || !entry.name.startsWith(TEMP_PREFIX)) continue;
         const info = await Deno.stat(`${root}/${entry.name}`).catch(() => null);
-        if (info?.mtime && info.mtime.getTime() < cutoff) {
+        const mine = entry.name.startsWith(this.#tempPrefix);
+        if (mine || (info?.mtime && info.mtime.getTime() < cutoff)) {
           await Deno.remove(`${root}/${entry.name}`, { recursive: true }).catch(() => {});
         }
       }
