@@ -14,7 +14,7 @@ import { PasswordHasher } from "./crypto/passwords.ts";
 import { TokenService } from "./crypto/tokens.ts";
 import { LocalBlobStore } from "./media/blob_store.ts";
 import { EncryptedBlobs } from "./media/encrypted_blobs.ts";
-import { ImagePool } from "./media/image_pool.ts";
+import { ImagePool, imageWorkerCount } from "./media/image_pool.ts";
 import { UrlSigner } from "./media/signed_url.ts";
 import { MemoryRateLimiter } from "./limits/memory.ts";
 import type { RateLimiter } from "./limits/rate_limit.ts";
@@ -142,7 +142,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const audit = new AuditLog(store, logger);
   const presence = new PresenceService({ store, registry, publisher, logger });
   const blobs = new EncryptedBlobs(await LocalBlobStore.open(`${config.dataDir}/media`));
-  const images = new ImagePool(config.media.concurrency);
+  const images = new ImagePool(imageWorkerCount(config.media.concurrency));
   const jobs: MediaJobs = new MediaJobs({
     config,
     store,
