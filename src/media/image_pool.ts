@@ -11,6 +11,8 @@ export interface EncodedImage {
 /** What the image worker is asked to do. */
 export interface ImageJob {
   bytes: Uint8Array;
+  /** HEIC goes through libheif; everything else through imagescript's decoders. */
+  heic: boolean;
   /** Output format of the main image (PNG instead of JPEG when the image has transparency). */
   format: "jpeg" | "png" | "webp";
   maxSide: number;
@@ -59,17 +61,20 @@ export class ImagePool {
   /** Processes one image; the input bytes are transferred to the worker (unusable afterwards). */
   process(
     bytes: Uint8Array,
-    format: ImageJob["format"],
-    timeoutMs: number,
+    options: { format: ImageJob["format"]; heic?: boolean; timeoutMs: number },
   ): Promise<ImageJobResult> {
     const job: ImageJob = {
       bytes,
-      format,
+      heic: options.heic ?? false,
+      format: options.format,
       maxSide: IMAGE_MAX_SIDE,
       thumbSide: THUMB_SIDE,
       maxPixels: MAX_PIXELS,
     };
-    return this.#pool.run(job, { transfer: [bytes.buffer as ArrayBuffer], timeoutMs });
+    return this.#pool.run(job, {
+      transfer: [bytes.buffer as ArrayBuffer],
+      timeoutMs: options.timeoutMs,
+    });
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 /// <reference lib="deno.worker" />
 // Decodes, orients, downscales and re-encodes one image off the main event loop. Re-encoding from
 // pixels drops every metadata segment (EXIF, GPS, XMP, ICC comments) of the upload.
+import heicDecode from "heic-decode";
 import { decode, GIF, Image } from "imagescript";
 import { imageSize, jpegOrientation } from "./image_header.ts";
 import type { EncodedImage, ImageJob, ImageJobResult } from "./image_pool.ts";
@@ -65,17 +66,47 @@ async function encode(img: Image, format: ImageJob["format"]): Promise<EncodedIm
   return { bytes, mime: `image/${format}`, width: img.width, height: img.height };
 }
 
+interface HeifImage {
+  width: number;
+  height: number;
+  decode(): Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+}
+const heif = heicDecode as unknown as {
+  all(input: { buffer: Uint8Array }): Promise<HeifImage[] & { dispose(): void }>;
+};
+
+/** The primary image of a HEIC file (libheif applies its rotation and mirroring). */
+async function decodeHeic(bytes: Uint8Array, maxPixels: number): Promise<Image | string> {
+  const images = await heif.all({ buffer: bytes });
+  try {
+    const primary = images[0];
+    if (primary.width * primary.height > maxPixels) return "the image is too large";
+    const { width, height, data } = await primary.decode();
+    const img = new Image(width, height);
+    img.bitmap.set(data);
+    return img;
+  } finally {
+    images.dispose();
+  }
+}
+
 async function processImage(job: ImageJob): Promise<ImageJobResult> {
   const size = imageSize(job.bytes);
   if (size && size.width * size.height > job.maxPixels) {
     return { refused: `the image is too large (${size.width}×${size.height} pixels)` };
   }
-  const decoded = await decode(job.bytes);
   let img: Image;
-  if (decoded instanceof GIF) {
-    if (decoded.length > 1) return { animated: true };
-    img = decoded[0] as unknown as Image;
-  } else img = decoded as Image;
+  if (job.heic) {
+    const found = await decodeHeic(job.bytes, job.maxPixels);
+    if (typeof found === "string") return { refused: found };
+    img = found;
+  } else {
+    const decoded = await decode(job.bytes);
+    if (decoded instanceof GIF) {
+      if (decoded.length > 1) return { animated: true };
+      img = decoded[0] as unknown as Image;
+    } else img = decoded as Image;
+  }
   if (img.width * img.height > job.maxPixels) return { refused: "the image is too large" };
   img = orient(img, jpegOrientation(job.bytes));
   const [w, h] = fit(img.width, img.height, job.maxSide);

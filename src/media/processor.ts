@@ -58,7 +58,8 @@ async function processImage(
 ): Promise<Processed> {
   let bytes = await deps.blobs.read(key, m.id, "original");
   if (!bytes) throw new MediaFailure("the upload is missing");
-  if (m.mime === "image/webp" || m.mime === "image/heic") {
+  // imagescript reads no WebP: ffmpeg turns it into PNG first.
+  if (m.mime === "image/webp") {
     const original = bytes;
     bytes = await withTempDir(deps, async (dir) => {
       await Deno.writeFile(`${dir}/input`, original, { mode: 0o600 });
@@ -66,11 +67,11 @@ async function processImage(
       return await Deno.readFile(`${dir}/frame.png`);
     });
   }
-  const result = await deps.images.process(
-    bytes,
-    IMAGE_FORMAT[m.mime] ?? "jpeg",
-    deps.ffmpeg.timeoutMs,
-  ).catch((err) => {
+  const result = await deps.images.process(bytes, {
+    format: IMAGE_FORMAT[m.mime] ?? "jpeg",
+    heic: m.mime === "image/heic",
+    timeoutMs: deps.ffmpeg.timeoutMs,
+  }).catch((err) => {
     throw new MediaFailure("the image could not be decoded", String(err));
   });
   if ("refused" in result) throw new MediaFailure(result.refused);

@@ -3,6 +3,7 @@ import { imageSize } from "../../src/media/image_header.ts";
 import {
   EXIF_MARKER,
   gif,
+  heic,
   jpeg,
   jpegWithGps,
   mp4,
@@ -81,6 +82,26 @@ Deno.test({
       assert.equal(Math.max(thumb.width, thumb.height), Math.min(320, Math.max(...k.size)));
       assert.ok((await download(m.url)).bytes.length === m.size);
     }
+  },
+});
+
+Deno.test({
+  name: "a HEIC photo becomes a JPEG (libheif decode) with a thumbnail and a .jpg name",
+  ...serverTest,
+  fn: async () => {
+    const c = await user();
+    const m = await uploadSettled(c, await heic(1200, 900), { filename: "IMG_0001.HEIC" });
+    assert.equal(m.status, "ready", JSON.stringify(m));
+    assert.equal(m.kind, "image");
+    assert.equal(m.mime, "image/jpeg");
+    assert.equal(m.filename, "IMG_0001.jpg");
+    assert.deepEqual([m.width, m.height], [1200, 900]);
+    const main = await download(m.url);
+    assert.deepEqual(imageSize(main.bytes), { width: 1200, height: 900 });
+    assert.deepEqual(imageSize((await download(m.thumbnailUrl)).bytes), {
+      width: 320,
+      height: 240,
+    });
   },
 });
 

@@ -35,15 +35,15 @@ Deno.test({
     const pool = new ImagePool(1);
     try {
       const big = await jpeg(3000, 3000);
-      await assert.rejects(() => pool.process(big, "jpeg", 1), /timed out/);
-      const ok = await pool.process(await jpeg(100, 50), "jpeg", 20_000);
+      await assert.rejects(() => pool.process(big, { format: "jpeg", timeoutMs: 1 }), /timed out/);
+      const ok = await pool.process(await jpeg(100, 50), { format: "jpeg", timeoutMs: 20_000 });
       assert.ok("main" in ok && ok.main.width === 100 && ok.thumb.mime === "image/jpeg");
       const bomb = new Uint8Array(await jpeg(16, 16));
       // Claim 60000×60000 pixels in the SOF header: refused before decoding.
       const sof = bomb.findIndex((b, i) => b === 0xff && bomb[i + 1] === 0xc0);
       new DataView(bomb.buffer).setUint16(sof + 5, 60000);
       new DataView(bomb.buffer).setUint16(sof + 7, 60000);
-      const refused = await pool.process(bomb, "jpeg", 20_000);
+      const refused = await pool.process(bomb, { format: "jpeg", timeoutMs: 20_000 });
       assert.ok("refused" in refused && /too large/.test(refused.refused));
     } finally {
       pool.close();

@@ -85,6 +85,23 @@ export async function jpegWithGps(
   return out;
 }
 
+/** A HEIC photo made with libheif's `heif-enc` (Debian package libheif-examples). */
+export async function heic(width: number, height: number): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-fixture-" });
+  try {
+    await Deno.writeFile(`${dir}/in.png`, await png(width, height));
+    const r = await new Deno.Command("heif-enc", {
+      args: ["-q", "80", "-o", `${dir}/out.heic`, `${dir}/in.png`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!r.success) throw new Error(`heif-enc: ${new TextDecoder().decode(r.stderr)}`);
+    return await Deno.readFile(`${dir}/out.heic`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Runs ffmpeg with lavfi sources and returns the output file's bytes. */
 export async function ffmpegFixture(args: string[], ext: string): Promise<Uint8Array> {
   const dir = await Deno.makeTempDir({ prefix: "parley-fixture-" });
