@@ -3,6 +3,13 @@ export interface FfmpegOptions {
   ffmpegPath: string;
   ffprobePath: string;
   timeoutMs: number;
+  /** Stops every run at once (shutdown). */
+  signal?: AbortSignal;
+}
+
+function deadline(options: FfmpegOptions): AbortSignal {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  return options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
 }
 
 /** What ffprobe says about a file. */
@@ -41,7 +48,7 @@ async function run(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: deadline(options),
     }).output();
   } catch (err) {
     throw new MediaFailure(`${what} could not run`, String(err));
@@ -242,7 +249,7 @@ export async function waveform(
     stdin: "null",
     stdout: "piped",
     stderr: "null",
-    signal: AbortSignal.timeout(options.timeoutMs),
+    signal: deadline(options),
   }).spawn();
   const expected = Math.max(1, Math.round((durationMs / 1000) * WAVEFORM_RATE));
   const buckets = new Array<number>(peaks).fill(0);

@@ -25,6 +25,7 @@ export class MediaJobs {
   readonly queue: JobQueue;
   readonly #tempPrefix: string;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #stopping = new AbortController();
   #leaseMs: number;
   readonly #outcomes;
 
@@ -94,9 +95,13 @@ export class MediaJobs {
     return found;
   }
 
-  /** Stops the sweep and waits for running jobs; queued ones stay `processing` for later. */
+  /**
+   * Stops the sweep and interrupts running ffmpeg jobs; what was interrupted or still queued stays
+   * `processing`, its claim released, for the next instance to take at once.
+   */
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    this.#stopping.abort();
     await this.queue.close();
   }
 
@@ -123,6 +128,7 @@ export class MediaJobs {
       if (!key) throw new MediaFailure("the uploader's data key no longer exists");
       const processed = await processMedia(m, key, {
         ...this.deps,
+        ffmpeg: { ...this.deps.ffmpeg, signal: this.#stopping.signal },
         tempPrefix: this.#tempPrefix,
       });
       settled = await this.deps.store.updateMedia(id, {
@@ -134,6 +140,7 @@ export class MediaJobs {
       }, { whenStatus: "processing" });
       if (m.kind !== "document") await this.deps.blobs.delete(id, "original");
     } catch (err) {
+      if (this.#stopping.signal.aborted) return await this.#release(m);
       settled = await this.#fail(m, err);
     }
     const outcome = settled?.status ?? "gone";
@@ -145,6 +152,16 @@ export class MediaJobs {
       "event.duration": Math.round((performance.now() - started) * 1e6),
     });
     if (settled) await this.deps.onSettled(settled);
+  }
+
+  /** Gives an interrupted job back: still processing, its claim free (the attempt still counts). */
+  async #release(m: MediaRecord): Promise<void> {
+    this.deps.logger.info("media job interrupted by shutdown", { "parley.media.id": m.id });
+    await this.deps.store.updateMedia(m.id, {
+      leaseOwner: null,
+      leaseUntil: null,
+      updatedAt: nowIso(),
+    }, { whenStatus: "processing" }).catch(() => {});
   }
 
   async #fail(m: MediaRecord, err: unknown): Promise<MediaRecord | null> {
