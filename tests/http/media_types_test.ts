@@ -4,7 +4,6 @@ import {
   EXIF_MARKER,
   gif,
   heic,
-  jpeg,
   jpegWithGps,
   mp4,
   odt,
