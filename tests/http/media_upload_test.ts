@@ -172,6 +172,12 @@ Deno.test({
           `stored under an id, not a name: ${f}`,
         );
       }
+      const doc = await (await fetch(`${s.url}/openapi.json`)).json();
+      for (const path of ["/v1/media", "/v1/media/{id}", "/v1/media/{id}/content"]) {
+        assert.ok(doc.paths[path], `openapi documents ${path}`);
+      }
+      assert.ok(doc.paths["/v1/media"].post.requestBody.content["multipart/form-data"]);
+      assert.ok(doc.components.schemas.Media.properties.waveform);
     } finally {
       await s.close();
     }
