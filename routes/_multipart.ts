@@ -48,6 +48,9 @@ export function multipartFile(req: Request, field: string): Promise<Upload> {
     parser.on("close", () => {
       if (!found) reject(invalidField(field, `a multipart upload needs a "${field}" file field`));
     });
-    Readable.fromWeb(req.body as never).on("error", () => {}).pipe(parser);
+    // A body that breaks off (client gone) must fail the file stream, not leave it waiting.
+    const source = Readable.fromWeb(req.body as never);
+    source.on("error", (err) => parser.destroy(err));
+    source.pipe(parser);
   });
 }

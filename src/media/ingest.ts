@@ -1,4 +1,4 @@
-import { invalidField, payloadTooLarge, unsupportedMediaType } from "../domain/errors.ts";
+import { AppError, invalidField, payloadTooLarge, unsupportedMediaType } from "../domain/errors.ts";
 import type { MediaKind } from "../domain/media.ts";
 import { contentCheck } from "./content_check.ts";
 import type { EncryptedWriter } from "./encrypted_blobs.ts";
@@ -36,7 +36,16 @@ export async function ingest(
     open: (kind: MediaKind) => Promise<EncryptedWriter>;
   },
 ): Promise<Ingested> {
-  const reader = upload.body.getReader();
+  const source = upload.body.getReader();
+  // A body that breaks off is the client's doing (a 400 it will likely never see), not a fault.
+  const reader = {
+    read: () =>
+      source.read().catch((err) => {
+        throw err instanceof AppError
+          ? err
+          : invalidField("file", "the upload ended before it was complete");
+      }),
+  };
   let writer: EncryptedWriter | null = null;
   try {
     const { head, done } = await readHead(reader);
@@ -77,7 +86,7 @@ export async function ingest(
     return { kind: type.kind, mime: found.mime, size, pageCount: found.pageCount };
   } catch (err) {
     await writer?.abort();
-    await reader.cancel().catch(() => {});
+    await source.cancel().catch(() => {});
     throw err;
   }
 }
@@ -87,7 +96,7 @@ function describe(s: Sniffed): string {
 }
 
 async function readHead(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: { read(): Promise<ReadableStreamReadResult<Uint8Array>> },
 ): Promise<{ head: Uint8Array; done: boolean }> {
   const parts: Uint8Array[] = [];
   let length = 0;

@@ -183,3 +183,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "an upload cut off mid-stream (raw or multipart) leaves no file and no stuck request",
+  ...serverTest,
+  fn: async () => {
+    const s = await startServer();
+    try {
+      const u = await registerUser(s.url);
+      for (const multipart of [false, true]) {
+        let sent = 0;
+        const body = new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (sent++ === 0) {
+              c.enqueue(new TextEncoder().encode(
+                multipart
+                  ? `--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n` +
+                    `Content-Type: application/pdf\r\n\r\n%PDF-1.4\n`
+                  : "%PDF-1.4\n",
+              ));
+            } else if (sent < 20) c.enqueue(new Uint8Array(64 * 1024).fill(0x41));
+            else return c.error(new Error("the client gave up"));
+            await new Promise((r) => setTimeout(r, 5));
+          },
+        });
+        const type = multipart ? "multipart/form-data; boundary=XyZ" : "application/pdf";
+        await fetch(`${s.url}/v1/media`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${u.accessToken}`, "content-type": type },
+          body,
+        }).then((r) => r.body?.cancel(), () => {});
+        const drained = await Promise.race([
+          s.parley.drained().then(() => true),
+          new Promise<false>((r) => setTimeout(() => r(false), 5000)),
+        ]);
+        assert.ok(drained, `the ${multipart ? "multipart" : "raw"} request ended`);
+        assert.deepEqual(await storedFiles(s), []);
+      }
+      assert.deepEqual(s.logs.filter((l) => l.includes('"unhandled error"')), [], "not a fault");
+    } finally {
+      await s.close();
+    }
+  },
+});
