@@ -1,5 +1,6 @@
 import { Unzip, UnzipInflate } from "fflate";
 import { unsupportedMediaType } from "../domain/errors.ts";
+import { concatBytes } from "./bytes.ts";
 import type { Sniffed } from "./sniff.ts";
 
 /**
@@ -64,7 +65,7 @@ function officeCheck(declared: string | null): ContentCheck {
     finish() {
       const found = manifest as { name: string; parts: Uint8Array[] } | null;
       if (broken || !found) throw unsupportedMediaType("The zip file is not an Office document");
-      const text = new TextDecoder().decode(concat(found.parts));
+      const text = new TextDecoder().decode(concatBytes(found.parts));
       const mime = found.name === "mimetype"
         ? (ODF.has(text.trim()) ? text.trim() : null)
         : OOXML.find(([pattern]) => pattern.test(text))?.[1] ?? null;
@@ -130,11 +131,4 @@ export function contentCheck(sniffed: Sniffed, declared: string | null): Content
   if (sniffed.needs === "text") return textCheck();
   if (sniffed.mime === "application/pdf") return pdfCheck();
   return { push() {}, finish: () => ({ mime: sniffed.mime }) };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
 }

@@ -1,4 +1,4 @@
-import { WorkerPool } from "./worker_pool.ts";
+import { WorkerPool } from "../worker_pool.ts";
 
 /** One encoded image with its pixel size. */
 export interface EncodedImage {

@@ -1,5 +1,6 @@
 import { AppError, invalidField, payloadTooLarge, unsupportedMediaType } from "../domain/errors.ts";
 import type { MediaKind } from "../domain/media.ts";
+import { concatBytes } from "./bytes.ts";
 import { contentCheck } from "./content_check.ts";
 import type { EncryptedWriter } from "./encrypted_blobs.ts";
 import { reconcile, sniff, SNIFF_BYTES, type Sniffed } from "./sniff.ts";
@@ -102,17 +103,9 @@ async function readHead(
   let length = 0;
   while (length < SNIFF_BYTES) {
     const next = await reader.read();
-    if (next.done) return { head: join(parts, length), done: true };
+    if (next.done) return { head: concatBytes(parts), done: true };
     parts.push(next.value);
     length += next.value.length;
   }
-  return { head: join(parts, length), done: false };
-}
-
-function join(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
+  return { head: concatBytes(parts), done: false };
 }
