@@ -6,6 +6,7 @@ import {
   heic,
   jpegWithGps,
   mp4,
+  noise,
   odt,
   office,
   pdf,
@@ -14,7 +15,7 @@ import {
   webm,
   webp,
 } from "../support/media_fixtures.ts";
-import { fetchLink, indexOf, uploadSettled } from "../support/media.ts";
+import { fetchLink, filesUnder, indexOf, uploadSettled } from "../support/media.ts";
 import { registerUser, serverTest, startServer, type TestServer } from "../support/server.ts";
 
 /** One server for the file; each test registers its own user. */
@@ -57,6 +58,9 @@ Deno.test({
     const thumb = await download(m.thumbnailUrl);
     assert.deepEqual(imageSize(thumb.bytes), { width: 160, height: 320 });
     assert.equal(indexOf(thumb.bytes, new TextEncoder().encode("Exif")), -1);
+    const stored = (await filesUnder(`${(await shared()).dataDir}/media`))
+      .filter((f) => f.includes(m.id)).map((f) => f.slice(f.lastIndexOf("/") + 1)).sort();
+    assert.deepEqual(stored, ["main", "thumb"], "the original upload is gone");
   },
 });
 
@@ -229,6 +233,41 @@ Deno.test({
       if (mime === "text/plain") {
         assert.equal(main.headers.get("content-type"), "text/plain; charset=utf-8");
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "damaged files fail with a reason; nothing of them is kept and their link finds nothing",
+  ...serverTest,
+  fn: async () => {
+    const c = await user();
+    const fakeVideo = new Uint8Array(50_000);
+    fakeVideo.set(await mp4(1).then((b) => b.subarray(0, 32)));
+    fakeVideo.set(noise(40_000), 5_000);
+    const fakeJpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...noise(20_000)]);
+    const cases: Array<[Uint8Array, string, RegExp]> = [
+      [fakeVideo, "video/mp4", /video|file|damaged/],
+      [fakeJpeg, "image/jpeg", /image could not be decoded/],
+      [
+        new Uint8Array([
+          ...new TextEncoder().encode("OggS"),
+          ...new Uint8Array(24),
+          ...new TextEncoder().encode("OpusHead"),
+          ...noise(3000),
+        ]),
+        "audio/ogg",
+        /./,
+      ],
+    ];
+    for (const [bytes, type, reason] of cases) {
+      const m = await uploadSettled(c, bytes, { type });
+      assert.equal(m.status, "failed", `${type}: ${JSON.stringify(m)}`);
+      assert.match(m.failureReason, reason);
+      assert.equal(m.thumbnailUrl, undefined);
+      const files = await filesUnder(`${(await shared()).dataDir}/media`);
+      assert.deepEqual(files.filter((f) => f.includes(m.id)), [], "no file left");
+      assert.equal((await fetchLink((await shared()).url, m.url)).status, 404);
     }
   },
 });
