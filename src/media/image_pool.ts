@@ -36,8 +36,8 @@ export const THUMB_SIDE = 320;
 export const MAX_PIXELS = 80_000_000;
 
 /**
- * How many image workers to run for MEDIA_CONCURRENCY jobs: at most one per core but one, so a core
- * is always left to the event loop that serves chat (measured: on 2 cores, two busy workers doubled
+ * How many image workers to run for MEDIA_CONCURRENCY jobs: one fewer than the cores (at least one),
+ * so a core is always left to the event loop that serves chat (measured: on 2 cores, two busy workers doubled
  * the p99 of a WebSocket ping while one kept it near idle).
  */
 export function imageWorkerCount(
