@@ -10,6 +10,7 @@ const NONCE = 12;
 const TAG = 16;
 const OVERHEAD = NONCE + TAG;
 const encoder = new TextEncoder();
+const VARIANTS: MediaVariant[] = ["original", "main", "thumb"];
 
 /** The AAD of one chunk: binds it to its media, variant, position and whether it is the last. */
 function chunkAad(
@@ -151,6 +152,11 @@ export class EncryptedBlobs {
 
   delete(mediaId: string, variant: MediaVariant): Promise<void> {
     return this.blobs.delete(`${mediaId}/${variant}`);
+  }
+
+  /** Deletes every variant of an item (those missing are skipped). */
+  async deleteAll(mediaId: string): Promise<void> {
+    for (const variant of VARIANTS) await this.delete(mediaId, variant);
   }
 }
 

@@ -105,7 +105,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
     try {
       await this.deps.store.createMedia(record);
     } catch (err) {
-      for (const v of ["original", "main"] as const) await this.deps.blobs.delete(id, v);
+      await this.deps.blobs.deleteAll(id);
       throw err;
     }
     this.deps.jobs.enqueue(id);
@@ -129,7 +129,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       kind: m.kind,
       mime: m.mime,
       size: m.size,
-      filename: ready ? withExtension(m.filename, m.mime) : m.filename,
+      filename: displayName(m),
       status: m.status,
       url: await this.deps.signer.sign(m.id, "main"),
       createdAt: m.createdAt,
@@ -167,7 +167,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
     for (const id of new Set(mediaIds)) {
       try {
         if (await this.deps.store.isMediaReferenced(id)) continue;
-        for (const v of ["main", "thumb", "original"] as const) await this.deps.blobs.delete(id, v);
+        await this.deps.blobs.deleteAll(id);
         await this.deps.store.deleteMedia(id);
       } catch (err) {
         this.deps.logger.error("media release failed", {
@@ -213,7 +213,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
     if (!reader) throw notFound("Media not found");
     const thumb = variant === "thumb" && m.thumbnail;
     const mime = thumb ? m.thumbnail!.mime : m.mime;
-    const name = withExtension(m.filename, m.mime);
+    const name = displayName(m);
     return {
       reader,
       mime,
@@ -230,4 +230,14 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       data: await this.view(m),
     });
   }
+}
+
+/**
+ * The name to show for an item: a processed image, video or audio file takes the extension of what
+ * it became (a HEIC photo is served as `.jpg`); documents keep the name they were uploaded with.
+ */
+function displayName(m: MediaRecord): string {
+  return m.status === "ready" && m.kind !== "document"
+    ? withExtension(m.filename, m.mime)
+    : m.filename;
 }

@@ -172,9 +172,7 @@ export class MediaJobs {
       "error.message": known ? err.message : String(err),
       "error.stack_trace": known ? err.detail : (err as Error)?.stack,
     });
-    for (const variant of ["main", "thumb", "original"] as const) {
-      await this.deps.blobs.delete(m.id, variant).catch(() => {});
-    }
+    await this.deps.blobs.deleteAll(m.id).catch(() => {});
     return await this.deps.store.updateMedia(m.id, {
       status: "failed",
       failureReason: known ? err.message : "processing failed",

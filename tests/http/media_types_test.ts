@@ -214,7 +214,7 @@ Deno.test({
       [
         new TextEncoder().encode("Grüße, 世界! 👋\n".repeat(500)),
         "text/plain",
-        "notes.txt",
+        "notes.md",
         "text/plain",
       ],
     ];
