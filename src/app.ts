@@ -168,12 +168,17 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     publisher,
     logger,
   });
-  const avatars = media;
-  const users = new UsersService({ store, presence, avatars, audit });
+  const users = new UsersService({ store, presence, avatars: media, audit });
   const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit });
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
   const events = new EventLog({ store, renderer, publisher });
-  const conversations = new ConversationsService({ config, store, events, renderer, avatars });
+  const conversations = new ConversationsService({
+    config,
+    store,
+    events,
+    renderer,
+    avatars: media,
+  });
   const messages = new MessagesService({
     config,
     store,
