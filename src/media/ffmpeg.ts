@@ -32,6 +32,8 @@ export class MediaFailure extends Error {
 
 // One thread per run and a fast preset: the machine also serves chat.
 const COMMON = ["-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1"];
+// Subtitles, data streams and every metadata tag (location, device, names) stay behind.
+const STRIP = ["-sn", "-dn", "-map_metadata", "-1"];
 const VIDEO_MAX_SIDE = 1280;
 const POSTER_SIDE = 320;
 
@@ -109,10 +111,7 @@ export async function transcodeVideo(
       "-map",
       "0:v:0",
       ...(options.silent ? ["-an"] : ["-map", "0:a:0?", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]),
-      "-sn",
-      "-dn",
-      "-map_metadata",
-      "-1",
+      ...STRIP,
       "-vf",
       scale,
       "-c:v",
@@ -183,10 +182,7 @@ export async function transcodeAudio(
       "-map",
       "0:a:0",
       "-vn",
-      "-sn",
-      "-dn",
-      "-map_metadata",
-      "-1",
+      ...STRIP,
       "-c:a",
       "libopus",
       "-b:a",

@@ -139,6 +139,12 @@ export function listMediaByStatus(
   ).map(toMedia);
 }
 
+/** Rows while the media is a user's or a live group's avatar (two `?`: the media id twice). */
+const AVATAR_USES = `
+  SELECT 1 FROM users WHERE avatar_media_id = ? AND deleted_at IS NULL
+  UNION ALL
+  SELECT 1 FROM conversations WHERE avatar_media_id = ? AND deleted_at IS NULL`;
+
 export function canSeeMedia(db: Db, userId: string, mediaId: string): boolean {
   return db.get(
     `SELECT 1 AS ok FROM media WHERE id = ? AND owner_id = ?
@@ -146,10 +152,7 @@ export function canSeeMedia(db: Db, userId: string, mediaId: string): boolean {
      SELECT 1 FROM message_media mm
        JOIN members m ON m.conversation_id = mm.conversation_id AND m.user_id = ?
        WHERE mm.media_id = ?
-     UNION ALL
-     SELECT 1 FROM users WHERE avatar_media_id = ? AND deleted_at IS NULL
-     UNION ALL
-     SELECT 1 FROM conversations WHERE avatar_media_id = ? AND deleted_at IS NULL
+     UNION ALL ${AVATAR_USES}
      LIMIT 1`,
     mediaId,
     userId,
@@ -163,10 +166,7 @@ export function canSeeMedia(db: Db, userId: string, mediaId: string): boolean {
 export function isMediaReferenced(db: Db, mediaId: string): boolean {
   return db.get(
     `SELECT 1 AS ok FROM message_media WHERE media_id = ?
-     UNION ALL
-     SELECT 1 FROM users WHERE avatar_media_id = ? AND deleted_at IS NULL
-     UNION ALL
-     SELECT 1 FROM conversations WHERE avatar_media_id = ? AND deleted_at IS NULL
+     UNION ALL ${AVATAR_USES}
      LIMIT 1`,
     mediaId,
     mediaId,
