@@ -101,6 +101,7 @@ export const PROBLEM_CODES: Record<string, string> = {
   conflict: "The request conflicts with current state (e.g. the username is taken).",
   payload_too_large: "The body is over the limit for this route or media kind.",
   unsupported_media_type: "The content type is not accepted, or the bytes do not match it.",
+  range_not_satisfiable: "The `Range` asked for bytes the file does not have.",
   rate_limited: "Too many requests; wait for `Retry-After` seconds.",
   unavailable: "A dependency is unavailable; retry later.",
   internal_error: "An unexpected error. It was logged and reported with the request id.",

@@ -71,6 +71,8 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     return await secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       crossOriginResourcePolicy: false,
+      // A route that sets its own policy (media downloads, the docs page) keeps it.
+      overwrite: false,
       strictTransportSecurity: config.env === "production"
         ? "max-age=31536000; includeSubDomains"
         : false,

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../routes/_env.ts";
 import { Gateway } from "../realtime/gateway.ts";
 import { InFlight } from "../routes/_middleware.ts";
+import { mediaRoutes } from "../routes/media.ts";
 import { createHttpApp } from "../routes/mod.ts";
 import type { Broker } from "./broker/broker.ts";
 import { MemoryBroker } from "./broker/memory.ts";
@@ -11,7 +12,10 @@ import { DataKeys, Keyring } from "./crypto/envelope.ts";
 import { type Keys, loadKeys } from "./crypto/keys.ts";
 import { PasswordHasher } from "./crypto/passwords.ts";
 import { TokenService } from "./crypto/tokens.ts";
-import { invalidField } from "./domain/errors.ts";
+import { LocalBlobStore } from "./media/blob_store.ts";
+import { EncryptedBlobs } from "./media/encrypted_blobs.ts";
+import { ImagePool, imageWorkerCount } from "./media/image_pool.ts";
+import { UrlSigner } from "./media/signed_url.ts";
 import { MemoryRateLimiter } from "./limits/memory.ts";
 import { RedisRateLimiter } from "./limits/redis.ts";
 import { RedisPresence } from "./presence/redis.ts";
@@ -28,12 +32,14 @@ import { AuthService } from "./services/auth.ts";
 import { PresenceService } from "./services/presence.ts";
 import { Publisher } from "./services/publisher.ts";
 import { SessionGuard } from "./services/session_guard.ts";
-import { type AvatarResolver, UsersService } from "./services/users.ts";
+import { MediaService } from "./services/media.ts";
+import { MediaJobs } from "./services/media_jobs.ts";
+import { UsersService } from "./services/users.ts";
 import { ConversationsService } from "./services/conversations.ts";
 import { EventLog } from "./services/events.ts";
 import { MessagesService } from "./services/messages.ts";
 import { ReceiptsService } from "./services/receipts.ts";
-import { type MediaCatalog, MessageRenderer } from "./services/render.ts";
+import { MessageRenderer } from "./services/render.ts";
 import { openSqliteStore } from "./store/sqlite/mod.ts";
 import type { Store } from "./store/store.ts";
 
@@ -48,6 +54,7 @@ export interface Services {
   conversations: ConversationsService;
   messages: MessagesService;
   receipts: ReceiptsService;
+  media: MediaService;
   events: EventLog;
   renderer: MessageRenderer;
   publisher: Publisher;
@@ -146,20 +153,44 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   );
   const audit = new AuditLog(store, logger);
   const presence = new PresenceService({ store, registry, publisher, logger });
-  const avatars: AvatarResolver = {
-    checkUsable: (_userId, _mediaId, field) => Promise.reject(invalidField(field, "no such media")),
-    links: () => Promise.resolve(null),
-  };
-  const media: MediaCatalog & { release(ids: string[]): Promise<void> } = {
-    views: () => Promise.resolve(new Map()),
-    checkAttachable: (_u, _ids, field) => Promise.reject(invalidField(field, "no such media")),
-    release: () => Promise.resolve(),
-  };
-  const users = new UsersService({ store, presence, avatars, audit });
+  const blobs = new EncryptedBlobs(await LocalBlobStore.open(`${config.dataDir}/media`));
+  const images = new ImagePool(imageWorkerCount(config.media.concurrency));
+  const jobs: MediaJobs = new MediaJobs({
+    config,
+    store,
+    dataKeys,
+    blobs,
+    images,
+    ffmpeg: {
+      ffmpegPath: config.media.ffmpegPath,
+      ffprobePath: config.media.ffprobePath,
+      timeoutMs: config.media.jobTimeoutMs,
+    },
+    logger,
+    metrics,
+    onSettled: (m) => media.settled(m),
+  });
+  const media: MediaService = new MediaService({
+    config,
+    store,
+    dataKeys,
+    blobs,
+    signer: new UrlSigner(keys.urlSigning, config.media.urlTtlSeconds, config.publicUrl ?? ""),
+    jobs,
+    publisher,
+    logger,
+  });
+  const users = new UsersService({ store, presence, avatars: media, audit });
   const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit });
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
   const events = new EventLog({ store, renderer, publisher });
-  const conversations = new ConversationsService({ config, store, events, renderer, avatars });
+  const conversations = new ConversationsService({
+    config,
+    store,
+    events,
+    renderer,
+    avatars: media,
+  });
   const messages = new MessagesService({
     config,
     store,
@@ -183,12 +214,14 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     conversations,
     messages,
     receipts,
+    media,
     events,
     renderer,
     publisher,
     dataKeys,
     hasher,
   };
+  await jobs.start();
   const hashOps = metrics.gauge("parley_password_operations", "argon2id operations run, by kind");
   hashOps.collect(
     () => [[{ op: "hash" }, hasher.operations.hash], [{ op: "verify" }, hasher.operations.verify]],
@@ -204,7 +237,8 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const inFlight = new InFlight();
   const app = createHttpApp({
     inFlight,
-    extraV1: [gateway.router()],
+    extraV1: [gateway.router(), mediaRoutes(services)],
+    unlimitedBodies: (path, method) => method === "POST" && path === "/v1/media",
     config,
     logger,
     metrics,
@@ -234,6 +268,8 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     drained: () => inFlight.drained(),
     async close() {
       await gateway.stop();
+      await jobs.close();
+      images.close();
       await receipts.flush();
       await guard.stop();
       hasher.close();

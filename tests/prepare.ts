@@ -1,11 +1,13 @@
 // Makes sure the tools the tests need are present: redis-server (broker, cache, presence and rate
-// limit adapters run against a real one) and ffmpeg/ffprobe (media pipeline). On a fresh Debian
-// machine where we are root, installs them with apt; otherwise says exactly what to install.
+// limit adapters run against a real one), ffmpeg/ffprobe (media pipeline) and heif-enc (HEIC test
+// fixtures). On a fresh Debian machine where we are root, installs them with apt; otherwise says
+// exactly what to install.
 
 const TOOLS: Array<{ bin: string; args: string[]; pkg: string }> = [
   { bin: "redis-server", args: ["--version"], pkg: "redis-server" },
   { bin: "ffmpeg", args: ["-version"], pkg: "ffmpeg" },
   { bin: "ffprobe", args: ["-version"], pkg: "ffmpeg" },
+  { bin: "heif-enc", args: ["-h"], pkg: "libheif-examples" },
 ];
 
 async function has(bin: string, args: string[]): Promise<boolean> {
@@ -41,7 +43,7 @@ if (missing.length > 0) {
     console.error(
       `tests/prepare: missing ${missing.map((t) => t.bin).join(", ")}. Install them first, e.g.\n` +
         `  sudo apt-get install -y ${pkgs.join(" ")}   (Debian/Ubuntu)\n` +
-        `  brew install redis ffmpeg                  (macOS)`,
+        `  brew install redis ffmpeg libheif          (macOS)`,
     );
     Deno.exit(1);
   }

@@ -39,6 +39,13 @@ import {
   toUser,
   toUserKey,
 } from "../src/store/sqlite/_rows.ts";
+import { toMedia } from "../src/store/sqlite/_media.ts";
+import type { MediaRecord } from "../src/domain/media.ts";
+
+function mediaDoc(m: MediaRecord): Doc {
+  const { id, ...rest } = m;
+  return { _id: id, ...rest } as Doc;
+}
 
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, SQLInputValue>;
@@ -126,6 +133,7 @@ export const TABLES: TableSpec[] = [
       return { _id: receiptMarkKey(mark), ...mark };
     },
   },
+  { table: "media", key: ["id"], toDoc: (r) => mediaDoc(toMedia(r)) },
   {
     table: "audit_log",
     key: ["id"],

@@ -3,13 +3,11 @@
 import { argon2id, argon2Verify } from "hash-wasm";
 
 interface HashRequest {
-  id: number;
   op: "hash";
   password: string;
   params: { memoryKiB: number; iterations: number };
 }
 interface VerifyRequest {
-  id: number;
   op: "verify";
   password: string;
   hash: string;
@@ -29,12 +27,12 @@ self.onmessage = async (e: MessageEvent<HashRequest | VerifyRequest>) => {
         hashLength: 32,
         outputType: "encoded",
       });
-      self.postMessage({ id: req.id, result });
+      self.postMessage({ result });
     } else {
       const result = await argon2Verify({ password: req.password, hash: req.hash });
-      self.postMessage({ id: req.id, result });
+      self.postMessage({ result });
     }
   } catch (err) {
-    self.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) });
+    self.postMessage({ error: err instanceof Error ? err.message : String(err) });
   }
 };

@@ -1,14 +1,13 @@
+import { WorkerPool } from "../worker_pool.ts";
+
 /** argon2id cost parameters (OWASP minimum: 19 MiB, 2 iterations, parallelism 1). */
 export interface Argon2Params {
   memoryKiB: number;
   iterations: number;
 }
 
-interface Job {
-  message: Record<string, unknown>;
-  resolve: (value: string | boolean) => void;
-  reject: (err: Error) => void;
-}
+/** An argon2id run that takes longer than this has a worker stuck; it is replaced. */
+const OPERATION_TIMEOUT_MS = 60_000;
 
 /**
  * Hashes and verifies passwords with argon2id in a pool of Web Workers, so a burst of logins never
@@ -16,34 +15,13 @@ interface Job {
  * so their parameters travel with them and can be raised later ({@link PasswordHasher.needsRehash}).
  */
 export class PasswordHasher {
-  #idle: Worker[] = [];
-  #all: Worker[] = [];
-  #queue: Job[] = [];
-  #pending = new Map<number, Job>();
-  #nextId = 1;
+  #pool: WorkerPool<Record<string, unknown>, string | boolean>;
   #dummy?: Promise<string>;
   /** How many hash and verify operations ran (a login for an unknown user runs one too). */
   operations = { hash: 0, verify: 0 };
 
   constructor(readonly params: Argon2Params, workers: number) {
-    for (let i = 0; i < workers; i++) {
-      const w = new Worker(new URL("./password_worker.ts", import.meta.url).href, {
-        type: "module",
-      });
-      w.onmessage = (
-        e: MessageEvent<{ id: number; result?: string | boolean; error?: string }>,
-      ) => {
-        const job = this.#pending.get(e.data.id);
-        this.#pending.delete(e.data.id);
-        this.#idle.push(w);
-        this.#pump();
-        if (!job) return;
-        if (e.data.error !== undefined) job.reject(new Error(`password worker: ${e.data.error}`));
-        else job.resolve(e.data.result!);
-      };
-      this.#all.push(w);
-      this.#idle.push(w);
-    }
+    this.#pool = new WorkerPool(new URL("./password_worker.ts", import.meta.url), workers);
   }
 
   /** A new PHC-encoded argon2id hash of `password` with a fresh random salt. */
@@ -80,31 +58,11 @@ export class PasswordHasher {
   }
 
   #run(message: Record<string, unknown>): Promise<string | boolean> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ message, resolve, reject });
-      this.#pump();
-    });
-  }
-
-  #pump(): void {
-    while (this.#idle.length > 0 && this.#queue.length > 0) {
-      const worker = this.#idle.pop()!;
-      const job = this.#queue.shift()!;
-      const id = this.#nextId++;
-      this.#pending.set(id, job);
-      worker.postMessage({ id, ...job.message });
-    }
+    return this.#pool.run(message, { timeoutMs: OPERATION_TIMEOUT_MS });
   }
 
   /** Stops the workers; queued jobs are rejected. */
   close(): void {
-    for (const w of this.#all) w.terminate();
-    for (const job of [...this.#queue, ...this.#pending.values()]) {
-      job.reject(new Error("password hasher closed"));
-    }
-    this.#queue = [];
-    this.#pending.clear();
-    this.#all = [];
-    this.#idle = [];
+    this.#pool.close();
   }
 }

@@ -1,4 +1,5 @@
 import type { AppError } from "../domain/errors.ts";
+import type { MediaPatch, MediaRecord, MediaStatus } from "../domain/media.ts";
 import type {
   Conversation,
   DurableEventName,
@@ -178,16 +179,25 @@ export interface ReceiptRow {
   readAt: string | null;
 }
 
+/** A claim on a media item's processing: who holds it, until when, checked at `now`. */
+export interface MediaClaim {
+  owner: string;
+  until: string;
+  now: string;
+}
+
 /**
  * The durable state of Parley: users, sessions, conversations, members, the per-conversation event
- * log and messages, markers and data keys. Every adapter passes `tests/store/store_contract.ts`.
+ * log and messages, markers, data keys and media records. Every adapter passes `tests/store/store_contract.ts`.
  *
  * Guarantees every adapter keeps:
  * - `commit` assigns each conversation's events gap-free, strictly increasing seqs in commit order
  *   (an adapter without transactions may leave a gap, never a duplicate);
  * - (sender, clientMsgId) is unique: a repeated send returns the first message;
  * - there is at most one direct conversation per pair of users;
- * - usernames are unique (they are stored folded to lower case).
+ * - usernames are unique (they are stored folded to lower case);
+ * - a message's media references are added by `insertMessage` and dropped by `eraseMessage` in the
+ *   same commit, so `canSeeMedia` and `isMediaReferenced` never see a half-applied change.
  */
 export interface Store {
   readonly kind: "sqlite" | "mongo";
@@ -286,6 +296,40 @@ export interface Store {
     at: string,
   ): Promise<number | null>;
   receipts(conversationId: string, seq: number): Promise<ReceiptRow[]>;
+
+  createMedia(media: MediaRecord): Promise<void>;
+  getMedia(id: string): Promise<MediaRecord | null>;
+  /** The media with these ids that exist, in no particular order. */
+  getMediaMany(ids: string[]): Promise<MediaRecord[]>;
+  /**
+   * Applies `patch`; with `whenStatus`, only while the item is still in that status. Returns the
+   * updated record, or null when it is gone or the condition failed.
+   */
+  updateMedia(
+    id: string,
+    patch: MediaPatch,
+    options?: { whenStatus?: MediaStatus },
+  ): Promise<MediaRecord | null>;
+  /**
+   * Atomically takes the processing claim of an item still `processing` whose claim is free, expired
+   * at `claim.now`, or already held by `claim.owner`, and counts the attempt. Null when another
+   * holder's claim is live or the item is no longer processing: at most one instance works on it.
+   */
+  claimMedia(id: string, claim: MediaClaim): Promise<MediaRecord | null>;
+  /** Media in `status`, oldest first (by id), after `afterId`: crash recovery pages through them. */
+  listMediaByStatus(
+    status: MediaStatus,
+    options: { limit: number; afterId?: string },
+  ): Promise<MediaRecord[]>;
+  /** Deletes the record; false when there was none. */
+  deleteMedia(id: string): Promise<boolean>;
+  /**
+   * Whether `userId` may see the media: its uploader, a member of a conversation where a live message
+   * carries it, or anyone when it is a user's or a live group's avatar.
+   */
+  canSeeMedia(userId: string, mediaId: string): Promise<boolean>;
+  /** Whether a live message, a user's avatar or a live group's avatar still uses the media. */
+  isMediaReferenced(mediaId: string): Promise<boolean>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, optionally filtered, before the entry id `before`. */

@@ -6,6 +6,7 @@ import {
   type MemberRole,
   type Session,
 } from "../../src/domain/types.ts";
+import type { MediaRecord } from "../../src/domain/media.ts";
 import { newId } from "../../src/ids.ts";
 import type { Change, NewConversation, Store } from "../../src/store/store.ts";
 
@@ -171,3 +172,32 @@ export function reactionChange(
 }
 
 export const FORBIDDEN = forbidden("expectation failed");
+
+/** A media record (processing, uploaded by `ownerId`), with `overrides`. */
+export function mediaRecord(ownerId: string, overrides: Partial<MediaRecord> = {}): MediaRecord {
+  const at = tick();
+  return {
+    id: newId(),
+    ownerId,
+    kind: "image",
+    status: "processing",
+    mime: "image/jpeg",
+    size: 1234,
+    filename: "photo.jpg",
+    keyId: "key-1",
+    width: null,
+    height: null,
+    durationMs: null,
+    pageCount: null,
+    waveform: null,
+    thumbnail: null,
+    animated: false,
+    failureReason: null,
+    attempts: 0,
+    leaseOwner: null,
+    leaseUntil: null,
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
+}

@@ -35,6 +35,7 @@ import {
   addUser,
   directInput,
   groupInput,
+  mediaRecord,
   member,
   reactionChange,
   session,
@@ -141,6 +142,13 @@ async function populate(store: SqliteStore): Promise<void> {
   });
   await store.hideMessage(b.id, (await store.getMessage(d.id, sent[1].messageId!))!);
   await store.advanceMarker(g.id, c.id, "delivered", 3, tick());
+  await store.createMedia(mediaRecord(a.id, {
+    status: "ready",
+    width: 640,
+    height: 480,
+    waveform: [0, 0.5, 1],
+    thumbnail: { mime: "image/jpeg", size: 900, width: 320, height: 240 },
+  }));
   await store.appendAudit({
     id: newId(),
     at: tick(),
@@ -190,6 +198,9 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
     assert.ok(messages.some((d) => d.body !== null) && messages.some((d) => d.deletedAt !== null));
     for (const d of messages) {
       assert.deepEqual(toMessage(d), await store.getMessage(d.conversationId, d._id));
+    }
+    for (const { _id, ...rest } of target.docs<{ _id: string }>("media")) {
+      assert.deepEqual({ id: _id, ...rest }, await store.getMedia(_id));
     }
     for (const c of conversations) {
       const log = await store.listEvents(c._id, { after: 0, limit: 100 });

@@ -1,6 +1,7 @@
 import type { Store } from "../../src/store/store.ts";
 import { accountContract } from "./_accounts_contract.ts";
 import { conversationContract } from "./_conversations_contract.ts";
+import { mediaContract } from "./_media_contract.ts";
 import { messageContract } from "./_messages_contract.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
@@ -31,4 +32,5 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
   accountContract(test);
   conversationContract(test);
   messageContract(test);
+  mediaContract(test);
 }

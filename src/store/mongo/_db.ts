@@ -14,6 +14,7 @@ import {
   type ConversationDoc,
   type EventDoc,
   type HiddenMessageDoc,
+  type MediaDoc,
   type MemberDoc,
   type MessageDoc,
   type ReactionDoc,
@@ -40,6 +41,7 @@ export interface Mongo {
   reactions: Collection<ReactionDoc>;
   receiptMarks: Collection<ReceiptMarkDoc>;
   auditLog: Collection<AuditDoc>;
+  media: Collection<MediaDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -61,6 +63,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     reactions: db.collection<ReactionDoc>(COLLECTIONS.reactions),
     receiptMarks: db.collection<ReceiptMarkDoc>(COLLECTIONS.receiptMarks),
     auditLog: db.collection<AuditDoc>(COLLECTIONS.auditLog),
+    media: db.collection<MediaDoc>(COLLECTIONS.media),
   };
 }
 
@@ -79,6 +82,11 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   users: [
     { key: { username: 1 }, name: "username_unique", unique: true },
     { key: { displayNameFold: 1 }, name: "display_name_fold" },
+    {
+      key: { avatarMediaId: 1 },
+      name: "avatar",
+      partialFilterExpression: { avatarMediaId: isString },
+    },
   ],
   sessions: [{ key: { userId: 1, createdAt: -1 }, name: "user_sessions" }],
   refreshTokens: [{ key: { sessionId: 1 }, name: "session" }],
@@ -98,6 +106,11 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       unique: true,
       partialFilterExpression: { directKey: isString },
     },
+    {
+      key: { avatarMediaId: 1 },
+      name: "avatar",
+      partialFilterExpression: { avatarMediaId: isString },
+    },
   ],
   members: [
     { key: { userId: 1, archived: 1 }, name: "user_memberships" },
@@ -112,6 +125,8 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       unique: true,
       partialFilterExpression: { clientMsgId: isString },
     },
+    // Multikey: which messages carry a media item (access checks and release).
+    { key: { mediaIds: 1, conversationId: 1 }, name: "media_refs" },
   ],
   hiddenMessages: [{ key: { userId: 1, conversationId: 1 }, name: "user_conversation" }],
   reactions: [{ key: { messageId: 1, createdAt: 1, userId: 1 }, name: "first_use" }],
@@ -120,6 +135,7 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { action: 1, _id: -1 }, name: "action" },
     { key: { actorId: 1, _id: -1 }, name: "actor" },
   ],
+  media: [{ key: { status: 1, _id: 1 }, name: "status" }],
 };
 
 /**

@@ -1,3 +1,4 @@
+import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
 import { type Db, MongoClient, type MongoClientOptions, type ReadPreferenceMode } from "mongodb";
 import type { Session } from "../../domain/types.ts";
 import type {
@@ -5,6 +6,7 @@ import type {
   Change,
   CommitResult,
   ListCursor,
+  MediaClaim,
   MemberCursor,
   NewConversation,
   NewUser,
@@ -14,6 +16,7 @@ import type {
 } from "../store.ts";
 import * as accounts from "./_accounts.ts";
 import * as audit from "./_audit.ts";
+import * as media from "./_media.ts";
 import { commit } from "./_commit.ts";
 import * as conversations from "./_conversations.ts";
 import { listEvents } from "./_event_log.ts";
@@ -257,5 +260,33 @@ export class MongoStore implements Store {
   }
   listAudit(options: { limit: number; before?: string; action?: string; actorId?: string }) {
     return audit.listAudit(this.#m, options);
+  }
+
+  createMedia(record: MediaRecord) {
+    return media.createMedia(this.#m, record);
+  }
+  getMedia(id: string) {
+    return media.getMedia(this.#m, id);
+  }
+  getMediaMany(ids: string[]) {
+    return media.getMediaMany(this.#m, ids);
+  }
+  updateMedia(id: string, patch: MediaPatch, options: { whenStatus?: MediaStatus } = {}) {
+    return media.updateMedia(this.#m, id, patch, options.whenStatus);
+  }
+  claimMedia(id: string, claim: MediaClaim) {
+    return media.claimMedia(this.#m, id, claim);
+  }
+  listMediaByStatus(status: MediaStatus, options: { limit: number; afterId?: string }) {
+    return media.listMediaByStatus(this.#m, status, options);
+  }
+  deleteMedia(id: string) {
+    return media.deleteMedia(this.#m, id);
+  }
+  canSeeMedia(userId: string, mediaId: string) {
+    return media.canSeeMedia(this.#m, userId, mediaId);
+  }
+  isMediaReferenced(mediaId: string) {
+    return media.isMediaReferenced(this.#m, mediaId);
   }
 }

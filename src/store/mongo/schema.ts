@@ -1,4 +1,5 @@
 import type { Binary } from "mongodb";
+import type { MediaRecord } from "../../domain/media.ts";
 import type {
   Conversation,
   EventRecord,
@@ -186,6 +187,7 @@ export const COLLECTIONS = {
   reactions: "reactions",
   receiptMarks: "receipt_marks",
   auditLog: "audit_log",
+  media: "media",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -209,3 +211,6 @@ export function receiptMarkKey(
 ): string {
   return `${mark.conversationId}:${mark.userId}:${mark.kind}:${mark.seq}`;
 }
+
+/** A media record (`_id` is the media id), as the port's `MediaRecord`. */
+export type MediaDoc = Omit<MediaRecord, "id"> & { _id: string };

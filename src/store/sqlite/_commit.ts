@@ -108,6 +108,16 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
     case "insertMessage": {
       const x = m.message;
       insertMessageRow(db, c, seq, x);
+      // References from messages to media, for access checks and release.
+      for (const mediaId of x.mediaIds) {
+        db.run(
+          `INSERT OR IGNORE INTO message_media (media_id, message_id, conversation_id)
+           VALUES (?, ?, ?)`,
+          mediaId,
+          x.id,
+          c.conversationId,
+        );
+      }
       return true;
     }
     case "editMessage":
@@ -130,6 +140,7 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
         c.conversationId,
       );
       db.run("DELETE FROM reactions WHERE message_id = ?", m.messageId);
+      db.run("DELETE FROM message_media WHERE message_id = ?", m.messageId);
       return changed > 0;
     }
     case "addReaction":

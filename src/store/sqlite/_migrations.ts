@@ -162,6 +162,47 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX audit_log_actor ON audit_log(actor_id, id);
     `,
   },
+  {
+    version: 2,
+    name: "media records and message media references",
+    sql: `
+      CREATE TABLE media (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}',
+        failure_reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX media_owner ON media(owner_id);
+      CREATE INDEX media_status ON media(status, id);
+
+      CREATE TABLE message_media (
+        media_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        PRIMARY KEY (media_id, message_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX message_media_message ON message_media(message_id);
+
+      INSERT OR IGNORE INTO message_media (media_id, message_id, conversation_id)
+        SELECT j.value, m.id, m.conversation_id FROM messages m, json_each(m.media_ids) j
+        WHERE m.deleted_at IS NULL;
+
+      CREATE INDEX users_avatar ON users(avatar_media_id) WHERE avatar_media_id IS NOT NULL;
+      CREATE INDEX conversations_avatar ON conversations(avatar_media_id)
+        WHERE avatar_media_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

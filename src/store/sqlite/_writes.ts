@@ -1,9 +1,18 @@
 import type { Session } from "../../domain/types.ts";
-import type { AuditEntry, NewConversation, NewUser, UserKeyRecord, UserPatch } from "../store.ts";
+import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
+import type {
+  AuditEntry,
+  MediaClaim,
+  NewConversation,
+  NewUser,
+  UserKeyRecord,
+  UserPatch,
+} from "../store.ts";
 import * as accounts from "./_accounts.ts";
 import * as audit from "./_audit.ts";
 import * as conversations from "./_conversations.ts";
 import type { Db } from "./_db.ts";
+import * as media from "./_media.ts";
 import * as messages from "./_messages.ts";
 
 /**
@@ -48,6 +57,11 @@ export const WRITES = {
     at: string,
   ) => messages.advanceMarker(db, conversationId, userId, kind, seq, at),
   appendAudit: (db: Db, entry: AuditEntry) => audit.appendAudit(db, entry),
+  createMedia: (db: Db, record: MediaRecord) => media.createMedia(db, record),
+  updateMedia: (db: Db, id: string, patch: MediaPatch, whenStatus?: MediaStatus) =>
+    media.updateMedia(db, id, patch, whenStatus),
+  claimMedia: (db: Db, id: string, claim: MediaClaim) => media.claimMedia(db, id, claim),
+  deleteMedia: (db: Db, id: string) => db.run("DELETE FROM media WHERE id = ?", id) > 0,
 };
 
 export type WriteName = keyof typeof WRITES;

@@ -1,9 +1,11 @@
+import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
 import type { Session } from "../../domain/types.ts";
 import type {
   AuditEntry,
   Change,
   CommitResult,
   ListCursor,
+  MediaClaim,
   MemberCursor,
   NewConversation,
   NewUser,
@@ -16,6 +18,7 @@ import * as audit from "./_audit.ts";
 import { CommitQueue } from "./_commit.ts";
 import * as conversations from "./_conversations.ts";
 import { Db } from "./_db.ts";
+import * as media from "./_media.ts";
 import * as messages from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
 import { Writer } from "./_writer.ts";
@@ -212,6 +215,34 @@ export class SqliteStore implements Store {
   }
   receipts(conversationId: string, seq: number) {
     return run(() => messages.receipts(this.db, conversationId, seq));
+  }
+
+  createMedia(record: MediaRecord) {
+    return this.#writer.write("createMedia", record);
+  }
+  getMedia(id: string) {
+    return run(() => media.getMedia(this.db, id));
+  }
+  getMediaMany(ids: string[]) {
+    return run(() => media.getMediaMany(this.db, ids));
+  }
+  updateMedia(id: string, patch: MediaPatch, options: { whenStatus?: MediaStatus } = {}) {
+    return this.#writer.write("updateMedia", id, patch, options.whenStatus);
+  }
+  claimMedia(id: string, claim: MediaClaim) {
+    return this.#writer.write("claimMedia", id, claim);
+  }
+  listMediaByStatus(status: MediaStatus, options: { limit: number; afterId?: string }) {
+    return run(() => media.listMediaByStatus(this.db, status, options));
+  }
+  deleteMedia(id: string) {
+    return this.#writer.write("deleteMedia", id);
+  }
+  canSeeMedia(userId: string, mediaId: string) {
+    return run(() => media.canSeeMedia(this.db, userId, mediaId));
+  }
+  isMediaReferenced(mediaId: string) {
+    return run(() => media.isMediaReferenced(this.db, mediaId));
   }
 
   appendAudit(entry: AuditEntry) {

@@ -1,0 +1,77 @@
+import { decodeBase64, encodeBase64Url } from "../crypto/encoding.ts";
+
+/** The variants a signed link may point at, and the path segment that serves each. */
+export const LINK_PATHS = { main: "content", thumb: "thumbnail" } as const;
+/** A variant that may be downloaded. */
+export type LinkVariant = keyof typeof LINK_PATHS;
+
+const encoder = new TextEncoder();
+
+/**
+ * The signed string of a media link: `parley:media-url:v1:<mediaId>:<variant>:<exp>` where `variant`
+ * is `main` or `thumb` and `exp` is the expiry in Unix seconds. The signature is its HMAC-SHA-256
+ * under the URL-signing key, in unpadded base64url.
+ */
+export function signedString(mediaId: string, variant: LinkVariant, exp: number): string {
+  return `parley:media-url:v1:${mediaId}:${variant}:${exp}`;
+}
+
+/**
+ * Issues and checks expiring media links (`/v1/media/<id>/content?exp=&sig=`). A link names one
+ * variant of one item and works without credentials until `exp`; any change to id, variant or expiry
+ * breaks the signature.
+ */
+export class UrlSigner {
+  #key: Promise<CryptoKey>;
+
+  constructor(
+    secret: Uint8Array,
+    private readonly ttlSeconds: number,
+    /** Prefix of every link: PUBLIC_URL, or "" for links relative to the API's origin. */
+    private readonly base: string,
+  ) {
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      secret as BufferSource,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+  }
+
+  /** A link to `variant` of `mediaId`, valid for the configured TTL from `now` (ms). */
+  async sign(mediaId: string, variant: LinkVariant, now = Date.now()): Promise<string> {
+    const exp = Math.floor(now / 1000) + this.ttlSeconds;
+    const mac = await crypto.subtle.sign(
+      "HMAC",
+      await this.#key,
+      encoder.encode(signedString(mediaId, variant, exp)),
+    );
+    const sig = encodeBase64Url(new Uint8Array(mac));
+    return `${this.base}/v1/media/${mediaId}/${LINK_PATHS[variant]}?exp=${exp}&sig=${sig}`;
+  }
+
+  /** True when `sig` signs this id, variant and `exp`, and `exp` has not passed at `now` (ms). */
+  async verify(
+    mediaId: string,
+    variant: LinkVariant,
+    exp: string,
+    sig: string,
+    now = Date.now(),
+  ): Promise<boolean> {
+    if (!/^\d{1,12}$/.test(exp) || Number(exp) * 1000 <= now) return false;
+    let mac: Uint8Array;
+    try {
+      mac = decodeBase64(sig);
+    } catch {
+      return false;
+    }
+    if (mac.length !== 32 || /[^A-Za-z0-9_-]/.test(sig)) return false;
+    return await crypto.subtle.verify(
+      "HMAC",
+      await this.#key,
+      mac as BufferSource,
+      encoder.encode(signedString(mediaId, variant, Number(exp))),
+    );
+  }
+}

@@ -1,0 +1,109 @@
+import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
+import type { MediaClaim } from "../store.ts";
+import { type Mongo, partialEq } from "./_db.ts";
+import type { MediaDoc } from "./schema.ts";
+
+function toDoc(m: MediaRecord): MediaDoc {
+  const { id, ...rest } = m;
+  return { _id: id, ...rest };
+}
+
+function toMedia(d: MediaDoc): MediaRecord {
+  const { _id, ...rest } = d;
+  return { id: _id, ...rest };
+}
+
+export async function createMedia(m: Mongo, record: MediaRecord): Promise<void> {
+  await m.media.insertOne(toDoc(record));
+}
+
+export async function getMedia(m: Mongo, id: string): Promise<MediaRecord | null> {
+  const d = await m.media.findOne({ _id: id });
+  return d ? toMedia(d) : null;
+}
+
+export async function getMediaMany(m: Mongo, ids: string[]): Promise<MediaRecord[]> {
+  if (ids.length === 0) return [];
+  return (await m.media.find({ _id: { $in: ids } }).toArray()).map(toMedia);
+}
+
+/** Applies `patch` in one atomic update, only while the status is `whenStatus` when given. */
+export async function updateMedia(
+  m: Mongo,
+  id: string,
+  patch: MediaPatch,
+  whenStatus: MediaStatus | undefined,
+): Promise<MediaRecord | null> {
+  const filter = whenStatus ? { _id: id, status: whenStatus } : { _id: id };
+  const d = await m.media.findOneAndUpdate(filter, { $set: patch }, { returnDocument: "after" });
+  return d ? toMedia(d) : null;
+}
+
+/** Takes the processing lease when it is free, expired, or already ours (one atomic update). */
+export async function claimMedia(
+  m: Mongo,
+  id: string,
+  claim: MediaClaim,
+): Promise<MediaRecord | null> {
+  const d = await m.media.findOneAndUpdate(
+    {
+      _id: id,
+      status: "processing",
+      $or: [
+        { leaseOwner: null },
+        { leaseOwner: claim.owner },
+        { leaseUntil: null },
+        { leaseUntil: { $lt: claim.now } },
+      ],
+    },
+    { $set: { leaseOwner: claim.owner, leaseUntil: claim.until }, $inc: { attempts: 1 } },
+    { returnDocument: "after" },
+  );
+  return d ? toMedia(d) : null;
+}
+
+export async function listMediaByStatus(
+  m: Mongo,
+  status: MediaStatus,
+  options: { limit: number; afterId?: string },
+): Promise<MediaRecord[]> {
+  return (await m.media.find({ status, _id: { $gt: options.afterId ?? "" } }).sort({ _id: 1 })
+    .limit(options.limit).toArray()).map(toMedia);
+}
+
+export async function deleteMedia(m: Mongo, id: string): Promise<boolean> {
+  return (await m.media.deleteOne({ _id: id })).deletedCount > 0;
+}
+
+async function isAvatar(m: Mongo, mediaId: string): Promise<boolean> {
+  const [user, group] = await Promise.all([
+    m.users.findOne({ avatarMediaId: partialEq(mediaId), deletedAt: null }, {
+      projection: { _id: 1 },
+    }),
+    m.conversations.findOne({ avatarMediaId: partialEq(mediaId), deletedAt: null }, {
+      projection: { _id: 1 },
+    }),
+  ]);
+  return !!user || !!group;
+}
+
+/** The uploader, members of a conversation where a live message carries it, or anyone for avatars. */
+export async function canSeeMedia(m: Mongo, userId: string, mediaId: string): Promise<boolean> {
+  const media = await m.media.findOne({ _id: mediaId }, { projection: { ownerId: 1 } });
+  if (media?.ownerId === userId) return true;
+  const conversations = await m.messages.distinct("conversationId", { mediaIds: mediaId });
+  if (conversations.length > 0) {
+    const member = await m.members.findOne(
+      { conversationId: { $in: conversations }, userId },
+      { projection: { _id: 1 } },
+    );
+    if (member) return true;
+  }
+  return await isAvatar(m, mediaId);
+}
+
+/** Whether a live message, a user's avatar or a live group's avatar uses the media. */
+export async function isMediaReferenced(m: Mongo, mediaId: string): Promise<boolean> {
+  const message = await m.messages.findOne({ mediaIds: mediaId }, { projection: { _id: 1 } });
+  return !!message || await isAvatar(m, mediaId);
+}

@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { newId } from "../../src/ids.ts";
+import type { Store } from "../../src/store/store.ts";
+import { addUser, directInput, groupInput, mediaRecord, textChange, tick } from "./_fixtures.ts";
+import type { ContractTest } from "./store_contract.ts";
+
+/** Sends a message carrying `mediaIds` and returns its id. */
+async function sendWithMedia(
+  store: Store,
+  conversationId: string,
+  senderId: string,
+  mediaIds: string[],
+): Promise<string> {
+  const change = textChange(conversationId, senderId);
+  const mutation = change.mutations[0];
+  if (mutation.op !== "insertMessage") throw new Error("fixture changed");
+  mutation.message.mediaIds = mediaIds;
+  mutation.message.kind = "media";
+  const result = await store.commit(change);
+  assert.equal(result.status, "committed");
+  return change.messageId!;
+}
+
+export function mediaContract(test: ContractTest): void {
+  test("media records round-trip; getMediaMany() returns those that exist", async (store) => {
+    const a = await addUser(store);
+    const m = mediaRecord(a.id, {
+      waveform: [0, 0.5, 1],
+      thumbnail: { mime: "image/jpeg", size: 10, width: 320, height: 240 },
+      width: 2048,
+      height: 1536,
+    });
+    await store.createMedia(m);
+    assert.deepEqual(await store.getMedia(m.id), m);
+    assert.equal(await store.getMedia(newId()), null);
+    const other = mediaRecord(a.id);
+    await store.createMedia(other);
+    const many = await store.getMediaMany([m.id, newId(), other.id]);
+    assert.deepEqual(many.map((x) => x.id).sort(), [m.id, other.id].sort());
+    assert.deepEqual(await store.getMediaMany([]), []);
+  });
+
+  test("updateMedia() applies a patch, optionally only while in a status", async (store) => {
+    const a = await addUser(store);
+    const m = mediaRecord(a.id);
+    await store.createMedia(m);
+    const ready = await store.updateMedia(m.id, {
+      status: "ready",
+      mime: "image/webp",
+      size: 99,
+      durationMs: 1500,
+      updatedAt: tick(),
+    }, { whenStatus: "processing" });
+    assert.equal(ready?.status, "ready");
+    assert.equal(ready?.durationMs, 1500);
+    assert.deepEqual(await store.getMedia(m.id), ready);
+    const late = await store.updateMedia(m.id, {
+      status: "failed",
+      failureReason: "too late",
+      updatedAt: tick(),
+    }, { whenStatus: "processing" });
+    assert.equal(late, null, "the condition no longer holds");
+    assert.equal((await store.getMedia(m.id))?.status, "ready");
+    assert.equal(await store.updateMedia(newId(), { updatedAt: tick() }), null);
+  });
+
+  test("claimMedia(): one holder at a time, taken over once expired, counted", async (store) => {
+    const a = await addUser(store);
+    const m = mediaRecord(a.id);
+    await store.createMedia(m);
+    const now = "2026-01-01T00:00:00.000Z";
+    const later = "2026-01-01T00:10:00.000Z";
+    const claims = await Promise.all(
+      ["i1", "i2", "i3"].map((owner) =>
+        store.claimMedia(m.id, { owner, until: "2026-01-01T00:05:00.000Z", now })
+      ),
+    );
+    assert.equal(claims.filter((c) => c !== null).length, 1, "exactly one instance wins");
+    const winner = claims.find((c) => c !== null)!.leaseOwner!;
+    const again = await store.claimMedia(m.id, { owner: winner, until: later, now });
+    assert.equal(again?.attempts, 2, "the holder may renew; attempts are counted");
+    assert.equal(
+      await store.claimMedia(m.id, { owner: "other", until: later, now }),
+      null,
+      "a live claim holds",
+    );
+    const taken = await store.claimMedia(m.id, {
+      owner: "other",
+      until: "2026-01-01T00:20:00.000Z",
+      now: "2026-01-01T00:11:00.000Z",
+    });
+    assert.equal(taken?.leaseOwner, "other", "an expired claim is taken over");
+    await store.updateMedia(m.id, { status: "ready", updatedAt: tick() });
+    assert.equal(
+      await store.claimMedia(m.id, { owner: "other", until: later, now: later }),
+      null,
+      "only processing media can be claimed",
+    );
+  });
+
+  test("listMediaByStatus() pages through one status by id", async (store) => {
+    const a = await addUser(store);
+    const items = [];
+    for (let i = 0; i < 5; i++) {
+      const m = mediaRecord(a.id, { status: i === 2 ? "ready" : "processing" });
+      await store.createMedia(m);
+      items.push(m);
+    }
+    const processing = items.filter((m) => m.status === "processing").map((m) => m.id).sort();
+    const first = await store.listMediaByStatus("processing", { limit: 3 });
+    assert.deepEqual(first.map((m) => m.id), processing.slice(0, 3));
+    const rest = await store.listMediaByStatus("processing", {
+      limit: 3,
+      afterId: first.at(-1)!.id,
+    });
+    assert.deepEqual(rest.map((m) => m.id), processing.slice(3));
+    assert.equal((await store.listMediaByStatus("ready", { limit: 10 })).length, 1);
+  });
+
+  test("canSeeMedia(): the uploader, members where a live message carries it, never strangers", async (store) => {
+    const [a, b, c, x] = await Promise.all([
+      addUser(store),
+      addUser(store),
+      addUser(store),
+      addUser(store),
+    ]);
+    const m = mediaRecord(a.id);
+    await store.createMedia(m);
+    assert.equal(await store.canSeeMedia(a.id, m.id), true, "the uploader");
+    assert.equal(await store.canSeeMedia(b.id, m.id), false, "not yet shared");
+    const { conversation: group } = await store.createConversation(groupInput(a.id, [b.id, c.id]));
+    const messageId = await sendWithMedia(store, group.id, a.id, [m.id]);
+    for (const u of [a, b, c]) assert.equal(await store.canSeeMedia(u.id, m.id), true);
+    assert.equal(await store.canSeeMedia(x.id, m.id), false, "a stranger");
+    assert.equal(await store.isMediaReferenced(m.id), true);
+    const erased = await store.commit({
+      conversationId: group.id,
+      event: "message.deleted",
+      actorId: a.id,
+      messageId,
+      at: tick(),
+      mutations: [{ op: "eraseMessage", messageId, deletedAt: tick() }],
+    });
+    assert.equal(erased.status, "committed");
+    assert.equal(await store.canSeeMedia(b.id, m.id), false, "the message no longer carries it");
+    assert.equal(await store.canSeeMedia(a.id, m.id), true, "the uploader still does");
+    assert.equal(await store.isMediaReferenced(m.id), false);
+  });
+
+  test("avatars are visible to anyone and count as references", async (store) => {
+    const [a, b, x] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
+    const avatar = mediaRecord(a.id, { status: "ready" });
+    const groupAvatar = mediaRecord(a.id, { status: "ready" });
+    await store.createMedia(avatar);
+    await store.createMedia(groupAvatar);
+    assert.equal(await store.isMediaReferenced(avatar.id), false);
+    await store.updateUser(a.id, { avatarMediaId: avatar.id });
+    assert.equal(await store.canSeeMedia(x.id, avatar.id), true);
+    assert.equal(await store.isMediaReferenced(avatar.id), true);
+    const input = groupInput(a.id, [b.id]);
+    input.conversation.avatarMediaId = groupAvatar.id;
+    await store.createConversation(input);
+    assert.equal(await store.canSeeMedia(x.id, groupAvatar.id), true);
+    assert.equal(await store.isMediaReferenced(groupAvatar.id), true);
+    await store.updateUser(a.id, { avatarMediaId: null });
+    assert.equal(await store.canSeeMedia(x.id, avatar.id), false);
+  });
+
+  test("a message in a direct conversation shares media with the peer only; deleteMedia() removes", async (store) => {
+    const [a, b, x] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
+    const m = mediaRecord(a.id);
+    await store.createMedia(m);
+    const { conversation } = await store.createConversation(directInput(a.id, b.id));
+    await sendWithMedia(store, conversation.id, a.id, [m.id]);
+    assert.equal(await store.canSeeMedia(b.id, m.id), true);
+    assert.equal(await store.canSeeMedia(x.id, m.id), false);
+    assert.equal(await store.deleteMedia(m.id), true);
+    assert.equal(await store.getMedia(m.id), null);
+    assert.equal(await store.deleteMedia(m.id), false);
+  });
+}
