@@ -40,7 +40,7 @@ import { EventLog } from "./services/events.ts";
 import { MessagesService } from "./services/messages.ts";
 import { ReceiptsService } from "./services/receipts.ts";
 import { MessageRenderer } from "./services/render.ts";
-import { openSqliteStore } from "./store/sqlite/mod.ts";
+import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
 /** The wired services of one instance; the edges (routes, realtime) call only these. */
@@ -107,15 +107,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const keys = options.keys ?? await loadKeys(config);
   await Deno.mkdir(config.dataDir, { recursive: true });
 
-  const store: Store = openSqliteStore({
-    path: `${config.dataDir}/parley.db`,
-    synchronous: config.store.sqliteSynchronous,
-    groupCommit: {
-      enabled: config.store.groupCommit,
-      maxBatch: config.store.groupCommitMaxBatch,
-      windowMs: config.store.groupCommitWindowMs,
-    },
-  });
+  const store: Store = await openStore(config);
   const broker: Broker = config.redisUrl
     ? await RedisBroker.connect(config.redisUrl, logger, config.redisPrefix)
     : new MemoryBroker((err) =>

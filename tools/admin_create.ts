@@ -16,7 +16,7 @@ import {
 import { newId, nowIso } from "../src/ids.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { AuditLog } from "../src/services/audit.ts";
-import { openSqliteStore } from "../src/store/sqlite/mod.ts";
+import { openStore } from "../src/store/open.ts";
 
 const USAGE = "usage: deno task admin:create --username NAME [--password-stdin]";
 
@@ -67,25 +67,11 @@ async function run(argv: string[]): Promise<string> {
   const args = parseArgs(argv);
   if (args === "help") return USAGE;
   const config = loadConfig(Deno.env.toObject());
-  if (config.mongo) {
-    throw new CliError(
-      "MONGODB_URI is set, but admin:create can only write to the SQLite store yet",
-    );
-  }
   const username = foldUsername(args.username);
   const bad = firstProblem(usernameProblems(username));
   if (bad) throw new CliError(bad);
 
-  await Deno.mkdir(config.dataDir, { recursive: true });
-  const store = openSqliteStore({
-    path: `${config.dataDir}/parley.db`,
-    synchronous: config.store.sqliteSynchronous,
-    groupCommit: {
-      enabled: config.store.groupCommit,
-      maxBatch: config.store.groupCommitMaxBatch,
-      windowMs: config.store.groupCommitWindowMs,
-    },
-  });
+  const store = await openStore(config);
   const logger = createLogger({ level: config.logLevel, write: (line) => console.error(line) });
   const audit = new AuditLog(store, logger);
   try {
