@@ -1,0 +1,16 @@
+import assert from "node:assert/strict";
+import { CONFIG_VARIABLES } from "../src/config.ts";
+
+const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+
+Deno.test("the README configuration table lists every variable Parley reads, and no other", () => {
+  const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Deployment"));
+  const documented = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual([...documented].sort(), [...CONFIG_VARIABLES].sort());
+});
+
+Deno.test("the README gives the two set-up commands and the test command CI runs", () => {
+  assert.match(readme, /npx -y deno@2\.9\.6 task dev/);
+  assert.match(readme, /npx -y deno@2\.9\.6 task test/);
+  assert.match(readme, /deno task test/);
+});
