@@ -5,7 +5,7 @@ const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url))
 
 Deno.test("the README configuration table lists every variable Parley reads, and no other", () => {
   const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Deployment"));
-  const documented = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+  const documented = [...table.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);
   assert.deepEqual([...documented].sort(), [...CONFIG_VARIABLES].sort());
 });
 
