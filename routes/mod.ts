@@ -29,7 +29,14 @@ function assumeJson(req: { raw: Request }): void {
   if (req.raw.body === null || (type && !/^text\/plain\b/i.test(type))) return;
   const headers = new Headers(req.raw.headers);
   headers.set("content-type", "application/json");
-  req.raw = new Request(req.raw, { headers });
+  // Built from parts: `new Request(original)` would read the original's `signal`, which Deno treats
+  // as opting into aborting it after every response.
+  req.raw = new Request(req.raw.url, {
+    method: req.raw.method,
+    headers,
+    body: req.raw.body,
+    duplex: "half",
+  } as RequestInit);
 }
 
 /** Everything the HTTP edge needs from the composition root. */
