@@ -199,18 +199,22 @@ export function conversationRoutes(services: Services) {
         body: jsonBody(z.object({ userIds: z.array(Id).min(1).max(1000) })),
       },
       responses: {
-        200: jsonResponse(
+        201: jsonResponse(
           z.object({ members: z.array(MemberSchema) }),
           "The members that were added",
+        ),
+        200: jsonResponse(
+          z.object({ members: z.array(MemberSchema) }),
+          "Everyone named was already a member (`members` is empty)",
         ),
         ...problems(400, 401, 403, 404, 409),
       },
     }),
-    async (c) =>
-      c.json(
-        await svc.addMembers(c.get("actor"), c.req.valid("param").id, c.req.valid("json").userIds),
-        200,
-      ),
+    async (c) => {
+      const p = c.req.valid("param");
+      const added = await svc.addMembers(c.get("actor"), p.id, c.req.valid("json").userIds);
+      return c.json(added, added.members.length > 0 ? 201 : 200);
+    },
   );
 
   r.openapi(

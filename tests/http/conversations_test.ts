@@ -477,7 +477,7 @@ Deno.test({
       for (const u of [moderator, olderAdmin, newerAdmin]) {
         await pastMillisecond(last);
         const added = await owner.client.post(`${path}/members`, { userIds: [u.id] });
-        assert.equal(added.status, 200);
+        assert.equal(added.status, 201);
         last = added.body.members[0].joinedAt;
       }
       // Promoted newest first, so promotion order cannot pass for length of service.
@@ -585,7 +585,7 @@ Deno.test({
 
       const room = await createGroup(owner, "Room for one", [a]);
       const path = `/v1/conversations/${room.id}/members`;
-      assert.equal((await owner.client.post(path, { userIds: [b.id] })).status, 200);
+      assert.equal((await owner.client.post(path, { userIds: [b.id] })).status, 201);
       assertProblem(await owner.client.post(path, { userIds: [c.id] }), 409, "conflict");
       assertProblem(await c.client.get(`/v1/conversations/${room.id}`), 404, "not_found");
       assert.equal((await owner.client.get(`/v1/conversations/${room.id}`)).body.memberCount, 3);
@@ -621,10 +621,10 @@ Deno.test({
         );
         assert.deepEqual(
           results.map((r) => r.status).sort(),
-          [200, 409, 409, 409, 409],
+          [201, 409, 409, 409, 409],
           "exactly one add fits",
         );
-        for (const r of results.filter((r) => r.status !== 200)) assertProblem(r, 409, "conflict");
+        for (const r of results.filter((r) => r.status !== 201)) assertProblem(r, 409, "conflict");
         const members = (await owner.client.get(`${path}/members`)).body.members;
         assert.equal(members.length, 3);
         assert.equal((await owner.client.get(path)).body.memberCount, 3);
@@ -710,6 +710,27 @@ Deno.test({
       for (const m of messages) {
         assert.equal(created.get(m.id), m.seq, "the ack's seq is the log's");
       }
+    } finally {
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "adding people who are all members already answers 200 with no one added and no event",
+  ...serverTest,
+  fn: async () => {
+    const s = await startServer();
+    try {
+      const [owner, a] = await users(s, 2);
+      const g = await createGroup(owner, "Already", [a]);
+      const before = (await owner.client.get(`/v1/conversations/${g.id}`)).body.lastSeq;
+      const again = await owner.client.post(`/v1/conversations/${g.id}/members`, {
+        userIds: [a.id],
+      });
+      assert.equal(again.status, 200);
+      assert.deepEqual(again.body.members, []);
+      assert.equal((await owner.client.get(`/v1/conversations/${g.id}`)).body.lastSeq, before);
     } finally {
       await s.close();
     }

@@ -180,6 +180,7 @@ const cases: Array<{
         await g.mod.client.post(`/v1/conversations/${g.conv}/members`, {
           userIds: [g.outsider.id],
         }),
+        201,
       ),
   },
   {
@@ -293,6 +294,7 @@ Deno.test({
         await g.owner.client.post(`/v1/conversations/${g.conv}/members`, {
           userIds: [g.outsider.id],
         }),
+        201,
       );
       ok(await g.admin.client.delete(`/v1/conversations/${g.conv}/members/${g.outsider.id}`), 204);
       for (const [i, u] of viewers.entries()) {

@@ -184,7 +184,7 @@ Deno.test({
             userIds: [newcomer.id],
           });
           const ok = allowed(role, membersCanAddMembers ? "member" : "moderator");
-          m.check(`${role} add (membersCanAddMembers=${membersCanAddMembers})`, res, ok, 200);
+          m.check(`${role} add (membersCanAddMembers=${membersCanAddMembers})`, res, ok, 201);
           const seen = await newcomer.client.get(`/v1/conversations/${id}`);
           assert.equal(seen.status, ok ? 200 : 404, `${role}: the newcomer is in only if allowed`);
           if (ok) assert.equal(res.body.members[0].userId, newcomer.id);
