@@ -308,14 +308,17 @@ export class ConversationsService {
   async deleteGroup(actor: Actor, id: string): Promise<void> {
     const { conversation, member } = await this.#group(actor, id);
     this.#require(member.role, "deleteGroup", null, conversation.settings);
+    await this.#deleteAsOwner(actor, id);
+  }
+
+  /** Deletes the group in one event: its owner deletes it, or leaves as its last member. */
+  async #deleteAsOwner(actor: Actor, id: string, reason?: string): Promise<void> {
     await this.#commit(
       actor,
       id,
       "conversation.deleted",
       [{ op: "deleteConversation", at: nowIso() }],
-      {
-        actorId: actor.userId,
-      },
+      reason ? { actorId: actor.userId, reason } : { actorId: actor.userId },
       { action: "conversation.deleted", actorId: actor.userId },
       [this.#expectRole(actor.userId, "owner")],
     );
@@ -419,18 +422,7 @@ export class ConversationsService {
     if (member.role === "owner") {
       const successor = await this.#successor(id, actor.userId);
       if (!successor) {
-        await this.#commit(
-          actor,
-          id,
-          "conversation.deleted",
-          [{ op: "deleteConversation", at: nowIso() }],
-          {
-            actorId: actor.userId,
-            reason: "last member left",
-          },
-          { action: "conversation.deleted", actorId: actor.userId },
-          [this.#expectRole(actor.userId, "owner")],
-        );
+        await this.#deleteAsOwner(actor, id, "last member left");
         return;
       }
       await this.#commit(actor, id, "member.removed", [
