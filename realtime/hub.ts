@@ -46,7 +46,11 @@ interface UserState {
 }
 
 const PAGE = 200;
-/** How long a missing seq may stay missing before the hub treats it as a hole (a write that failed). */
+/**
+ * How long a missing seq may stay missing before the hub treats it as a hole (a write that failed).
+ * Must exceed the MongoDB adapter's HOLE_SETTLES_MS (2 s), the time it holds events back behind a
+ * seq that may still be committing.
+ */
 const HOLE_AFTER_MS = 3000;
 
 /** Builds the `event` frame from a published body, without serialising it again. */

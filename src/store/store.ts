@@ -253,7 +253,11 @@ export interface Store {
   ): Promise<Member[]>;
   /** The ids of every member of a conversation. */
   memberIds(conversationId: string): Promise<string[]>;
-  /** The conversations a user is a member of, with their heads, for the socket's `ready`. */
+  /**
+   * The conversations a user is a member of, with their heads, for the socket's `ready`. A head is a
+   * seq at or below which every event is readable through `listEvents` (with transactions, the last
+   * seq; without, the last one with nothing still committing below it).
+   */
   conversationHeads(userId: string): Promise<Array<{ id: string; lastSeq: number }>>;
   /** Users who share at least one conversation with `userId` (not including them). */
   contactIds(userId: string): Promise<string[]>;
@@ -281,6 +285,11 @@ export interface Store {
     viewerId: string,
     options: { before?: number; after?: number; limit: number },
   ): Promise<MessagePage>;
+  /**
+   * The durable events after `after`, in seq order. Never returns an event while a lower seq may
+   * still be committing (an adapter without transactions stops before such a hole and reports no
+   * more pages), so a reader that advances past what it got never skips an event for good.
+   */
   listEvents(conversationId: string, options: { after: number; limit: number }): Promise<EventPage>;
   reactions(messageIds: string[]): Promise<Map<string, ReactionSummary>>;
   /** Which of `messageIds` the user deleted for themselves. */
