@@ -20,6 +20,7 @@ import type { Store } from "../store/store.ts";
 import type { Actor } from "./auth.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
+import type { HotReads } from "./hot_reads.ts";
 import { type Publisher, userChannel } from "./publisher.ts";
 import {
   type MediaCatalog,
@@ -66,6 +67,8 @@ export class MessagesService {
       limiter: RateLimiter;
       publisher: Publisher;
       logger: Logger;
+      /** The read cache for the newest page; absent when caching is off. */
+      hot?: HotReads;
     },
   ) {}
 
@@ -221,6 +224,14 @@ export class MessagesService {
     conversationId: string,
     options: { before?: number; after?: number; limit: number },
   ): Promise<{ messages: PublicMessage[]; hasMore: boolean }> {
+    const { hot } = this.deps;
+    if (hot && options.before === undefined && options.after === undefined) {
+      const lookup = hot.lookupNewest(conversationId, options.limit);
+      const { conversation } = await this.deps.conversations.membership(actor, conversationId);
+      const page = await hot.newest(actor.userId, conversation, options.limit, lookup);
+      const views = await this.deps.renderer.renderWith(page.messages, page.reactions);
+      return { messages: views.map((v) => messageFor(v, actor.userId)), hasMore: page.hasMore };
+    }
     await this.deps.conversations.membership(actor, conversationId);
     const page = await this.deps.store.listMessages(conversationId, actor.userId, options);
     const views = await this.deps.renderer.render(page.messages);
