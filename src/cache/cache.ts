@@ -33,9 +33,12 @@ export interface CacheLookup {
  */
 export interface ReadCache {
   readonly kind: "memory" | "redis";
-  /** One round trip: the entry under `key` if still valid, and the current versions of `deps`. */
+  /**
+   * One round trip: the entry under `key` if still valid, and the current versions of `deps` and of
+   * {@link EPOCH} (which every entry depends on, so stamps made from these versions carry it).
+   */
   read(key: string, deps: string[]): Promise<CacheLookup>;
-  /** The current versions of `deps`. */
+  /** The current versions of `deps` and of {@link EPOCH}. */
   versions(deps: string[]): Promise<Versions>;
   /**
    * Stores `value` under `key`, stamped with `stamp`, for at most `ttlMs` — only when the stamp is
@@ -47,7 +50,10 @@ export interface ReadCache {
   close(): Promise<void>;
 }
 
-/** The dependency every entry has: bumping it invalidates the whole cache. */
+/**
+ * The dependency every entry has (adapters add it to the versions they report): bumping it
+ * invalidates the whole cache.
+ */
 export const EPOCH = "epoch";
 
 /** The dependency of everything derived from a conversation's shared state (bumped by its commits). */

@@ -1,4 +1,4 @@
-import type { CacheLookup, ReadCache, Versions } from "./cache.ts";
+import { type CacheLookup, EPOCH, type ReadCache, type Versions } from "./cache.ts";
 
 interface Entry {
   value: string;
@@ -71,7 +71,9 @@ export class MemoryReadCache implements ReadCache {
   }
 
   #read(deps: string[]): Versions {
-    return Object.fromEntries(deps.map((d) => [d, this.#versions.get(d) ?? this.#placeholder()]));
+    return Object.fromEntries(
+      [EPOCH, ...deps].map((d) => [d, this.#versions.get(d) ?? this.#placeholder()]),
+    );
   }
 
   #current(stamp: Versions): boolean {

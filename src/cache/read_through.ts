@@ -75,11 +75,11 @@ export class ReadThrough {
     this.#misses.inc({ read, reason });
   }
 
-  /** The entry under `key` if valid, and the current versions of `deps` (plus the epoch). */
+  /** The entry under `key` if valid, and the current versions of `deps` (and the epoch). */
   async lookup(key: string, deps: string[]): Promise<ReadThroughLookup> {
     if (!(await this.#settle())) return { value: null, versions: null };
     try {
-      const found = await this.#timed(this.cache.read(key, [EPOCH, ...deps]));
+      const found = await this.#timed(this.cache.read(key, deps));
       this.#recovered();
       return found;
     } catch (err) {

@@ -81,19 +81,20 @@ export class RedisReadCache implements ReadCache {
 
   async read(key: string, deps: string[]): Promise<CacheLookup> {
     await this.#checkServer();
+    const all = [EPOCH, ...deps];
     const [value, tokens] = await READ.run<[string | null, string[]]>(
       this.client,
-      [this.#entry(key), ...deps.map((d) => this.#version(d))],
+      [this.#entry(key), ...all.map((d) => this.#version(d))],
       [`${this.#prefix}v:`],
     );
-    return { value: value ?? null, versions: zip(deps, tokens) };
+    return { value: value ?? null, versions: zip(all, tokens) };
   }
 
   async versions(deps: string[]): Promise<Versions> {
-    if (deps.length === 0) return {};
     await this.#checkServer();
-    const tokens = await this.client.mGet(deps.map((d) => this.#version(d)));
-    return zip(deps, tokens.map((t) => t ?? ""));
+    const all = [EPOCH, ...deps];
+    const tokens = await this.client.mGet(all.map((d) => this.#version(d)));
+    return zip(all, tokens.map((t) => t ?? ""));
   }
 
   async write(key: string, value: string, stamp: Versions, ttlMs: number): Promise<void> {
