@@ -6,6 +6,8 @@
  * must equal what `truth` answers, from every user's point of view.
  */
 import assert from "node:assert/strict";
+import { loadConfig } from "../../src/config.ts";
+import { openStore } from "../../src/store/open.ts";
 import { sharedRedis } from "../support/redis.ts";
 import {
   Client,
@@ -267,3 +269,64 @@ for (const [adapter, env] of [["in-process", {}], ["Redis", { redis: true }]] as
     },
   });
 }
+
+Deno.test({
+  name: "read cache: a change whose invalidation never arrived is still not served from a cached " +
+    "history page (the page is checked against the store's lastSeq)",
+  ...serverTest,
+  fn: async () => {
+    const s = await startServer();
+    // A second handle on the same database: its writes bypass the cache invalidation, as a bump
+    // lost to a network partition would.
+    const raw = await openStore(loadConfig({ DATA_DIR: s.dataDir, LOG_LEVEL: "error" }));
+    try {
+      const u = await registerUser(s.url);
+      const conv = ok(
+        await u.client.post("/v1/conversations", { type: "group", name: "Lost", memberIds: [] }),
+        201,
+      ).body.id;
+      const page = `/v1/conversations/${conv}/messages`;
+      await u.client.get(page);
+      assert.equal((await u.client.get(page)).body.messages.length, 1);
+      assert.equal(hits(s, "history"), 1);
+      const at = new Date().toISOString();
+      await raw.commit({
+        conversationId: conv,
+        event: "message.created",
+        actorId: u.id,
+        messageId: "lost-bump",
+        at,
+        mutations: [{
+          op: "insertMessage",
+          message: {
+            id: "lost-bump",
+            conversationId: conv,
+            senderId: u.id,
+            clientMsgId: "lost-bump",
+            kind: "media",
+            body: null,
+            mediaIds: [],
+            replyTo: null,
+            mentions: [],
+            system: null,
+            editedAt: null,
+            deletedAt: null,
+            createdAt: at,
+          },
+        }],
+      });
+      const after = (await u.client.get(page)).body.messages;
+      assert.equal(after.at(-1).id, "lost-bump");
+      assert.equal(
+        s.parley.metrics.counter("parley_cache_misses_total", "").get({
+          read: "history",
+          reason: "stale",
+        }),
+        1,
+      );
+    } finally {
+      await raw.close();
+      await s.close();
+    }
+  },
+});
