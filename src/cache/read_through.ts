@@ -3,8 +3,8 @@ import type { MetricsRegistry } from "../observability/metrics.ts";
 import { EPOCH, type ReadCache, type Versions } from "./cache.ts";
 
 /** A lookup as callers see it: `versions` is null when the cache could not be asked (do not write). */
-export interface ReadThroughLookup {
-  value: string | null;
+export interface ReadThroughLookup<T> {
+  value: T | null;
   versions: Versions | null;
 }
 
@@ -75,16 +75,30 @@ export class ReadThrough {
     this.#misses.inc({ read, reason });
   }
 
-  /** The entry under `key` if valid, and the current versions of `deps` (and the epoch). */
-  async lookup(key: string, deps: string[]): Promise<ReadThroughLookup> {
+  /**
+   * The entry under `key` if valid, decoded, and the current versions of `deps` (and the epoch). An
+   * entry that does not decode (written by another release, or damaged) counts as absent.
+   */
+  async lookup<T>(
+    key: string,
+    deps: string[],
+    decode: (text: string) => T,
+  ): Promise<ReadThroughLookup<T>> {
     if (!(await this.#settle())) return { value: null, versions: null };
+    let found;
     try {
-      const found = await this.#timed(this.cache.read(key, deps));
+      found = await this.#timed(this.cache.read(key, deps));
       this.#recovered();
-      return found;
     } catch (err) {
       this.#failed("read", err);
       return { value: null, versions: null };
+    }
+    if (found.value === null) return { value: null, versions: found.versions };
+    try {
+      return { value: decode(found.value), versions: found.versions };
+    } catch (err) {
+      this.#failed("decode", err);
+      return { value: null, versions: found.versions };
     }
   }
 

@@ -8,27 +8,37 @@ import { type CacheLookup, EPOCH, type ReadCache, type Versions } from "./cache.
 // Stamp keys are computed inside the scripts, so this needs a single Redis (or a primary), not
 // Redis Cluster.
 
+// Whether every dep of a stamp (a flat array: dep, token, ...) still has that token ("" = none),
+// read with MGET in chunks of 1,000 keys.
+const HOLDS = `
+local function holds(s, prefix)
+  for from = 1, #s, 2000 do
+    local keys = {}
+    for j = from, math.min(from + 1998, #s - 1), 2 do keys[#keys + 1] = prefix .. s[j] end
+    local current = redis.call('MGET', unpack(keys))
+    for k = 1, #keys do
+      if (current[k] or '') ~= s[from + 2 * k - 1] then return false end
+    end
+  end
+  return true
+end
+`;
+
 // KEYS[1]: the entry; KEYS[2..]: versions asked for. ARGV: version key prefix.
-const READ = new RedisScript(`
+const READ = new RedisScript(`${HOLDS}
 local versions = {}
 for i = 2, #KEYS do versions[i - 1] = redis.call('GET', KEYS[i]) or '' end
 local e = redis.call('HMGET', KEYS[1], 's', 'v')
-if not (e[1] and e[2]) then return {false, versions} end
-local s = cjson.decode(e[1])
-for j = 1, #s, 2 do
-  if redis.call('GET', ARGV[1] .. s[j]) ~= s[j + 1] then return {false, versions} end
-end
-return {e[2], versions}
+if e[1] and e[2] and holds(cjson.decode(e[1]), ARGV[1]) then return {e[2], versions} end
+return {false, versions}
 `);
 
 // KEYS[1]: the entry. ARGV: stamp, value, TTL (ms), version prefix, token base, version TTL (ms).
 // A stale stamp would never be served: it is not written, so it cannot replace another builder's
 // valid entry. A dependency stamped "" gets its first version here, only while it still has none.
-const WRITE = new RedisScript(`
+const WRITE = new RedisScript(`${HOLDS}
 local s = cjson.decode(ARGV[1])
-for j = 1, #s, 2 do
-  if (redis.call('GET', ARGV[4] .. s[j]) or '') ~= s[j + 1] then return 0 end
-end
+if not holds(s, ARGV[4]) then return 0 end
 for j = 1, #s, 2 do
   if s[j + 1] == '' then
     s[j + 1] = ARGV[5] .. '.' .. j

@@ -1,5 +1,5 @@
 import { conversationDep, userDep } from "../cache/cache.ts";
-import type { MissReason, ReadThrough, ReadThroughLookup } from "../cache/read_through.ts";
+import type { MissReason, ReadThrough } from "../cache/read_through.ts";
 import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
 import type { Conversation, MessageRecord, ReactionSummary } from "../domain/types.ts";
 import type { ConversationListItem, Store } from "../store/store.ts";
@@ -37,32 +37,30 @@ export class HotReads {
     private readonly deps: { store: Store; renderer: MessageRenderer; reads: ReadThrough },
   ) {}
 
-  /** Starts looking up a newest page; run it beside the membership check. Never rejects. */
-  lookupNewest(conversationId: string, limit: number): Promise<ReadThroughLookup> {
-    return this.deps.reads.lookup(historyKey(conversationId, limit), [
-      conversationDep(conversationId),
-    ]);
-  }
-
   /**
-   * The newest `limit` messages `viewerId` sees in `conversation` (whose membership was checked).
-   * The cached page is shared by all members; it is used when it was built at the conversation's
-   * current `lastSeq` (a second check, against the store, that no invalidation was lost) and none of
-   * its messages is hidden from the viewer. Anything else reads the store.
+   * The newest `limit` messages `viewerId` sees in a conversation, once `membership` (run beside the
+   * cache lookup) has allowed it. The cached page is shared by all members; it is used when it was
+   * built at the conversation's current `lastSeq` (a second check, against the store, that no
+   * invalidation was lost) and none of its messages is hidden from the viewer. Anything else reads
+   * the store.
    */
   async newest(
     viewerId: string,
-    conversation: Conversation,
-    limit: number,
-    lookup: Promise<ReadThroughLookup>,
+    conversationId: string,
+    options: { limit: number; membership: () => Promise<{ conversation: Conversation }> },
   ): Promise<RawPage> {
+    const { limit } = options;
     const { reads, store, renderer } = this.deps;
-    const { value, versions } = await lookup;
+    const key = historyKey(conversationId, limit);
+    const [{ conversation }, { value, versions }] = await Promise.all([
+      options.membership(),
+      reads.lookup(key, [conversationDep(conversationId)], decodePage),
+    ]);
     if (!versions) {
       reads.miss("history", "unavailable");
       return await this.#own(viewerId, conversation.id, limit);
     }
-    let shared = value === null ? null : decodePage(value);
+    let shared = value;
     let reason: MissReason | null = shared ? null : "absent";
     if (shared && shared.lastSeq !== conversation.lastSeq) {
       shared = null;
@@ -72,7 +70,7 @@ export class HotReads {
       const page = await store.listMessages(conversation.id, NOBODY, { limit });
       const reactions = await renderer.reactionsFor(page.messages);
       shared = { ...page, reactions, lastSeq: conversation.lastSeq };
-      await reads.write(historyKey(conversation.id, limit), encodePage(shared), versions);
+      await reads.write(key, encodePage(shared), versions);
     }
     const hidden = await store.hiddenMessageIds(viewerId, shared.messages.map((m) => m.id));
     if (hidden.size > 0) {
@@ -93,11 +91,11 @@ export class HotReads {
   /** The first `rows` rows of `userId`'s conversation list (archived or not). */
   async firstListPage(userId: string, archived: boolean, rows: number): Promise<RawList> {
     const { reads, store } = this.deps;
-    const key = `l:${userId}:${archived ? 1 : 0}:${rows}`;
-    const { value, versions } = await reads.lookup(key, [userDep(userId)]);
+    const key = `l${FORMAT}:${userId}:${archived ? 1 : 0}:${rows}`;
+    const { value, versions } = await reads.lookup(key, [userDep(userId)], decodeList);
     if (value !== null) {
       reads.hit("conversations");
-      return decodeList(value);
+      return value;
     }
     reads.miss("conversations", versions ? "absent" : "unavailable");
     // Any of the user's conversations can move to the top of the list, so the entry depends on all
@@ -119,8 +117,11 @@ export class HotReads {
   }
 }
 
+/** The layout of cached values; a release that changes it changes the keys too. */
+const FORMAT = 1;
+
 function historyKey(conversationId: string, limit: number): string {
-  return `h:${conversationId}:${limit}`;
+  return `h${FORMAT}:${conversationId}:${limit}`;
 }
 
 interface SharedPage extends RawPage {

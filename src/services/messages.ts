@@ -12,11 +12,11 @@ import {
 } from "../domain/errors.ts";
 import { can } from "../domain/permissions.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
-import type { MemberRole, MessageRecord } from "../domain/types.ts";
+import type { MemberRole, MessageRecord, ReactionSummary } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Store } from "../store/store.ts";
+import type { MessagePage, Store } from "../store/store.ts";
 import type { Actor } from "./auth.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
@@ -224,17 +224,17 @@ export class MessagesService {
     conversationId: string,
     options: { before?: number; after?: number; limit: number },
   ): Promise<{ messages: PublicMessage[]; hasMore: boolean }> {
-    const { hot } = this.deps;
-    if (hot && options.before === undefined && options.after === undefined) {
-      const lookup = hot.lookupNewest(conversationId, options.limit);
-      const { conversation } = await this.deps.conversations.membership(actor, conversationId);
-      const page = await hot.newest(actor.userId, conversation, options.limit, lookup);
-      const views = await this.deps.renderer.renderWith(page.messages, page.reactions);
-      return { messages: views.map((v) => messageFor(v, actor.userId)), hasMore: page.hasMore };
+    const membership = () => this.deps.conversations.membership(actor, conversationId);
+    let page: MessagePage & { reactions?: Map<string, ReactionSummary> };
+    if (this.deps.hot && options.before === undefined && options.after === undefined) {
+      const { limit } = options;
+      page = await this.deps.hot.newest(actor.userId, conversationId, { limit, membership });
+    } else {
+      await membership();
+      page = await this.deps.store.listMessages(conversationId, actor.userId, options);
     }
-    await this.deps.conversations.membership(actor, conversationId);
-    const page = await this.deps.store.listMessages(conversationId, actor.userId, options);
-    const views = await this.deps.renderer.render(page.messages);
+    const reactions = page.reactions ?? this.deps.renderer.reactionsFor(page.messages);
+    const views = await this.deps.renderer.renderWith(page.messages, reactions);
     return { messages: views.map((v) => messageFor(v, actor.userId)), hasMore: page.hasMore };
   }
 

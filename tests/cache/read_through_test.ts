@@ -50,10 +50,10 @@ function setup() {
 }
 
 async function cached(reads: ReadThrough, key: string, dep: string, value: string) {
-  const { versions } = await reads.lookup(key, [dep]);
+  const { versions } = await reads.lookup(key, [dep], String);
   assert.ok(versions);
   await reads.write(key, value, versions);
-  assert.equal((await reads.lookup(key, [dep])).value, value);
+  assert.equal((await reads.lookup(key, [dep], String)).value, value);
 }
 
 Deno.test("ReadThrough: cache errors read as misses, logged once per outage and counted", async () => {
@@ -62,12 +62,12 @@ Deno.test("ReadThrough: cache errors read as misses, logged once per outage and 
     await cached(reads, "k", "d", "v");
     flaky.mode = "down";
     for (let i = 0; i < 3; i++) {
-      assert.deepEqual(await reads.lookup("k", ["d"]), { value: null, versions: null });
+      assert.deepEqual(await reads.lookup("k", ["d"], String), { value: null, versions: null });
     }
     assert.equal(errors(), 3);
     assert.equal(logs.filter((l) => l.includes("read cache unavailable")).length, 1);
     flaky.mode = "up";
-    assert.equal((await reads.lookup("k", ["d"])).value, "v");
+    assert.equal((await reads.lookup("k", ["d"], String)).value, "v");
     assert.equal(logs.filter((l) => l.includes("read cache available again")).length, 1);
   } finally {
     await reads.close();
@@ -79,7 +79,7 @@ Deno.test("ReadThrough: a cache that hangs is given up on after the timeout", as
   try {
     flaky.mode = "hung";
     const started = Date.now();
-    assert.equal((await reads.lookup("k", ["d"])).versions, null);
+    assert.equal((await reads.lookup("k", ["d"], String)).versions, null);
     await reads.invalidate(["d"]);
     assert.ok(Date.now() - started < 1000);
   } finally {
@@ -96,7 +96,7 @@ Deno.test("ReadThrough: a failed invalidation is owed; nothing is served until i
     flaky.mode = "up";
     // The entry is still valid inside the cache, but this instance owes its invalidation: the
     // next lookup delivers it first, so the stale entry is never served.
-    assert.equal((await reads.lookup("k", ["d"])).value, null);
+    assert.equal((await reads.lookup("k", ["d"], String)).value, null);
     assert.equal(
       metrics.gauge("parley_cache_pending_invalidations", "").render().join(),
       "parley_cache_pending_invalidations 0",
@@ -112,7 +112,7 @@ Deno.test("ReadThrough: owed invalidations are retried in the background while n
     await cached(reads, "k", "d", "before the change");
     flaky.mode = "down";
     await reads.invalidate(["d"]);
-    const { versions } = await reads.lookup("k", ["d"]);
+    const { versions } = await reads.lookup("k", ["d"], String);
     assert.equal(versions, null, "no lookups while owing");
     flaky.mode = "up";
     // Another instance reading the shared cache directly sees the bump arrive on its own.
@@ -128,12 +128,27 @@ Deno.test("ReadThrough: owed invalidations are retried in the background while n
 Deno.test("ReadThrough: writes are skipped while invalidations are owed", async () => {
   const { flaky, reads } = setup();
   try {
-    const { versions } = await reads.lookup("k", ["d"]);
+    const { versions } = await reads.lookup("k", ["d"], String);
     flaky.mode = "down";
     await reads.invalidate(["other"]);
     flaky.mode = "up";
     await reads.write("k", "v", versions!);
     assert.equal((await flaky.inner.read("k", ["d"])).value, null);
+  } finally {
+    await reads.close();
+  }
+});
+
+Deno.test("ReadThrough: an entry that does not decode counts as absent and is rebuilt", async () => {
+  const { reads, metrics } = setup();
+  try {
+    await cached(reads, "k", "d", "not json");
+    const found = await reads.lookup("k", ["d"], (text) => JSON.parse(text));
+    assert.equal(found.value, null);
+    assert.ok(found.versions, "the versions still allow writing a fresh entry");
+    await reads.write("k", '{"ok":true}', found.versions);
+    assert.deepEqual((await reads.lookup("k", ["d"], JSON.parse)).value, { ok: true });
+    assert.equal(metrics.counter("parley_cache_errors_total", "").get({ op: "decode" }), 1);
   } finally {
     await reads.close();
   }
