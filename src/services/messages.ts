@@ -218,7 +218,10 @@ export class MessagesService {
     if (outsiders.length) throw invalidField("mentions", `not members: ${outsiders.join(", ")}`);
   }
 
-  /** History in ascending seq order: the newest page, or `before`/`after` a seq. */
+  /**
+   * History in ascending seq order: the newest page (through the read cache when there is one), or
+   * `before`/`after` a seq.
+   */
   async history(
     actor: Actor,
     conversationId: string,
