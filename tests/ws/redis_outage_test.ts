@@ -123,8 +123,16 @@ Deno.test({
       const profile = await new Client(two.url, a.accessToken).get(`/v1/users/${stays.id}`);
       assert.equal(profile.status, 200);
       assert.equal(profile.body.presence, "offline");
-      // Sign-in fails closed.
+      // Sign-in and registration fail closed.
       for (const s of [one, two]) assertProblem(await login(s, a), 503, "unavailable");
+      assertProblem(
+        await new Client(one.url).post("/v1/auth/register", {
+          username: `late${Date.now().toString(36)}`,
+          password: "correct horse battery",
+        }),
+        503,
+        "unavailable",
+      );
       // A user's only socket closes during the outage.
       const closedAt = Date.now();
       await leaver.close();
