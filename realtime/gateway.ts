@@ -22,7 +22,8 @@ import { CloseCode } from "./protocol.ts";
 export class Gateway {
   readonly hub: Hub;
   readonly typing: TypingService;
-  #connections = new Set<Connection>();
+  /** Open sockets by connection id. */
+  #connections = new Map<string, Connection>();
   #accepting = true;
   #timers: Array<ReturnType<typeof setInterval>> = [];
 
@@ -79,11 +80,11 @@ export class Gateway {
     const ttlMs = this.deps.config.ws.presenceTtlSeconds * 1000;
     const { presence } = this.deps.services;
     this.#timers.push(setInterval(() => {
-      const entries = [...this.#connections].filter((c) => c.userId).map((c) => ({
+      const entries = [...this.#connections.values()].filter((c) => c.userId).map((c) => ({
         userId: c.userId,
         connectionId: c.id,
       }));
-      presence.heartbeat(entries).catch((err) =>
+      presence.heartbeat(entries, (id) => this.#connections.has(id)).catch((err) =>
         this.deps.logger.warn("presence heartbeat failed", { "error.message": String(err) })
       );
     }, Math.max(1000, ttlMs / 3)));
@@ -130,11 +131,11 @@ export class Gateway {
       typing: this.typing,
       logger: this.deps.logger,
       reporter: this.deps.reporter,
-      onClosed: (closed) => this.#connections.delete(closed),
+      onClosed: (closed) => this.#connections.delete(closed.id),
       onClosing: (code) => this.#closes.inc({ code: String(code) }),
       onFrame: (type) => this.#frames.inc({ type }),
     });
-    this.#connections.add(conn);
+    this.#connections.set(conn.id, conn);
     this.#opened.inc();
     return response;
   }
@@ -142,7 +143,9 @@ export class Gateway {
   /** Stops accepting sockets and closes every open one with 1012 (clients reconnect and resume). */
   closeAll(): void {
     this.#accepting = false;
-    for (const conn of this.#connections) conn.close(CloseCode.restarting, "server restarting");
+    for (const conn of this.#connections.values()) {
+      conn.close(CloseCode.restarting, "server restarting");
+    }
   }
 
   async stop(): Promise<void> {

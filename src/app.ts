@@ -20,6 +20,11 @@ import { MemoryRateLimiter } from "./limits/memory.ts";
 import { RedisRateLimiter } from "./limits/redis.ts";
 import { RedisPresence } from "./presence/redis.ts";
 import { createRedisClient } from "./redis/client.ts";
+import type { ReadCache } from "./cache/cache.ts";
+import { InvalidatingStore } from "./cache/invalidating_store.ts";
+import { MemoryReadCache } from "./cache/memory.ts";
+import { ReadThrough } from "./cache/read_through.ts";
+import { RedisReadCache } from "./cache/redis.ts";
 
 import type { RateLimiter } from "./limits/rate_limit.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
@@ -37,6 +42,7 @@ import { MediaJobs } from "./services/media_jobs.ts";
 import { UsersService } from "./services/users.ts";
 import { ConversationsService } from "./services/conversations.ts";
 import { EventLog } from "./services/events.ts";
+import { HotReads } from "./services/hot_reads.ts";
 import { MessagesService } from "./services/messages.ts";
 import { ReceiptsService } from "./services/receipts.ts";
 import { MessageRenderer } from "./services/render.ts";
@@ -107,7 +113,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const keys = options.keys ?? await loadKeys(config);
   await Deno.mkdir(config.dataDir, { recursive: true });
 
-  const store: Store = await openStore(config);
+  const stored: Store = await openStore(config);
   const broker: Broker = config.redisUrl
     ? await RedisBroker.connect(config.redisUrl, logger, config.redisPrefix)
     : new MemoryBroker((err) =>
@@ -123,11 +129,24 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const registry: PresenceRegistry = redis
     ? new RedisPresence(redis, config.redisPrefix, config.ws.presenceTtlSeconds * 1000)
     : new MemoryPresence();
+  // The read cache is shared through Redis by every instance, or in-process for a single one.
+  const cache: ReadCache | undefined = !config.readCache.enabled
+    ? undefined
+    : redis
+    ? new RedisReadCache(redis, config.redisPrefix)
+    : new MemoryReadCache({ maxEntries: config.readCache.maxEntries });
+  const { ttlMs, timeoutMs } = config.readCache;
+  const reads = cache && new ReadThrough(cache, { ttlMs, timeoutMs, logger, metrics });
+  // Every write goes through the wrapper, so none can forget to invalidate what it changed.
+  const store: Store = reads
+    ? new InvalidatingStore(stored, (deps) => reads.invalidate(deps))
+    : stored;
   logger.info("adapters selected", {
     "parley.store": store.kind,
     "parley.broker": broker.kind,
     "parley.rate_limiter": limiter.kind,
     "parley.presence": registry.kind,
+    "parley.read_cache": cache?.kind ?? "off",
   });
 
   const publisher = new Publisher(broker, config.instanceId, logger, metrics);
@@ -176,12 +195,14 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit });
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
   const events = new EventLog({ store, renderer, publisher });
+  const hot = reads && new HotReads({ store, renderer, reads });
   const conversations = new ConversationsService({
     config,
     store,
     events,
     renderer,
     avatars: media,
+    hot,
   });
   const messages = new MessagesService({
     config,
@@ -194,6 +215,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     limiter,
     publisher,
     logger,
+    hot,
   });
   const receipts = new ReceiptsService({ config, store, conversations, publisher });
   const services: Services = {
@@ -268,6 +290,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
       await broker.close();
       await limiter.close();
       await registry.close();
+      await reads?.close();
       if (redis?.isOpen) await redis.close().catch(() => redis.destroy());
       await store.close();
       await reporter.flush(2000);

@@ -35,6 +35,10 @@ const EnvSchema = z.object({
   MONGODB_TIMEOUT_MS: int(100, 120_000).default(10_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/).default("parley:"),
+  READ_CACHE: bool.default(true),
+  READ_CACHE_TTL_SECONDS: int(1, 86_400).default(600),
+  READ_CACHE_MAX_ENTRIES: int(100, 10_000_000).default(10_000),
+  READ_CACHE_TIMEOUT_MS: int(10, 10_000).default(500),
   CORS_ORIGINS: z.string().default(""),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   SENTRY_DSN: z.url().optional(),
@@ -112,6 +116,11 @@ export interface Config {
   redisUrl?: string;
   /** Namespace for every Redis key and channel, so deployments can share one Redis. */
   redisPrefix: string;
+  /**
+   * The read cache of the newest history page and the first conversation-list page (Redis when
+   * `REDIS_URL` is set, in-process otherwise). `maxEntries` bounds the in-process adapter.
+   */
+  readCache: { enabled: boolean; ttlMs: number; maxEntries: number; timeoutMs: number };
   /** Allowed browser origins; `"*"` allows any (development default). */
   corsOrigins: string[] | "*";
   logLevel: "debug" | "info" | "warn" | "error";
@@ -232,6 +241,12 @@ function toConfig(env: Env): Config {
       : undefined,
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_PREFIX,
+    readCache: {
+      enabled: env.READ_CACHE,
+      ttlMs: env.READ_CACHE_TTL_SECONDS * 1000,
+      maxEntries: env.READ_CACHE_MAX_ENTRIES,
+      timeoutMs: env.READ_CACHE_TIMEOUT_MS,
+    },
     corsOrigins,
     logLevel: env.LOG_LEVEL,
     sentry: env.SENTRY_DSN

@@ -101,3 +101,16 @@ Deno.test("development keys are generated once into DATA_DIR and reused", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() turns the read cache on by default and lets it be switched off", () => {
+  assert.deepEqual(loadConfig({}).readCache, {
+    enabled: true,
+    ttlMs: 600_000,
+    maxEntries: 10_000,
+    timeoutMs: 500,
+  });
+  const off = loadConfig({ READ_CACHE: "false", READ_CACHE_TTL_SECONDS: "30" }).readCache;
+  assert.equal(off.enabled, false);
+  assert.equal(off.ttlMs, 30_000);
+  assert.throws(() => loadConfig({ READ_CACHE_TIMEOUT_MS: "0" }), ConfigError);
+});

@@ -1,4 +1,4 @@
-import type { ExpiredPresence, PresenceRegistry } from "./presence.ts";
+import type { ExpiredPresence, PresenceRegistry, PresenceSocket } from "./presence.ts";
 
 /**
  * The in-process {@link PresenceRegistry}: exact for one instance. Sockets cannot outlive the
@@ -24,8 +24,10 @@ export class MemoryPresence implements PresenceRegistry {
     return Promise.resolve(true);
   }
 
-  heartbeat(): Promise<void> {
-    return Promise.resolve();
+  heartbeat(entries: PresenceSocket[]): Promise<PresenceSocket[]> {
+    return Promise.resolve(
+      entries.filter((e) => !this.#users.get(e.userId)?.has(e.connectionId)),
+    );
   }
 
   online(userIds: string[]): Promise<Set<string>> {

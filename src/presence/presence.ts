@@ -1,3 +1,9 @@
+/** One open socket of a user on some instance. */
+export interface PresenceSocket {
+  userId: string;
+  connectionId: string;
+}
+
 /** A user whose sockets all vanished without a clean close, and when they were last known alive. */
 export interface ExpiredPresence {
   userId: string;
@@ -16,8 +22,12 @@ export interface PresenceRegistry {
   connect(userId: string, connectionId: string): Promise<boolean>;
   /** Unregisters a socket; true when it was the user's last (they just went offline). */
   disconnect(userId: string, connectionId: string): Promise<boolean>;
-  /** Renews this instance's sockets so they do not expire. */
-  heartbeat(entries: Array<{ userId: string; connectionId: string }>): Promise<void>;
+  /**
+   * Renews this instance's sockets so they do not expire, and returns those the registry no longer
+   * had (it lost them: Redis restarted empty, or they expired while this instance was cut off), so
+   * the instance can register the ones still open again.
+   */
+  heartbeat(entries: PresenceSocket[]): Promise<PresenceSocket[]>;
   /** Which of `userIds` are online now. */
   online(userIds: string[]): Promise<Set<string>>;
   /** Users who went offline because their sockets expired; each is reported once. */

@@ -1,6 +1,6 @@
 import type { RedisClient } from "../redis/client.ts";
 import { RedisScript } from "../redis/script.ts";
-import type { ExpiredPresence, PresenceRegistry } from "./presence.ts";
+import type { ExpiredPresence, PresenceRegistry, PresenceSocket } from "./presence.ts";
 
 // Per user: a sorted set of socket ids scored by expiry (ms). Globally: "user|socket" by expiry, so
 // the sockets of a vanished instance can be found and their users marked offline exactly once.
@@ -22,15 +22,21 @@ if redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') == 0 then return 1 end
 return 0
 `);
 
+// Renews only sockets still registered (a socket closed meanwhile must not come back); returns the
+// 0-based positions of those that were gone.
 const HEARTBEAT = new RedisScript(`
+local lost = {}
 for i = 3, #ARGV - 1, 2 do
-
   local ukey = ARGV[2] .. ARGV[i]
-  redis.call('ZADD', ukey, 'XX', ARGV[1], ARGV[i + 1])
-  redis.call('PEXPIRE', ukey, ARGV[#ARGV])
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[i] .. '|' .. ARGV[i + 1])
+  if redis.call('ZADD', ukey, 'XX', 'CH', ARGV[1], ARGV[i + 1]) == 0
+    and not redis.call('ZSCORE', ukey, ARGV[i + 1]) then
+    table.insert(lost, (i - 3) / 2)
+  else
+    redis.call('PEXPIRE', ukey, ARGV[#ARGV])
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i] .. '|' .. ARGV[i + 1])
+  end
 end
-return 0
+return lost
 `);
 
 const ONLINE = new RedisScript(`
@@ -104,14 +110,18 @@ export class RedisPresence implements PresenceRegistry {
     return last === 1;
   }
 
-  async heartbeat(entries: Array<{ userId: string; connectionId: string }>): Promise<void> {
+  async heartbeat(entries: PresenceSocket[]): Promise<PresenceSocket[]> {
     const expiry = Date.now() + this.ttlMs;
+    const lost: PresenceSocket[] = [];
     for (let i = 0; i < entries.length; i += CHUNK) {
+      const chunk = entries.slice(i, i + CHUNK);
       const args: Array<string | number> = [expiry, this.#userPrefix];
-      for (const e of entries.slice(i, i + CHUNK)) args.push(e.userId, e.connectionId);
+      for (const e of chunk) args.push(e.userId, e.connectionId);
       args.push(this.ttlMs * 2);
-      await HEARTBEAT.run(this.client, [this.#all], args);
+      const gone = await HEARTBEAT.run<number[]>(this.client, [this.#all], args);
+      for (const j of gone) lost.push(chunk[j]);
     }
+    return lost;
   }
 
   async online(userIds: string[]): Promise<Set<string>> {

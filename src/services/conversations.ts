@@ -9,6 +9,7 @@ import {
   type GroupSettings,
   type Member,
   type MemberRole,
+  type ReactionSummary,
   ROLE_RANK,
   type SystemInfo,
 } from "../domain/types.ts";
@@ -24,6 +25,7 @@ import type {
 } from "../store/store.ts";
 import type { Actor } from "./auth.ts";
 import type { EventLog } from "./events.ts";
+import type { HotReads } from "./hot_reads.ts";
 import { messageFor, type MessageRenderer, type PublicMessage } from "./render.ts";
 import { type AvatarResolver, type MediaRef, omitNullish } from "./users.ts";
 
@@ -72,6 +74,8 @@ export class ConversationsService {
       events: EventLog;
       renderer: MessageRenderer;
       avatars: AvatarResolver;
+      /** The read cache for the first list page; absent when caching is off. */
+      hot?: HotReads;
     },
   ) {}
 
@@ -167,13 +171,19 @@ export class ConversationsService {
           typeof (v as { id?: unknown })?.id === "string",
       )
       : undefined;
-    const items = await this.deps.store.listConversations(actor.userId, {
-      archived: options.archived,
-      limit: options.limit + 1,
-      cursor,
-    });
+    const { hot } = this.deps;
+    const { items, reactions } = hot && !cursor
+      ? await hot.firstListPage(actor.userId, options.archived, options.limit + 1)
+      : {
+        items: await this.deps.store.listConversations(actor.userId, {
+          archived: options.archived,
+          limit: options.limit + 1,
+          cursor,
+        }),
+        reactions: undefined,
+      };
     const page = items.slice(0, options.limit);
-    const conversations = await this.#views(actor.userId, page);
+    const conversations = await this.#views(actor.userId, page, reactions);
     if (items.length <= options.limit) return { conversations };
     const last = page.at(-1)!.conversation;
     return { conversations, nextCursor: encodeCursor({ updatedAt: last.updatedAt, id: last.id }) };
@@ -588,13 +598,21 @@ export class ConversationsService {
     await this.deps.events.publish(page.events[0], view);
   }
 
-  async #views(viewerId: string, items: ConversationListItem[]): Promise<ConversationView[]> {
+  /** Views of list rows; `reactions` of their last messages when already at hand (cached). */
+  async #views(
+    viewerId: string,
+    items: ConversationListItem[],
+    reactions?: Map<string, ReactionSummary>,
+  ): Promise<ConversationView[]> {
     const peers = new Map(
       (await this.deps.store.getUsers(items.map((i) => i.peerId).filter((p): p is string => !!p)))
         .map((u) => [u.id, u]),
     );
+    const last = items.flatMap((i) => i.lastMessage ? [i.lastMessage] : []);
     const lastViews = new Map(
-      (await this.deps.renderer.render(items.map((i) => i.lastMessage).filter((m) => !!m) as never))
+      (await (reactions
+        ? this.deps.renderer.renderWith(last, reactions)
+        : this.deps.renderer.render(last)))
         .map((v) => [v.id, messageFor(v, viewerId)]),
     );
     const now = nowIso();

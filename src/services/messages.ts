@@ -12,14 +12,15 @@ import {
 } from "../domain/errors.ts";
 import { can } from "../domain/permissions.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
-import type { MemberRole, MessageRecord } from "../domain/types.ts";
+import type { MemberRole, MessageRecord, ReactionSummary } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Store } from "../store/store.ts";
+import type { MessagePage, Store } from "../store/store.ts";
 import type { Actor } from "./auth.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
+import type { HotReads } from "./hot_reads.ts";
 import { type Publisher, userChannel } from "./publisher.ts";
 import {
   type MediaCatalog,
@@ -66,6 +67,8 @@ export class MessagesService {
       limiter: RateLimiter;
       publisher: Publisher;
       logger: Logger;
+      /** The read cache for the newest page; absent when caching is off. */
+      hot?: HotReads;
     },
   ) {}
 
@@ -215,15 +218,26 @@ export class MessagesService {
     if (outsiders.length) throw invalidField("mentions", `not members: ${outsiders.join(", ")}`);
   }
 
-  /** History in ascending seq order: the newest page, or `before`/`after` a seq. */
+  /**
+   * History in ascending seq order: the newest page (through the read cache when there is one), or
+   * `before`/`after` a seq.
+   */
   async history(
     actor: Actor,
     conversationId: string,
     options: { before?: number; after?: number; limit: number },
   ): Promise<{ messages: PublicMessage[]; hasMore: boolean }> {
-    await this.deps.conversations.membership(actor, conversationId);
-    const page = await this.deps.store.listMessages(conversationId, actor.userId, options);
-    const views = await this.deps.renderer.render(page.messages);
+    const membership = () => this.deps.conversations.membership(actor, conversationId);
+    let page: MessagePage & { reactions?: Map<string, ReactionSummary> };
+    if (this.deps.hot && options.before === undefined && options.after === undefined) {
+      const { limit } = options;
+      page = await this.deps.hot.newest(actor.userId, conversationId, { limit, membership });
+    } else {
+      await membership();
+      page = await this.deps.store.listMessages(conversationId, actor.userId, options);
+    }
+    const reactions = page.reactions ?? this.deps.renderer.reactionsFor(page.messages);
+    const views = await this.deps.renderer.renderWith(page.messages, reactions);
     return { messages: views.map((v) => messageFor(v, actor.userId)), hasMore: page.hasMore };
   }
 

@@ -1,7 +1,7 @@
 import type { LastSeenPrivacy, User, VisiblePresence } from "../domain/types.ts";
 import { nowIso } from "../ids.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { PresenceRegistry } from "../presence/presence.ts";
+import type { PresenceRegistry, PresenceSocket } from "../presence/presence.ts";
 import type { Store } from "../store/store.ts";
 import { type Publisher, userChannel } from "./publisher.ts";
 
@@ -27,6 +27,10 @@ export function maySeeLastSeen(
  * their last-seen privacy.
  */
 export class PresenceService {
+  #owedCloses = new Map<string, PresenceSocket & { at: string }>();
+  #healthyBeats = 0;
+  #lastReadFailure = 0;
+
   constructor(
     private readonly deps: {
       store: Store;
@@ -39,7 +43,7 @@ export class PresenceService {
   /** How `user` appears to `viewerId` now. */
   async visibleTo(viewerId: string, user: User): Promise<VisibleStatus> {
     const self = viewerId === user.id;
-    const online = (await this.deps.registry.online([user.id])).has(user.id);
+    const online = await this.#isOnline(user.id);
     const presence: VisiblePresence = !online || user.presence === "invisible"
       ? "offline"
       : user.presence;
@@ -63,11 +67,21 @@ export class PresenceService {
     }
   }
 
-  /** A socket of `userId` closed; when it was their last, stores `lastSeenAt` and announces it. */
+  /**
+   * A socket of `userId` closed; when it was their last, stores `lastSeenAt` and announces it. When
+   * the registry cannot be reached, the close is owed and settled after it is back (see
+   * {@link heartbeat}); the error is still thrown for the caller to log.
+   */
   async socketClosed(userId: string, connectionId: string): Promise<void> {
-    if (await this.deps.registry.disconnect(userId, connectionId)) {
-      await this.wentOffline(userId, nowIso());
+    const at = nowIso();
+    let last: boolean;
+    try {
+      last = await this.deps.registry.disconnect(userId, connectionId);
+    } catch (err) {
+      this.#owedCloses.set(connectionId, { userId, connectionId, at });
+      throw err;
     }
+    if (last) await this.wentOffline(userId, at);
   }
 
   /** Records that `userId` went offline at `at` and tells their contacts. */
@@ -81,9 +95,40 @@ export class PresenceService {
     await this.announce(user, false);
   }
 
-  /** Renews this instance's sockets in the shared registry. */
-  heartbeat(entries: Array<{ userId: string; connectionId: string }>): Promise<void> {
-    return this.deps.registry.heartbeat(entries);
+  /**
+   * Renews this instance's sockets in the shared registry, and repairs what an outage of the
+   * registry left behind: sockets it lost (Redis restarted empty) that are still open (`isOpen`,
+   * checked right before each one is registered again) come back, announced online if that makes
+   * their user online; and closes that could not be recorded during the outage are settled once the
+   * registry has answered two heartbeats in a row (so every instance had a beat to register its live
+   * sockets again): a user left with no socket anywhere goes offline with `lastSeenAt` set to when
+   * their last socket closed.
+   */
+  async heartbeat(
+    entries: PresenceSocket[],
+    isOpen: (connectionId: string) => boolean,
+  ): Promise<void> {
+    let lost: PresenceSocket[];
+    try {
+      lost = await this.deps.registry.heartbeat(entries);
+    } catch (err) {
+      this.#healthyBeats = 0;
+      throw err;
+    }
+    this.#healthyBeats++;
+    for (const s of lost) {
+      if (isOpen(s.connectionId)) await this.socketOpened(s.userId, s.connectionId);
+    }
+    if (this.#healthyBeats >= 2) await this.#settleOwedCloses();
+  }
+
+  async #settleOwedCloses(): Promise<void> {
+    for (const owed of [...this.#owedCloses.values()]) {
+      const last = await this.deps.registry.disconnect(owed.userId, owed.connectionId);
+      const gone = last || !(await this.deps.registry.online([owed.userId])).has(owed.userId);
+      this.#owedCloses.delete(owed.connectionId);
+      if (gone) await this.wentOffline(owed.userId, owed.at);
+    }
   }
 
   /** Marks offline the users whose sockets expired because their instance vanished. */
@@ -96,8 +141,25 @@ export class PresenceService {
 
   /** The user changed their presence or privacy: tell their contacts how they look now. */
   async changed(user: User): Promise<void> {
-    const online = (await this.deps.registry.online([user.id])).has(user.id);
-    await this.announce(user, online);
+    await this.announce(user, await this.#isOnline(user.id));
+  }
+
+  /**
+   * Whether one user is online; while the registry cannot be reached nobody can tell, and profiles
+   * show the user offline (with their stored `lastSeenAt`) rather than fail.
+   */
+  async #isOnline(userId: string): Promise<boolean> {
+    try {
+      return (await this.deps.registry.online([userId])).has(userId);
+    } catch (err) {
+      if (Date.now() - this.#lastReadFailure > 10_000) {
+        this.#lastReadFailure = Date.now();
+        this.deps.logger.warn("presence registry unavailable; users show offline", {
+          "error.message": String(err),
+        });
+      }
+      return false;
+    }
   }
 
   /** Publishes `user`'s visible presence to each contact (and the user's own other sessions). */

@@ -109,10 +109,30 @@ export class MessageRenderer {
     fresh = false,
   ): Promise<MessageView[]> {
     if (records.length === 0) return [];
+    const reactions = fresh ? new Map<string, ReactionSummary>() : this.reactionsFor(records);
+    return await this.renderWith(records, reactions, plain);
+  }
+
+  /** The reactions of the records that are not deleted (what {@link render} shows), by message id. */
+  async reactionsFor(records: MessageRecord[]): Promise<Map<string, ReactionSummary>> {
+    const live = records.filter((r) => !r.deletedAt).map((r) => r.id);
+    return live.length ? await this.deps.store.reactions(live) : new Map();
+  }
+
+  /**
+   * Renders records with reactions already at hand (e.g. kept beside cached records): bodies are
+   * decrypted and attachments looked up now, so erasures and media changes show at once.
+   */
+  async renderWith(
+    records: MessageRecord[],
+    reactions: Map<string, ReactionSummary> | Promise<Map<string, ReactionSummary>>,
+    plain?: Map<string, string>,
+  ): Promise<MessageView[]> {
+    if (records.length === 0) return [];
     const live = records.filter((r) => !r.deletedAt);
     const mediaIds = [...new Set(live.flatMap((r) => r.mediaIds))];
-    const [reactions, media] = await Promise.all([
-      fresh ? new Map<string, ReactionSummary>() : this.deps.store.reactions(live.map((r) => r.id)),
+    const [byId, media] = await Promise.all([
+      reactions,
       mediaIds.length ? this.deps.media.views(mediaIds) : new Map<string, MediaView>(),
     ]);
     return await Promise.all(records.map(async (r) => {
@@ -125,7 +145,7 @@ export class MessageRenderer {
         kind: r.kind,
         media: r.mediaIds.map((id) => media.get(id)).filter((m): m is MediaView => !!m),
         mentions: r.mentions,
-        reactions: sharedReactions(reactions.get(r.id)),
+        reactions: sharedReactions(byId.get(r.id)),
         createdAt: r.createdAt,
       };
       const text = plain?.get(r.id) ?? await this.#text(r);

@@ -50,10 +50,31 @@ export function runPresenceContract(name: string, factory: PresenceFactory, shar
       await sharedAcrossInstances(r, peer);
     });
   }
+  test("a heartbeat reports the sockets the registry lost and never brings a closed one back", async (r) => {
+    const [u, v] = [crypto.randomUUID(), crypto.randomUUID()];
+    await r.connect(u, "open");
+    await r.connect(u, "closed");
+    await r.disconnect(u, "closed");
+    const lost = await r.heartbeat([
+      { userId: u, connectionId: "open" },
+      { userId: u, connectionId: "closed" },
+      { userId: v, connectionId: "never registered" },
+    ]);
+    assert.deepEqual(lost, [
+      { userId: u, connectionId: "closed" },
+      { userId: v, connectionId: "never registered" },
+    ]);
+    assert.deepEqual(await r.online([u, v]), new Set([u]));
+    assert.equal(await r.disconnect(u, "open"), true, "the closed socket did not come back");
+  });
+
   test("heartbeats keep sockets alive; many users are checked at once", async (r) => {
     const users = Array.from({ length: 700 }, () => crypto.randomUUID());
     for (const u of users) await r.connect(u, `s-${u}`);
-    await r.heartbeat(users.map((u) => ({ userId: u, connectionId: `s-${u}` })));
+    assert.deepEqual(
+      await r.heartbeat(users.map((u) => ({ userId: u, connectionId: `s-${u}` }))),
+      [],
+    );
     assert.equal((await r.online(users)).size, users.length);
     assert.deepEqual(await r.expired(), []);
   });

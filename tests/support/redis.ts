@@ -44,15 +44,21 @@ export async function sharedRedis(): Promise<{ url: string; close: () => Promise
 
 /**
  * Starts a private redis-server (no persistence) on a free loopback port. Fails loudly when the
- * binary is missing: the Redis adapters are part of the product and must be tested.
+ * binary is missing: the Redis adapters are part of the product and must be tested. With `dir`, the
+ * server keeps its snapshot there: it is written only by an explicit `SAVE`, and a restart loads it,
+ * so a test can make Redis go back in time.
  */
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(options: { dir?: string } = {}): Promise<TestRedis> {
   const port = freePort();
   let child: Deno.ChildProcess | undefined;
+  const snapshot = options.dir ? ["--dir", options.dir, "--dbfilename", "dump.rdb"] : [];
   const start = async () => {
     try {
       child = new Deno.Command("redis-server", {
-        args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        args: [
+          ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+          ...snapshot,
+        ],
         stdout: "null",
         stderr: "piped",
       }).spawn();
