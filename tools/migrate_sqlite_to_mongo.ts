@@ -22,6 +22,9 @@ import {
 } from "../src/store/mongo/codec.ts";
 import { MongoStore } from "../src/store/mongo/mod.ts";
 import {
+  type ActivityDayDoc,
+  type DailyCountDoc,
+  type DataExportDoc,
   hiddenKey,
   type HiddenMessageDoc,
   type ReactionDoc,
@@ -41,6 +44,7 @@ import {
 } from "../src/store/sqlite/_rows.ts";
 import { toMedia } from "../src/store/sqlite/_media.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
+import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
 function mediaDoc(m: MediaRecord): Doc {
   const { id, ...rest } = m;
@@ -66,7 +70,15 @@ const textOrNull = (v: SQLInputValue) => (v === null || v === undefined ? null :
 
 /** Every table of the embedded schema, parents before children. */
 export const TABLES: TableSpec[] = [
-  { table: "users", key: ["id"], toDoc: (r) => userDoc(toUser(r), text(r.password_hash)) },
+  {
+    table: "users",
+    key: ["id"],
+    // erasedAt says a completed erasure is complete (else the sweep would resume it once more).
+    toDoc: (r) => ({
+      ...userDoc(toUser(r), text(r.password_hash)),
+      erasedAt: textOrNull(r.erased_at),
+    }),
+  },
   { table: "sessions", key: ["id"], toDoc: (r) => sessionDoc(toSession(r)) },
   {
     table: "refresh_tokens",
@@ -134,6 +146,43 @@ export const TABLES: TableSpec[] = [
     },
   },
   { table: "media", key: ["id"], toDoc: (r) => mediaDoc(toMedia(r)) },
+  {
+    table: "data_exports",
+    key: ["id"],
+    toDoc: (r): DataExportDoc => ({
+      _id: text(r.id),
+      userId: text(r.user_id),
+      status: text(r.status) as ExportStatus,
+      keyId: textOrNull(r.key_id),
+      size: r.size === null ? null : Number(r.size),
+      failureReason: textOrNull(r.failure_reason),
+      leaseOwner: textOrNull(r.lease_owner),
+      leaseUntil: textOrNull(r.lease_until),
+      createdAt: text(r.created_at),
+      updatedAt: text(r.updated_at),
+      completedAt: textOrNull(r.completed_at),
+      expiresAt: text(r.expires_at),
+    }),
+  },
+  {
+    table: "activity_days",
+    key: ["day", "user_id"],
+    toDoc: (r): ActivityDayDoc => ({
+      _id: `${text(r.day)}:${text(r.user_id)}`,
+      day: text(r.day),
+      userId: text(r.user_id),
+    }),
+  },
+  {
+    table: "daily_counts",
+    key: ["day", "metric"],
+    toDoc: (r): DailyCountDoc => ({
+      _id: `${text(r.day)}|${text(r.metric)}`,
+      day: text(r.day),
+      metric: text(r.metric) as DailyCounter,
+      value: Number(r.value),
+    }),
+  },
   {
     table: "audit_log",
     key: ["id"],
