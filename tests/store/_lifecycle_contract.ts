@@ -89,6 +89,7 @@ export function lifecycleContract(test: ContractTest): void {
     assert.deepEqual(first.mediaIds, [media.id]);
     assert.equal(await store.isMediaReferenced(media.id), false);
     assert.equal(await store.getMessage(g.id, m1), null);
+    assert.ok(await store.getMessage(g.id, m3), "m3 waits for the next batch");
     const second = await store.sweepRetention(g.id, cutoff, 100);
     assert.deepEqual(second.messages, 2, "m2 and m3; m4 is not older than the cutoff");
     assert.deepEqual(second.mediaIds, []);
