@@ -12,11 +12,13 @@ import {
 } from "../domain/errors.ts";
 import { can } from "../domain/permissions.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
+import type { MediaKind } from "../domain/media.ts";
 import type { MemberRole, MessageRecord } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Store } from "../store/store.ts";
+import type { EngagementRecorder } from "./activity.ts";
 import type { Actor } from "./auth.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
@@ -66,6 +68,7 @@ export class MessagesService {
       limiter: RateLimiter;
       publisher: Publisher;
       logger: Logger;
+      activity: EngagementRecorder;
     },
   ) {}
 
@@ -173,6 +176,7 @@ export class MessagesService {
       true,
     );
     await this.deps.events.publish(result.event, view);
+    this.deps.activity.messageSent(view.media.map((m) => m.kind as MediaKind));
     return { message: messageFor(view, actor.userId), created: true };
   }
 
