@@ -62,7 +62,8 @@ export function runActivityContract(name: string, factory: LedgerFactory): void 
       model.set(day, new Set(users));
       await l.markActive(day, users);
     }
-    const distinct = (window: string[]) => new Set(window.flatMap((d) => [...model.get(d) ?? []])).size;
+    const distinct = (window: string[]) =>
+      new Set(window.flatMap((d) => [...model.get(d) ?? []])).size;
     for (const day of ["2026-06-30", "2026-06-10"]) {
       const week = daysEnding(day, 7);
       const month = daysEnding(day, 30);
