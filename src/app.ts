@@ -343,6 +343,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
       await activity.close();
       await guard.stop();
       hasher.close();
+      publisher.close();
       await broker.close();
       await limiter.close();
       await registry.close();
