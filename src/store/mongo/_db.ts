@@ -135,7 +135,7 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   events: [
     { key: { conversationId: 1, seq: 1 }, name: "log_unique", unique: true },
     // Retention removes the later events of the messages it removes.
-    { key: { messageId: 1 }, name: "message", partialFilterExpression: { messageId: isString } },
+    { key: { messageId: 1 }, name: "message" },
   ],
   messages: [
     { key: { conversationId: 1, seq: 1 }, name: "history_unique", unique: true },

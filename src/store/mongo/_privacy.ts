@@ -128,7 +128,8 @@ export async function finishErasure(m: Mongo, userId: string, at: string): Promi
   const reactions = (await m.reactions.deleteMany({ userId })).deletedCount;
   await m.hiddenMessages.deleteMany({ userId });
   await deleteSessions(m, userId);
-  await m.users.updateOne({ _id: userId }, { $set: { erasedAt: at } });
+  // lastSeenAt again: a socket closing during the erasure may have written it after the scrub.
+  await m.users.updateOne({ _id: userId }, { $set: { erasedAt: at, lastSeenAt: null } });
   return { messages: live.length, reactions };
 }
 

@@ -130,7 +130,8 @@ export function finishErasure(db: Db, userId: string, at: string): ErasureFinish
     const reactions = db.run("DELETE FROM reactions WHERE user_id = ?", userId);
     db.run("DELETE FROM hidden_messages WHERE user_id = ?", userId);
     deleteSessions(db, userId);
-    db.run("UPDATE users SET erased_at = ? WHERE id = ?", at, userId);
+    // last_seen_at again: a socket closing during the erasure may have written it after the scrub.
+    db.run("UPDATE users SET erased_at = ?, last_seen_at = NULL WHERE id = ?", at, userId);
     return { messages: live.length, reactions };
   });
 }
