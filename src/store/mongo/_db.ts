@@ -109,6 +109,8 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       partialFilterExpression: { currentOf: isString },
     },
     { key: { kekId: 1 }, name: "kek" },
+    // An erasure destroys every key of one user.
+    { key: { userId: 1 }, name: "user" },
   ],
   conversations: [
     {
