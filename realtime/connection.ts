@@ -231,6 +231,7 @@ export class Connection implements LocalConnection {
     }
     const frame = parsed.data;
     this.deps.onFrame(frame.type);
+    this.deps.services.activity.seen(this.userId);
     try {
       this.#ack(frame.id, await this.#dispatch(frame));
     } catch (err) {

@@ -5,7 +5,7 @@ import { forbidden, unauthorized } from "../src/domain/errors.ts";
 import { errorFields, type Logger } from "../src/observability/logger.ts";
 import type { MetricsRegistry } from "../src/observability/metrics.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
-import type { AuthService } from "../src/services/auth.ts";
+import type { AuthService, RequestMeta } from "../src/services/auth.ts";
 import type { Store } from "../src/store/store.ts";
 import type { AppEnv } from "./_env.ts";
 import { sendProblem, toProblem } from "./_problem.ts";
@@ -150,4 +150,9 @@ export function requireAdmin(store: Store): MiddlewareHandler<AppEnv> {
     if (!user || user.deletedAt || user.role !== "admin") throw forbidden("Administrators only");
     await next();
   };
+}
+
+/** Where a request came from, for the audit log and rate limits. */
+export function requestMeta(c: Parameters<MiddlewareHandler<AppEnv>>[0]): RequestMeta {
+  return { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") };
 }

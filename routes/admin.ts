@@ -25,7 +25,34 @@ const AuditEntry = z.object({
   details: z.record(z.string(), z.unknown()),
 }).openapi("AuditEntry");
 
-/** The admin route group: global roles and the audit log (admins only). */
+const DayCount = z.number().int();
+
+const Engagement = z.object({
+  from: z.string(),
+  to: z.string(),
+  exact: z.boolean().openapi({
+    description: "False when active-user figures are HyperLogLog estimates (Redis, ~0.8% error)",
+  }),
+  days: z.array(z.object({
+    date: z.string().openapi({ example: "2026-11-24" }),
+    activeUsers: z.object({ daily: DayCount, weekly: DayCount, monthly: DayCount }).openapi({
+      description: "Distinct users with an authenticated request or socket frame that day (DAU), " +
+        "in the 7 days (WAU) and in the 30 days (MAU) ending that day",
+    }),
+    messagesSent: DayCount,
+    mediaShared: z.object({
+      image: DayCount,
+      video: DayCount,
+      audio: DayCount,
+      document: DayCount,
+    }).openapi({ description: "Attachments of messages sent that day, by kind" }),
+    registrations: DayCount,
+  })),
+}).openapi("Engagement");
+
+const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD");
+
+/** The admin route group: global roles, the audit log and engagement figures (admins only). */
 export function adminRoutes(services: Services) {
   const r = router();
   const guard = [requireAuth(services.auth), requireAdmin(services.store)];
@@ -111,6 +138,29 @@ export function adminRoutes(services: Services) {
           : { entries: page },
         200,
       );
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/metrics",
+      tags: ["Admin"],
+      summary: "Engagement per day: DAU/WAU/MAU, messages, media shared, registrations",
+      description: "For each UTC day from `from` to `to` (inclusive, at most 366 days). The same " +
+        "figures are on `/metrics` as Prometheus series (`parley_active_users`, " +
+        "`parley_messages_sent_total`, `parley_media_shared_total`, `parley_registrations_total`).",
+      security: bearer,
+      middleware: guard,
+      request: { query: z.object({ from: DAY, to: DAY }) },
+      responses: {
+        200: jsonResponse(Engagement, "Engagement by day"),
+        ...problems(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      return c.json(await services.activity.report(q.from, q.to), 200);
     },
   );
 

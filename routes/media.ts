@@ -1,16 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import type { Services } from "../src/app.ts";
-import { AppError, invalidField } from "../src/domain/errors.ts";
-import { contentDisposition } from "../src/media/filename.ts";
+import { invalidField } from "../src/domain/errors.ts";
 import type { Upload } from "../src/media/ingest.ts";
 import { LINK_PATHS, type LinkVariant } from "../src/media/signed_url.ts";
-import type { AppEnv } from "./_env.ts";
+import { serveDownload } from "./_download.ts";
 import { requireAuth } from "./_middleware.ts";
 import { multipartFile } from "./_multipart.ts";
 import { bearer, jsonResponse, problems, router } from "./_openapi.ts";
-import { sendProblem, toProblem } from "./_problem.ts";
-import { parseRange } from "./_range.ts";
 import { Iso } from "./_schemas.ts";
 
 export const MediaSchema = z.object({
@@ -127,7 +123,7 @@ export function mediaRoutes(services: Services) {
           variant,
           c.req.valid("query"),
         );
-        return serve(c, download);
+        return serveDownload(c, download);
       },
     );
   }
@@ -137,40 +133,4 @@ export function mediaRoutes(services: Services) {
 function rawUpload(req: Request, type: string | null, filename: string | null): Upload {
   if (!req.body) throw invalidField("file", "the request has no body");
   return { body: req.body, type, filename };
-}
-
-type Download = Awaited<ReturnType<Services["media"]["download"]>>;
-
-function serve(c: Context<AppEnv>, d: Download): Response {
-  const size = d.reader.size;
-  const headers = new Headers({
-    "content-type": d.mime === "text/plain" ? "text/plain; charset=utf-8" : d.mime,
-    "content-disposition": contentDisposition(d.disposition, d.filename),
-    "accept-ranges": "bytes",
-    "x-content-type-options": "nosniff",
-    "content-security-policy": "default-src 'none'; sandbox",
-    "cross-origin-resource-policy": "cross-origin",
-    "cache-control": `private, max-age=${Math.max(0, d.expiresAt - Math.floor(Date.now() / 1000))}`,
-  });
-  const range = parseRange(c.req.header("range"), size);
-  if (range.kind === "unsatisfiable") {
-    d.reader.close();
-    const res = sendProblem(
-      c,
-      toProblem(
-        new AppError(416, "range_not_satisfiable", "Range not satisfiable", "Bad Range"),
-      ).problem,
-    );
-    res.headers.set("content-range", `bytes */${size}`);
-    return res;
-  }
-  const [start, end] = range.kind === "partial" ? [range.start, range.end] : [0, size - 1];
-  headers.set("content-length", String(end - start + 1));
-  if (range.kind === "partial") headers.set("content-range", `bytes ${start}-${end}/${size}`);
-  const status = range.kind === "partial" ? 206 : 200;
-  if (c.req.method === "HEAD") {
-    d.reader.close();
-    return new Response(null, { status, headers });
-  }
-  return new Response(d.reader.stream(start, end), { status, headers });
 }

@@ -11,9 +11,11 @@ import type { ErrorReporter } from "../src/observability/sentry.ts";
 import type { AppEnv } from "./_env.ts";
 import { errorHandler, type InFlight, requestContext } from "./_middleware.ts";
 import { sendProblem, toProblem } from "./_problem.ts";
+import { accountRoutes } from "./account.ts";
 import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
 import { conversationRoutes } from "./conversations.ts";
+import { exportRoutes } from "./exports.ts";
 import { messageRoutes } from "./messages.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
@@ -116,6 +118,8 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
   const routers = [
     authRoutes(s),
     sessionRoutes(s),
+    accountRoutes(s),
+    exportRoutes(s),
     userRoutes(s),
     conversationRoutes(s),
     messageRoutes(s),

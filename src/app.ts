@@ -47,6 +47,14 @@ import { MessagesService } from "./services/messages.ts";
 import { ReceiptsService } from "./services/receipts.ts";
 import { MessageRenderer } from "./services/render.ts";
 import { openStore } from "./store/open.ts";
+import type { ActivityLedger } from "./activity/activity.ts";
+import { RedisActivityLedger } from "./activity/redis.ts";
+import { StoreActivityLedger } from "./activity/store.ts";
+import { AccountSecurity } from "./services/account_security.ts";
+import { ActivityService } from "./services/activity.ts";
+import { DataExports } from "./services/data_exports.ts";
+import { AccountErasure } from "./services/erasure.ts";
+import { PrivacySweeper } from "./services/sweeper.ts";
 import type { Store } from "./store/store.ts";
 
 /** The wired services of one instance; the edges (routes, realtime) call only these. */
@@ -66,6 +74,11 @@ export interface Services {
   publisher: Publisher;
   dataKeys: DataKeys;
   hasher: PasswordHasher;
+  activity: ActivityService;
+  security: AccountSecurity;
+  exports: DataExports;
+  erasure: AccountErasure;
+  sweeper: PrivacySweeper;
 }
 
 /** A running Parley instance before it listens: its HTTP app and how to stop it. */
@@ -141,13 +154,18 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const store: Store = reads
     ? new InvalidatingStore(stored, (deps) => reads.invalidate(deps))
     : stored;
+  const ledger: ActivityLedger = redis
+    ? new RedisActivityLedger(redis, config.redisPrefix)
+    : new StoreActivityLedger(store);
   logger.info("adapters selected", {
     "parley.store": store.kind,
     "parley.broker": broker.kind,
     "parley.rate_limiter": limiter.kind,
     "parley.presence": registry.kind,
     "parley.read_cache": cache?.kind ?? "off",
+    "parley.activity": ledger.kind,
   });
+  const activity = new ActivityService({ ledger, metrics, logger });
 
   const publisher = new Publisher(broker, config.instanceId, logger, metrics);
   const guard = new SessionGuard(store, publisher);
@@ -165,6 +183,8 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const audit = new AuditLog(store, logger);
   const presence = new PresenceService({ store, registry, publisher, logger });
   const blobs = new EncryptedBlobs(await LocalBlobStore.open(`${config.dataDir}/media`));
+  const archives = new EncryptedBlobs(await LocalBlobStore.open(`${config.dataDir}/exports`));
+  const signer = new UrlSigner(keys.urlSigning, config.media.urlTtlSeconds, config.publicUrl ?? "");
   const images = new ImagePool(imageWorkerCount(config.media.concurrency));
   const jobs: MediaJobs = new MediaJobs({
     config,
@@ -186,13 +206,22 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     store,
     dataKeys,
     blobs,
-    signer: new UrlSigner(keys.urlSigning, config.media.urlTtlSeconds, config.publicUrl ?? ""),
+    signer,
     jobs,
     publisher,
     logger,
   });
   const users = new UsersService({ store, presence, avatars: media, audit });
-  const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit });
+  const auth = new AuthService({
+    config,
+    store,
+    hasher,
+    tokens,
+    limiter,
+    guard,
+    audit,
+    activity,
+  });
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
   const events = new EventLog({ store, renderer, publisher });
   const hot = reads && new HotReads({ store, renderer, reads });
@@ -216,8 +245,46 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     publisher,
     logger,
     hot,
+    activity,
   });
   const receipts = new ReceiptsService({ config, store, conversations, publisher });
+  const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
+  const exports = new DataExports({
+    config,
+    store,
+    dataKeys,
+    blobs: archives,
+    mediaBlobs: blobs,
+    signer,
+    publisher,
+    audit,
+    logger,
+    metrics,
+  });
+  const erasure = new AccountErasure({
+    store,
+    security,
+    auth,
+    dataKeys,
+    conversations,
+    renderer,
+    events,
+    media,
+    exports,
+    limiter,
+    audit,
+    logger,
+    metrics,
+  });
+  const sweeper = new PrivacySweeper({
+    store,
+    media,
+    exports,
+    erasure,
+    logger,
+    metrics,
+    intervalMs: config.retentionSweepMs,
+  });
   const services: Services = {
     store,
     auth,
@@ -234,8 +301,16 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     publisher,
     dataKeys,
     hasher,
+    activity,
+    security,
+    exports,
+    erasure,
+    sweeper,
   };
   await jobs.start();
+  activity.start();
+  exports.start();
+  sweeper.start();
   const hashOps = metrics.gauge("parley_password_operations", "argon2id operations run, by kind");
   hashOps.collect(
     () => [[{ op: "hash" }, hasher.operations.hash], [{ op: "verify" }, hasher.operations.verify]],
@@ -282,11 +357,15 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     drained: () => inFlight.drained(),
     async close() {
       await gateway.stop();
+      await sweeper.stop();
+      await exports.close();
       await jobs.close();
       images.close();
       await receipts.flush();
+      await activity.close();
       await guard.stop();
       hasher.close();
+      publisher.close();
       await broker.close();
       await limiter.close();
       await registry.close();

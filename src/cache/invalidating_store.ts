@@ -1,12 +1,14 @@
 import type { Conversation, Member, MessageRecord } from "../domain/types.ts";
 import type { Change, CommitResult, NewConversation, Store } from "../store/store.ts";
-import { conversationDep, userDep } from "./cache.ts";
+import { conversationDep, EPOCH, userDep } from "./cache.ts";
 
 /**
  * A {@link Store} that tells the read cache what each write changed, right after the write returns
  * (and so before the service that made it publishes anything): a conversation's commits bump the
- * conversation; memberships, read markers, mute/archive and delete-for-me bump the user. A commit that
- * fails bumps too, since an adapter without transactions may have written part of it.
+ * conversation; memberships, read markers, mute/archive and delete-for-me bump the user; a retention
+ * batch bumps its conversation; the end of an erasure (which removes messages and reactions in
+ * conversations it does not name) bumps the epoch. A write that fails bumps too, since an adapter
+ * without transactions may have written part of it.
  *
  * Every method of the port is spelled out, so a new write method does not compile until someone
  * decides what it invalidates. `invalidate` must not throw (see `ReadThrough.invalidate`).
@@ -73,6 +75,35 @@ export class InvalidatingStore implements Store {
     // Only the read marker shows (as unreadCount); a marker that did not move changed nothing.
     if (kind === "read" && moved !== null) await this.invalidate([userDep(userId)]);
     return moved;
+  }
+
+  async beginErasure(...a: Parameters<Store["beginErasure"]>) {
+    try {
+      return await this.inner.beginErasure(...a);
+    } finally {
+      await this.invalidate([userDep(a[0])]);
+    }
+  }
+
+  async finishErasure(...a: Parameters<Store["finishErasure"]>) {
+    try {
+      return await this.inner.finishErasure(...a);
+    } finally {
+      // Rare, and touches any conversation the user ever wrote or reacted in.
+      await this.invalidate([EPOCH]);
+    }
+  }
+
+  async sweepRetention(...a: Parameters<Store["sweepRetention"]>) {
+    let batch: Awaited<ReturnType<Store["sweepRetention"]>> | undefined;
+    try {
+      return batch = await this.inner.sweepRetention(...a);
+    } finally {
+      // Sweeps run every few minutes over every conversation with retention: most remove nothing.
+      if (!batch || batch.messages > 0 || batch.events > 0) {
+        await this.invalidate([conversationDep(a[0])]);
+      }
+    }
   }
 
   ping(...a: Parameters<Store["ping"]>) {
@@ -265,6 +296,74 @@ export class InvalidatingStore implements Store {
 
   listAudit(...a: Parameters<Store["listAudit"]>) {
     return this.inner.listAudit(...a);
+  }
+
+  allSessions(...a: Parameters<Store["allSessions"]>) {
+    return this.inner.allSessions(...a);
+  }
+
+  listSentMessages(...a: Parameters<Store["listSentMessages"]>) {
+    return this.inner.listSentMessages(...a);
+  }
+
+  listUserReactions(...a: Parameters<Store["listUserReactions"]>) {
+    return this.inner.listUserReactions(...a);
+  }
+
+  listMediaByOwner(...a: Parameters<Store["listMediaByOwner"]>) {
+    return this.inner.listMediaByOwner(...a);
+  }
+
+  pendingErasures(...a: Parameters<Store["pendingErasures"]>) {
+    return this.inner.pendingErasures(...a);
+  }
+
+  scrub(...a: Parameters<Store["scrub"]>) {
+    return this.inner.scrub(...a);
+  }
+
+  retentionConversations(...a: Parameters<Store["retentionConversations"]>) {
+    return this.inner.retentionConversations(...a);
+  }
+
+  createExport(...a: Parameters<Store["createExport"]>) {
+    return this.inner.createExport(...a);
+  }
+
+  getExport(...a: Parameters<Store["getExport"]>) {
+    return this.inner.getExport(...a);
+  }
+
+  updateExport(...a: Parameters<Store["updateExport"]>) {
+    return this.inner.updateExport(...a);
+  }
+
+  listExports(...a: Parameters<Store["listExports"]>) {
+    return this.inner.listExports(...a);
+  }
+
+  dueExports(...a: Parameters<Store["dueExports"]>) {
+    return this.inner.dueExports(...a);
+  }
+
+  deleteExport(...a: Parameters<Store["deleteExport"]>) {
+    return this.inner.deleteExport(...a);
+  }
+
+  markActive(...a: Parameters<Store["markActive"]>) {
+    return this.inner.markActive(...a);
+  }
+
+  countActive(...a: Parameters<Store["countActive"]>) {
+    return this.inner.countActive(...a);
+  }
+
+  addDailyCounts(...a: Parameters<Store["addDailyCounts"]>) {
+    return this.inner.addDailyCounts(...a);
+  }
+
+  dailyCounts(...a: Parameters<Store["dailyCounts"]>) {
+    return this.inner.dailyCounts(...a);
   }
 }
 

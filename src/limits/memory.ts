@@ -21,6 +21,11 @@ export class MemoryRateLimiter implements RateLimiter {
     return Promise.resolve(decision);
   }
 
+  reset(key: string): Promise<void> {
+    this.#buckets.delete(key);
+    return Promise.resolve();
+  }
+
   #sweep(now: number): void {
     if (now - this.#lastSweep < 60_000) return;
     this.#lastSweep = now;

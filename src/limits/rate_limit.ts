@@ -23,6 +23,8 @@ export interface RateDecision {
 export interface RateLimiter {
   readonly kind: "memory" | "redis";
   take(key: string, rule: RateRule, cost?: number): Promise<RateDecision>;
+  /** Forgets a bucket (it starts full again), e.g. one named after an erased account's username. */
+  reset(key: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -48,6 +48,10 @@ export class RedisRateLimiter implements RateLimiter {
     return { allowed: allowed === 1, remaining, retryAfterSeconds: retry };
   }
 
+  async reset(key: string): Promise<void> {
+    await this.client.del(`${this.prefix}rl:${key}`);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

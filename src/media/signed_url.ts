@@ -26,7 +26,7 @@ export class UrlSigner {
 
   constructor(
     secret: Uint8Array,
-    private readonly ttlSeconds: number,
+    private readonly ttl: number,
     /** Prefix of every link: PUBLIC_URL, or "" for links relative to the API's origin. */
     private readonly base: string,
   ) {
@@ -39,26 +39,48 @@ export class UrlSigner {
     );
   }
 
+  /** Seconds a link lives for by default (MEDIA_URL_TTL_SECONDS). */
+  get ttlSeconds(): number {
+    return this.ttl;
+  }
+
   /** A link to `variant` of `mediaId`, valid for the configured TTL from `now` (ms). */
   async sign(mediaId: string, variant: LinkVariant, now = Date.now()): Promise<string> {
-    const exp = Math.floor(now / 1000) + this.ttlSeconds;
-    const mac = await crypto.subtle.sign(
-      "HMAC",
-      await this.#key,
-      encoder.encode(signedString(mediaId, variant, exp)),
+    const exp = Math.floor(now / 1000) + this.ttl;
+    return await this.link(
+      `/v1/media/${mediaId}/${LINK_PATHS[variant]}`,
+      `media-url:v1:${mediaId}:${variant}`,
+      exp,
     );
-    const sig = encodeBase64Url(new Uint8Array(mac));
-    return `${this.base}/v1/media/${mediaId}/${LINK_PATHS[variant]}?exp=${exp}&sig=${sig}`;
   }
 
   /** True when `sig` signs this id, variant and `exp`, and `exp` has not passed at `now` (ms). */
-  async verify(
+  verify(
     mediaId: string,
     variant: LinkVariant,
     exp: string,
     sig: string,
     now = Date.now(),
   ): Promise<boolean> {
+    return this.verifyResource(`media-url:v1:${mediaId}:${variant}`, exp, sig, now);
+  }
+
+  /**
+   * A link to `path` (under the base) signed for `resource` until `exp` (Unix seconds): the HMAC of
+   * `parley:<resource>:<exp>`. Media links use `media-url:v1:<id>:<variant>`, export archives
+   * `export-url:v1:<id>`.
+   */
+  async link(path: string, resource: string, exp: number): Promise<string> {
+    const mac = await crypto.subtle.sign(
+      "HMAC",
+      await this.#key,
+      encoder.encode(`parley:${resource}:${exp}`),
+    );
+    return `${this.base}${path}?exp=${exp}&sig=${encodeBase64Url(new Uint8Array(mac))}`;
+  }
+
+  /** True when `sig` signs `resource` with `exp`, and `exp` has not passed at `now` (ms). */
+  async verifyResource(resource: string, exp: string, sig: string, now = Date.now()) {
     if (!/^\d{1,12}$/.test(exp) || Number(exp) * 1000 <= now) return false;
     let mac: Uint8Array;
     try {
@@ -71,7 +93,7 @@ export class UrlSigner {
       "HMAC",
       await this.#key,
       mac as BufferSource,
-      encoder.encode(signedString(mediaId, variant, Number(exp))),
+      encoder.encode(`parley:${resource}:${Number(exp)}`),
     );
   }
 }

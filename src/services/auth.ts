@@ -19,6 +19,7 @@ import type { RateLimiter, RateRule } from "../limits/rate_limit.ts";
 import type { PasswordHasher } from "../crypto/passwords.ts";
 import { hashRefreshToken, newRefreshToken, type TokenService } from "../crypto/tokens.ts";
 import type { Store } from "../store/store.ts";
+import type { EngagementRecorder } from "./activity.ts";
 import type { AuditLog } from "./audit.ts";
 import type { SessionGuard } from "./session_guard.ts";
 
@@ -46,6 +47,11 @@ export interface AuthGrant {
 
 const BAD_CREDENTIALS = "Invalid username or password";
 
+/** The rate-limit bucket of an account's failed password checks (logins and re-entries). */
+export function accountBucket(username: string): string {
+  return `login:account:${username}`;
+}
+
 /**
  * Accounts and sessions: registration, login, refresh-token rotation with theft detection, logout and
  * session revocation, and authentication of access tokens. Passwords are hashed in worker threads;
@@ -67,6 +73,7 @@ export class AuthService {
       limiter: RateLimiter;
       guard: SessionGuard;
       audit: AuditLog;
+      activity: EngagementRecorder;
     },
   ) {
     const l = deps.config.limits;
@@ -115,6 +122,7 @@ export class AuthService {
       targetId: user.id,
       meta,
     });
+    this.deps.activity.registered();
     return await this.#startSession(user, input.deviceName, meta);
   }
 
@@ -127,7 +135,7 @@ export class AuthService {
     meta: RequestMeta,
   ): Promise<AuthGrant> {
     const username = foldUsername(input.username);
-    const accountKey = `login:account:${username}`;
+    const accountKey = accountBucket(username);
     const ipKey = `login:ip:${meta.ip}`;
     // Attempts still being verified may yet fail, so each counts against the buckets until it ends
     // (read in the same tick as the peek); else a burst of parallel guesses all pass the peek before
@@ -268,17 +276,21 @@ export class AuthService {
     }
   }
 
-  /** Revokes every session of a user (erasure, admin action). */
-
-  async revokeAll(userId: string): Promise<void> {
-    const ids = await this.deps.store.revokeUserSessions(userId, nowIso());
+  /**
+   * Revokes every session of a user but `except` (erasure, password change): their access tokens
+   * stop working and their sockets close on every instance. Returns how many were revoked.
+   */
+  async revokeAll(userId: string, options: { except?: string } = {}): Promise<number> {
+    const ids = await this.deps.store.revokeUserSessions(userId, nowIso(), options);
     await this.#revoked(ids);
+    return ids.length;
   }
 
   /** The actor behind a bearer token; 401 if the token is bad or its session was revoked. */
   async authenticate(token: string): Promise<Actor> {
     const claims = await this.deps.tokens.verify(token);
     await this.deps.guard.check(claims.sessionId, claims.userId);
+    this.deps.activity.seen(claims.userId);
     return claims;
   }
 

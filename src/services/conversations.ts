@@ -427,12 +427,44 @@ export class ConversationsService {
     );
   }
 
-  async #leave(actor: Actor, conversation: Conversation, member: Member): Promise<void> {
+  /**
+   * Takes an erased account out of a conversation with the usual durable events (`member.removed`,
+   * reason `account_deleted`, and a `member.left` system message): in a group, ownership passes on as
+   * when an owner leaves, and a group whose last member this was is deleted; in a direct conversation
+   * the other member stays. Does nothing when they are no longer a member.
+   */
+  async departErased(userId: string, conversationId: string): Promise<void> {
+    const [conversation, member] = await Promise.all([
+      this.deps.store.getConversation(conversationId),
+      this.deps.store.getMember(conversationId, userId),
+    ]);
+    if (!conversation || conversation.deletedAt || !member) return;
+    const actor: Actor = { userId, sessionId: "", role: "user" };
+    if (conversation.type === "group") {
+      return await this.#leave(actor, conversation, member, "account_deleted");
+    }
+    await this.#commit(
+      actor,
+      conversationId,
+      "member.removed",
+      [{ op: "removeMember", userId }],
+      { actorId: userId, userId, reason: "account_deleted" },
+      { action: "member.left", actorId: userId },
+      [this.#expectRole(userId, member.role)],
+    );
+  }
+
+  async #leave(
+    actor: Actor,
+    conversation: Conversation,
+    member: Member,
+    reason = "left",
+  ): Promise<void> {
     const id = conversation.id;
     if (member.role === "owner") {
       const successor = await this.#successor(id, actor.userId);
       if (!successor) {
-        await this.#deleteAsOwner(actor, id, "last member left");
+        await this.#deleteAsOwner(actor, id, reason === "left" ? "last member left" : reason);
         return;
       }
       await this.#commit(actor, id, "member.removed", [
@@ -441,7 +473,7 @@ export class ConversationsService {
       ], {
         actorId: actor.userId,
         userId: actor.userId,
-        reason: "left",
+        reason,
         members: [{ userId: successor.userId, role: "owner" }],
       }, {
         action: "member.left",
@@ -463,7 +495,7 @@ export class ConversationsService {
       {
         actorId: actor.userId,
         userId: actor.userId,
-        reason: "left",
+        reason,
       },
       { action: "member.left", actorId: actor.userId },
       [this.#expectRole(actor.userId, member.role)],

@@ -178,6 +178,22 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
     }
   }
 
+  /**
+   * Deletes every item `ownerId` uploaded, used or not (an erasure): files first, then records.
+   * Returns how many were deleted.
+   */
+  async purgeOwned(ownerId: string): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const page = await this.deps.store.listMediaByOwner(ownerId, { limit: 100 });
+      for (const m of page) {
+        await this.deps.blobs.deleteAll(m.id);
+        if (await this.deps.store.deleteMedia(m.id)) count++;
+      }
+      if (page.length < 100) return count;
+    }
+  }
+
   async checkUsable(userId: string, mediaId: string, field: string): Promise<void> {
     const m = await this.deps.store.getMedia(mediaId);
     if (!m || m.ownerId !== userId) throw invalidField(field, "no such media");
@@ -236,7 +252,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
  * The name to show for an item: a processed image, video or audio file takes the extension of what
  * it became (a HEIC photo is served as `.jpg`); documents keep the name they were uploaded with.
  */
-function displayName(m: MediaRecord): string {
+export function displayName(m: MediaRecord): string {
   return m.status === "ready" && m.kind !== "document"
     ? withExtension(m.filename, m.mime)
     : m.filename;

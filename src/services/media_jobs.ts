@@ -139,6 +139,8 @@ export class MediaJobs {
         updatedAt: nowIso(),
       }, { whenStatus: "processing" });
       if (m.kind !== "document") await this.deps.blobs.delete(id, "original");
+      // Deleted while it was processed (its owner's account was erased): nothing may stay behind.
+      if (!settled && !(await this.deps.store.getMedia(id))) await this.deps.blobs.deleteAll(id);
     } catch (err) {
       if (this.#stopping.signal.aborted) return await this.#release(m);
       settled = await this.#fail(m, err);

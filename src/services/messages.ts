@@ -12,11 +12,13 @@ import {
 } from "../domain/errors.ts";
 import { can } from "../domain/permissions.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
+import type { MediaKind } from "../domain/media.ts";
 import type { MemberRole, MessageRecord, ReactionSummary } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MessagePage, Store } from "../store/store.ts";
+import type { EngagementRecorder } from "./activity.ts";
 import type { Actor } from "./auth.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
@@ -69,6 +71,7 @@ export class MessagesService {
       logger: Logger;
       /** The read cache for the newest page; absent when caching is off. */
       hot?: HotReads;
+      activity: EngagementRecorder;
     },
   ) {}
 
@@ -176,6 +179,7 @@ export class MessagesService {
       true,
     );
     await this.deps.events.publish(result.event, view);
+    this.deps.activity.messageSent(view.media.map((m) => m.kind as MediaKind));
     return { message: messageFor(view, actor.userId), created: true };
   }
 

@@ -32,6 +32,9 @@ export function userChannel(userId: string): string {
   return `u:${userId}`;
 }
 
+const RETRY_MS = 250;
+const MAX_UNSENT = 10_000;
+
 /** Channel every instance listens on, for rare instance-wide notices (e.g. a session revoked). */
 export const SYSTEM_CHANNEL = "sys";
 
@@ -42,6 +45,9 @@ export const SYSTEM_CHANNEL = "sys";
  */
 export class Publisher {
   #local = new Set<(channel: string, meta: EnvelopeMeta, body: string) => void>();
+  #unsent = new Map<string, string>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
   readonly #published;
   readonly #failures;
 
@@ -79,18 +85,62 @@ export class Publisher {
     }
     // In-process, this instance is the only one: the local delivery above was everything.
     if (this.broker.kind === "memory") return;
+    const payload = JSON.stringify({ ...meta, origin: this.instanceId }) + "\n" + text;
+    const durable = meta.kind === "event" && meta.seq !== undefined;
     try {
-      await this.broker.publish(
-        channel,
-        JSON.stringify({ ...meta, origin: this.instanceId }) + "\n" + text,
-      );
+      await this.broker.publish(channel, payload);
+      // A later event of the conversation went out: receivers fill any gap below it themselves.
+      if (durable) this.#unsent.delete(channel);
     } catch (err) {
       this.#failures.inc();
       this.logger.warn("broker publish failed", {
         "broker.channel": channel,
         "error.message": err instanceof Error ? err.message : String(err),
       });
+      if (durable) this.#keepUnsent(channel, payload);
+      else if (meta.kind === "control") {
+        this.#keepUnsent(`${channel}#${crypto.randomUUID()}`, payload);
+      }
     }
+  }
+
+  /**
+   * Keeps what the broker refused to send again once it takes publishes: per conversation only its
+   * latest durable event (a receiver that gets it fills the gap below from the store, and drops what
+   * it already has), and control messages (a revoked session must close everywhere). Ephemeral events
+   * are not worth sending late. Without this, another instance whose own connection to the broker
+   * never dropped would not learn of events committed while this one could not publish.
+   */
+  #keepUnsent(key: string, payload: string): void {
+    if (this.#unsent.size >= MAX_UNSENT && !this.#unsent.has(key)) {
+      this.#unsent.delete(this.#unsent.keys().next().value!);
+    }
+    this.#unsent.set(key, payload);
+    this.#retryTimer ??= setTimeout(() => void this.#retry(), RETRY_MS);
+    Deno.unrefTimer(this.#retryTimer);
+  }
+
+  async #retry(): Promise<void> {
+    this.#retryTimer = undefined;
+    for (const [key, payload] of [...this.#unsent]) {
+      if (this.#closed) return;
+      try {
+        await this.broker.publish(key.split("#")[0], payload);
+        if (this.#unsent.get(key) === payload) this.#unsent.delete(key);
+      } catch {
+        break;
+      }
+    }
+    if (this.#unsent.size > 0 && !this.#closed) {
+      this.#retryTimer = setTimeout(() => void this.#retry(), RETRY_MS);
+      Deno.unrefTimer(this.#retryTimer);
+    }
+  }
+
+  /** Stops sending again what the broker refused (at shutdown). */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
   }
 
   /** Subscribes to envelopes from OTHER instances on `channel`. */

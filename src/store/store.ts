@@ -17,6 +17,7 @@ import type {
   SystemInfo,
   User,
 } from "../domain/types.ts";
+import type { EngagementStore, PrivacyStore } from "./privacy.ts";
 
 /** Fields of a new account. `username` is already folded and validated. */
 export interface NewUser {
@@ -159,6 +160,17 @@ export interface NewConversation {
   systemMessageId: string;
 }
 
+/**
+ * The other user named by a direct conversation's pair key (`a:b`, the two ids sorted), or null
+ * without a key. Adapters use it so a direct conversation still names a peer who left (an erased
+ * account).
+ */
+export function directPeer(directKey: string | null, userId: string): string | null {
+  if (!directKey) return null;
+  const [a, b] = directKey.split(":");
+  return a === userId ? b : a;
+}
+
 /** A page of history, in ascending seq order. */
 export interface MessagePage {
   messages: MessageRecord[];
@@ -197,9 +209,10 @@ export interface MediaClaim {
  * - there is at most one direct conversation per pair of users;
  * - usernames are unique (they are stored folded to lower case);
  * - a message's media references are added by `insertMessage` and dropped by `eraseMessage` in the
- *   same commit, so `canSeeMedia` and `isMediaReferenced` never see a half-applied change.
+ *   same commit, so `canSeeMedia` and `isMediaReferenced` never see a half-applied change;
+ * - an erased user's data keys are gone for good (see {@link PrivacyStore.beginErasure}).
  */
-export interface Store {
+export interface Store extends PrivacyStore, EngagementStore {
   readonly kind: "sqlite" | "mongo";
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -221,8 +234,8 @@ export interface Store {
   touchSession(id: string, at: string): Promise<void>;
   /** Revokes one session; false when it did not exist or was already revoked. */
   revokeSession(id: string, at: string): Promise<boolean>;
-  /** Revokes every live session of a user and returns their ids. */
-  revokeUserSessions(userId: string, at: string): Promise<string[]>;
+  /** Revokes every live session of a user (but `except`) and returns their ids. */
+  revokeUserSessions(userId: string, at: string, options?: { except?: string }): Promise<string[]>;
   /**
    * Exchanges a refresh token (by hash) for a new one in one atomic step, sliding the session's expiry
    * to `expiresAt`. A token that was already used revokes its whole session and reports `reused`.

@@ -171,6 +171,7 @@ const steps: Array<[string, (w: World) => Promise<unknown>]> = [
         await w.owner.client.post(`/v1/conversations/${w.group}/members`, {
           userIds: [w.newcomer.id],
         }),
+        201,
       ),
   ],
   ["the newcomer sends", (w) => send(w, w.newcomer, w.group, "hi all")],

@@ -66,4 +66,14 @@ export function runRateLimitContract(
     );
     assert.equal(all.filter((d) => d.allowed).length, 10);
   });
+
+  test("reset() forgets a bucket, here and on other instances", async (l, peer) => {
+    const key = crypto.randomUUID();
+    const rule = { capacity: 2, windowSeconds: 3600 };
+    await l.take(key, rule, 2);
+    assert.equal((await (peer ?? l).take(key, rule, 0)).allowed, false);
+    await l.reset(key);
+    assert.equal((await (peer ?? l).take(key, rule)).remaining, 1, "full again");
+    await l.reset(crypto.randomUUID());
+  });
 }

@@ -149,6 +149,22 @@ async function populate(store: SqliteStore): Promise<void> {
     waveform: [0, 0.5, 1],
     thumbnail: { mime: "image/jpeg", size: 900, width: 320, height: 240 },
   }));
+  await store.createExport({
+    id: newId(),
+    userId: a.id,
+    status: "ready",
+    keyId: "key-1",
+    size: 4321,
+    failureReason: null,
+    leaseOwner: null,
+    leaseUntil: null,
+    createdAt: tick(),
+    updatedAt: tick(),
+    completedAt: tick(),
+    expiresAt: "2999-01-01T00:00:00.000Z",
+  });
+  await store.markActive("2026-03-01", [a.id, b.id]);
+  await store.addDailyCounts("2026-03-01", { messages: 5, "media.image": 1 });
   await store.appendAudit({
     id: newId(),
     at: tick(),
@@ -212,6 +228,23 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
     assert.deepEqual(
       target.docs<AuditDoc>("audit_log").map(toAudit),
       await store.listAudit({ limit: 10 }),
+    );
+    for (const { _id, ...rest } of target.docs<{ _id: string }>("data_exports")) {
+      assert.deepEqual({ id: _id, ...rest }, await store.getExport(_id));
+    }
+    assert.deepEqual(
+      target.docs<{ day: string; userId: string }>("activity_days").map((d) => d.userId).sort(),
+      raw.prepare("SELECT user_id FROM activity_days").all().map((r) => r.user_id as string)
+        .sort(),
+    );
+    assert.deepEqual(
+      Object.fromEntries(
+        target.docs<{ metric: string; value: number }>("daily_counts").map((d) => [
+          d.metric,
+          d.value,
+        ]),
+      ),
+      (await store.dailyCounts(["2026-03-01"])).get("2026-03-01"),
     );
   });
 });

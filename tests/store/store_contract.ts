@@ -2,7 +2,9 @@ import type { Store } from "../../src/store/store.ts";
 import { accountContract } from "./_accounts_contract.ts";
 import { conversationContract } from "./_conversations_contract.ts";
 import { mediaContract } from "./_media_contract.ts";
+import { lifecycleContract } from "./_lifecycle_contract.ts";
 import { messageContract } from "./_messages_contract.ts";
+import { privacyContract } from "./_privacy_contract.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
 export type StoreFactory = () => Promise<{ store: Store; close: () => Promise<void> }>;
@@ -33,4 +35,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
   conversationContract(test);
   messageContract(test);
   mediaContract(test);
+  privacyContract(test);
+  lifecycleContract(test);
 }

@@ -129,7 +129,12 @@ Deno.test({
         assert.deepEqual(c.received.get(dm.id), range(2, last), "every seq once, in order");
       }
       assert.equal(otherInstance.reconnects, 0, "sockets stayed up through the outage");
-      const ready = await (await fetch(`${two.url}/readyz`)).json();
+      // Each Redis client reconnects on its own backoff (up to 5 s): readiness follows shortly.
+      let ready = { status: "" };
+      for (let i = 0; i < 100 && ready.status !== "ok"; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        ready = await (await fetch(`${two.url}/readyz`)).json();
+      }
       assert.equal(ready.status, "ok");
       await Promise.all([sender.close(), sameInstance.close(), otherInstance.close()]);
     } finally {

@@ -125,8 +125,16 @@ export async function revokeSession(m: Mongo, id: string, at: string): Promise<b
   return r.matchedCount > 0;
 }
 
-export async function revokeUserSessions(m: Mongo, userId: string, at: string): Promise<string[]> {
-  const ids = await m.sessions.distinct("_id", { userId, revokedAt: null });
+export async function revokeUserSessions(
+  m: Mongo,
+  userId: string,
+  at: string,
+  except?: string,
+): Promise<string[]> {
+  const filter = except === undefined
+    ? { userId, revokedAt: null }
+    : { userId, revokedAt: null, _id: { $ne: except } };
+  const ids = await m.sessions.distinct("_id", filter);
   if (ids.length === 0) return [];
   await m.sessions.updateMany({ _id: { $in: ids }, revokedAt: null }, { $set: { revokedAt: at } });
   return ids;

@@ -1,5 +1,11 @@
 import type { Conversation, Member } from "../../domain/types.ts";
-import type { ConversationListItem, ListCursor, MemberCursor, NewConversation } from "../store.ts";
+import {
+  type ConversationListItem,
+  directPeer,
+  type ListCursor,
+  type MemberCursor,
+  type NewConversation,
+} from "../store.ts";
 import { inTransaction, isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
 import { settledHeads } from "./_event_log.ts";
 import { visibleTo } from "./_messages.ts";
@@ -184,7 +190,8 @@ async function _listItem(
     member: toMember(member),
     lastMessage: last ? toMessage(last) : null,
     unreadCount,
-    peerId: peer?.userId ?? null,
+    // A peer who left (an erased account) is still named by the pair's key.
+    peerId: peer?.userId ?? (c.type === "direct" ? directPeer(c.directKey, member.userId) : null),
   };
 }
 

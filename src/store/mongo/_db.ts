@@ -9,9 +9,12 @@ import {
   WriteConcern,
 } from "mongodb";
 import {
+  type ActivityDayDoc,
   type AuditDoc,
   COLLECTIONS,
   type ConversationDoc,
+  type DailyCountDoc,
+  type DataExportDoc,
   type EventDoc,
   type HiddenMessageDoc,
   type MediaDoc,
@@ -42,6 +45,9 @@ export interface Mongo {
   receiptMarks: Collection<ReceiptMarkDoc>;
   auditLog: Collection<AuditDoc>;
   media: Collection<MediaDoc>;
+  dataExports: Collection<DataExportDoc>;
+  activityDays: Collection<ActivityDayDoc>;
+  dailyCounts: Collection<DailyCountDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -64,6 +70,9 @@ export function collections(client: MongoClient, db: Db): Mongo {
     receiptMarks: db.collection<ReceiptMarkDoc>(COLLECTIONS.receiptMarks),
     auditLog: db.collection<AuditDoc>(COLLECTIONS.auditLog),
     media: db.collection<MediaDoc>(COLLECTIONS.media),
+    dataExports: db.collection<DataExportDoc>(COLLECTIONS.dataExports),
+    activityDays: db.collection<ActivityDayDoc>(COLLECTIONS.activityDays),
+    dailyCounts: db.collection<DailyCountDoc>(COLLECTIONS.dailyCounts),
   };
 }
 
@@ -87,6 +96,8 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       name: "avatar",
       partialFilterExpression: { avatarMediaId: isString },
     },
+    // Erasures that began: the sweep finds unfinished ones.
+    { key: { deletedAt: 1 }, name: "deleted", partialFilterExpression: { deletedAt: isString } },
   ],
   sessions: [{ key: { userId: 1, createdAt: -1 }, name: "user_sessions" }],
   refreshTokens: [{ key: { sessionId: 1 }, name: "session" }],
@@ -98,6 +109,8 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       partialFilterExpression: { currentOf: isString },
     },
     { key: { kekId: 1 }, name: "kek" },
+    // An erasure destroys every key of one user.
+    { key: { userId: 1 }, name: "user" },
   ],
   conversations: [
     {
@@ -111,12 +124,21 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       name: "avatar",
       partialFilterExpression: { avatarMediaId: isString },
     },
+    {
+      key: { retentionDays: 1 },
+      name: "retention",
+      partialFilterExpression: { retentionDays: { $gte: 1 } },
+    },
   ],
   members: [
     { key: { userId: 1, archived: 1 }, name: "user_memberships" },
     { key: { conversationId: 1, joinedAt: 1, userId: 1 }, name: "join_order" },
   ],
-  events: [{ key: { conversationId: 1, seq: 1 }, name: "log_unique", unique: true }],
+  events: [
+    { key: { conversationId: 1, seq: 1 }, name: "log_unique", unique: true },
+    // Retention removes the later events of the messages it removes.
+    { key: { messageId: 1 }, name: "message" },
+  ],
   messages: [
     { key: { conversationId: 1, seq: 1 }, name: "history_unique", unique: true },
     {
@@ -127,15 +149,37 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     },
     // Multikey: which messages carry a media item (access checks and release).
     { key: { mediaIds: 1, conversationId: 1 }, name: "media_refs" },
+    // What a user sent (export and erasure page through it).
+    { key: { senderId: 1, conversationId: 1, seq: 1 }, name: "sent" },
   ],
-  hiddenMessages: [{ key: { userId: 1, conversationId: 1 }, name: "user_conversation" }],
-  reactions: [{ key: { messageId: 1, createdAt: 1, userId: 1 }, name: "first_use" }],
+  hiddenMessages: [
+    { key: { userId: 1, conversationId: 1 }, name: "user_conversation" },
+    { key: { messageId: 1 }, name: "message" },
+  ],
+  reactions: [
+    { key: { messageId: 1, createdAt: 1, userId: 1 }, name: "first_use" },
+    { key: { userId: 1, messageId: 1, emoji: 1 }, name: "user" },
+  ],
   receiptMarks: [{ key: { conversationId: 1, seq: 1 }, name: "conversation_seq" }],
   auditLog: [
     { key: { action: 1, _id: -1 }, name: "action" },
     { key: { actorId: 1, _id: -1 }, name: "actor" },
   ],
-  media: [{ key: { status: 1, _id: 1 }, name: "status" }],
+  media: [
+    { key: { status: 1, _id: 1 }, name: "status" },
+    { key: { ownerId: 1, _id: 1 }, name: "owner" },
+  ],
+  dataExports: [
+    { key: { userId: 1, createdAt: -1 }, name: "user" },
+    { key: { expiresAt: 1 }, name: "expiry" },
+    {
+      key: { leaseUntil: 1 },
+      name: "lease",
+      partialFilterExpression: { status: "processing" },
+    },
+  ],
+  activityDays: [{ key: { day: 1, userId: 1 }, name: "day_user" }],
+  dailyCounts: [{ key: { day: 1 }, name: "day" }],
 };
 
 /**

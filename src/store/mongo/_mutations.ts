@@ -172,6 +172,8 @@ export async function applyMutation(
         { $inc: { memberCount: -r.deletedCount } },
         { session },
       );
+      // Their read and delivered times are shown only to members: nothing keeps them after leaving.
+      await m.receiptMarks.deleteMany({ conversationId, userId: x.userId }, { session });
       return true;
     }
     case "setRole": {

@@ -23,6 +23,16 @@ import { listEvents } from "./_event_log.ts";
 import { collections, ensureIndexes, type Mongo } from "./_db.ts";
 import * as markers from "./_markers.ts";
 import * as messages from "./_messages.ts";
+import * as activity from "./_activity.ts";
+import * as exports from "./_exports.ts";
+import * as privacy from "./_privacy.ts";
+import type {
+  DailyCounter,
+  DataExportPatch,
+  DataExportRecord,
+  ExportStatus,
+} from "../../domain/privacy.ts";
+import type { ErasureStart, ReactionCursor, SentCursor } from "../privacy.ts";
 
 /** Connection settings of {@link MongoStore} (the shape of `config.mongo`). */
 export interface MongoStoreOptions {
@@ -150,8 +160,8 @@ export class MongoStore implements Store {
   revokeSession(id: string, at: string) {
     return accounts.revokeSession(this.#m, id, at);
   }
-  revokeUserSessions(userId: string, at: string) {
-    return accounts.revokeUserSessions(this.#m, userId, at);
+  revokeUserSessions(userId: string, at: string, options: { except?: string } = {}) {
+    return accounts.revokeUserSessions(this.#m, userId, at, options.except);
   }
   rotateRefreshToken(oldHash: string, newHash: string, now: string, expiresAt: string) {
     return accounts.rotateRefreshToken(this.#m, oldHash, newHash, now, expiresAt);
@@ -288,5 +298,73 @@ export class MongoStore implements Store {
   }
   isMediaReferenced(mediaId: string) {
     return media.isMediaReferenced(this.#m, mediaId);
+  }
+
+  allSessions(userId: string) {
+    return privacy.allSessions(this.#m, userId);
+  }
+  listSentMessages(userId: string, options: { limit: number; after?: SentCursor }) {
+    return privacy.listSentMessages(this.#m, userId, options);
+  }
+  listUserReactions(userId: string, options: { limit: number; after?: ReactionCursor }) {
+    return privacy.listUserReactions(this.#m, userId, options);
+  }
+  listMediaByOwner(ownerId: string, options: { limit: number; afterId?: string }) {
+    return privacy.listMediaByOwner(this.#m, ownerId, options);
+  }
+  beginErasure(userId: string, start: ErasureStart) {
+    return privacy.beginErasure(this.#m, userId, start);
+  }
+  finishErasure(userId: string, at: string) {
+    return privacy.finishErasure(this.#m, userId, at);
+  }
+  pendingErasures(before: string, limit: number) {
+    return privacy.pendingErasures(this.#m, before, limit);
+  }
+  /**
+   * Nothing to do here: WiredTiger reuses the space of deleted documents, and what an erasure removed
+   * is unreadable in any copy because the user's data keys are gone. Reclaiming disk space
+   * (`compact`) is an operator's task.
+   */
+  scrub() {
+    return Promise.resolve();
+  }
+  retentionConversations(options: { limit: number; afterId?: string }) {
+    return privacy.retentionConversations(this.#m, options);
+  }
+  sweepRetention(conversationId: string, cutoff: string, limit: number) {
+    return privacy.sweepRetention(this.#m, conversationId, cutoff, limit);
+  }
+
+  createExport(record: DataExportRecord) {
+    return exports.createExport(this.#m, record);
+  }
+  getExport(id: string) {
+    return exports.getExport(this.#m, id);
+  }
+  updateExport(id: string, patch: DataExportPatch, options: { whenStatus?: ExportStatus } = {}) {
+    return exports.updateExport(this.#m, id, patch, options.whenStatus);
+  }
+  listExports(userId: string) {
+    return exports.listExports(this.#m, userId);
+  }
+  dueExports(now: string, limit: number) {
+    return exports.dueExports(this.#m, now, limit);
+  }
+  deleteExport(id: string) {
+    return exports.deleteExport(this.#m, id);
+  }
+
+  markActive(day: string, userIds: string[]) {
+    return activity.markActive(this.#m, day, userIds);
+  }
+  countActive(days: string[]) {
+    return activity.countActive(this.#m, days);
+  }
+  addDailyCounts(day: string, counts: Partial<Record<DailyCounter, number>>) {
+    return activity.addDailyCounts(this.#m, day, counts);
+  }
+  dailyCounts(days: string[]) {
+    return activity.dailyCounts(this.#m, days);
   }
 }

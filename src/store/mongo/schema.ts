@@ -1,5 +1,6 @@
 import type { Binary } from "mongodb";
 import type { MediaRecord } from "../../domain/media.ts";
+import type { DailyCounter, DataExportRecord } from "../../domain/privacy.ts";
 import type {
   Conversation,
   EventRecord,
@@ -32,6 +33,8 @@ export interface UserDoc {
   lastSeenAt: string | null;
   createdAt: string;
   deletedAt: string | null;
+  /** When an erasure completed; absent or null while it is pending (or never began). */
+  erasedAt?: string | null;
 }
 
 /** A login session (`_id` is the session id). */
@@ -188,6 +191,9 @@ export const COLLECTIONS = {
   receiptMarks: "receipt_marks",
   auditLog: "audit_log",
   media: "media",
+  dataExports: "data_exports",
+  activityDays: "activity_days",
+  dailyCounts: "daily_counts",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -214,3 +220,21 @@ export function receiptMarkKey(
 
 /** A media record (`_id` is the media id), as the port's `MediaRecord`. */
 export type MediaDoc = Omit<MediaRecord, "id"> & { _id: string };
+
+/** A data export job (`_id` is the export id), as the port's `DataExportRecord`. */
+export type DataExportDoc = Omit<DataExportRecord, "id"> & { _id: string };
+
+/** One user active on one UTC day, `_id` = `day:userId`. */
+export interface ActivityDayDoc {
+  _id: string;
+  day: string;
+  userId: string;
+}
+
+/** One daily counter, `_id` = `day|metric`. */
+export interface DailyCountDoc {
+  _id: string;
+  day: string;
+  metric: DailyCounter;
+  value: number;
+}

@@ -139,16 +139,23 @@ export function listSessions(db: Db, userId: string, now: string): Session[] {
   ).map(toSession);
 }
 
-export function revokeUserSessions(db: Db, userId: string, at: string): string[] {
+export function revokeUserSessions(
+  db: Db,
+  userId: string,
+  at: string,
+  except: string | null = null,
+): string[] {
   return db.transaction(() => {
     const ids = db.all(
-      "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL",
+      "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
       userId,
+      except,
     ).map((r) => str(r.id));
     db.run(
-      "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+      "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
       at,
       userId,
+      except,
     );
     return ids;
   });

@@ -180,6 +180,12 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
         removed,
         c.conversationId,
       );
+      // Their read and delivered times are shown only to members: nothing keeps them after leaving.
+      db.run(
+        "DELETE FROM receipt_marks WHERE conversation_id = ? AND user_id = ?",
+        c.conversationId,
+        m.userId,
+      );
       return removed > 0;
     }
     case "setRole":

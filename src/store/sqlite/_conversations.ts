@@ -1,5 +1,11 @@
 import type { Conversation, Member } from "../../domain/types.ts";
-import type { ConversationListItem, ListCursor, MemberCursor, NewConversation } from "../store.ts";
+import {
+  type ConversationListItem,
+  directPeer,
+  type ListCursor,
+  type MemberCursor,
+  type NewConversation,
+} from "../store.ts";
 import { type Db, num, type Row, str, strOrNull } from "./_db.ts";
 import { insertEvent, insertSystemMessage } from "./_commit.ts";
 import { MEMBER_COLUMNS_AS_M, toConversation, toMember, toMessage } from "./_rows.ts";
@@ -158,7 +164,8 @@ function toListItem(db: Db, r: Row): ConversationListItem {
     member: toMember(r, "m_"),
     lastMessage: last ? toMessage(last) : null,
     unreadCount: num(r.unread_count),
-    peerId: strOrNull(r.peer_id),
+    // A peer who left (an erased account) is still named by the pair's key.
+    peerId: strOrNull(r.peer_id) ?? directPeer(strOrNull(r.direct_key), str(r.m_user_id)),
   };
 }
 

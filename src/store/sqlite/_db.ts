@@ -15,8 +15,9 @@ export class Db {
 
   constructor(path: string, options: { synchronous: "FULL" | "NORMAL"; busyTimeoutMs?: number }) {
     this.raw = new DatabaseSync(path);
-    this.raw.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    this.raw.exec("PRAGMA journal_mode = WAL");
+    const busyMs = options.busyTimeoutMs ?? 10_000;
+    this.raw.exec(`PRAGMA busy_timeout = ${busyMs}`);
+    execWhileLocked(this.raw, "PRAGMA journal_mode = WAL", busyMs);
     this.raw.exec(`PRAGMA synchronous = ${options.synchronous}`);
     // Deleted rows are overwritten, so erased data does not linger in free pages.
     this.raw.exec("PRAGMA secure_delete = ON");
@@ -67,6 +68,23 @@ export class Db {
   close(): void {
     this.#statements.clear();
     if (this.raw.isOpen) this.raw.close();
+  }
+}
+
+/**
+ * Runs `sql`, retrying for up to `timeoutMs` while another connection holds the lock it needs. The
+ * switch of a new file to WAL takes an exclusive lock without waiting on the busy timeout, so
+ * instances opening one fresh file together would otherwise fail at start.
+ */
+function execWhileLocked(db: DatabaseSync, sql: string, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return db.exec(sql);
+    } catch (err) {
+      if (!/database is locked/i.test(String(err)) || Date.now() > until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
   }
 }
 

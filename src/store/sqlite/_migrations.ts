@@ -203,6 +203,52 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         WHERE avatar_media_id IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: "privacy: data exports, erasure, retention and engagement",
+    sql: `
+      ALTER TABLE users ADD COLUMN erased_at TEXT;
+      CREATE INDEX users_erasure_pending ON users(deleted_at)
+        WHERE deleted_at IS NOT NULL AND erased_at IS NULL;
+
+      CREATE INDEX messages_sender ON messages(sender_id, conversation_id, seq)
+        WHERE kind != 'system';
+      CREATE INDEX events_message ON events(message_id) WHERE message_id IS NOT NULL;
+      CREATE INDEX reactions_user ON reactions(user_id, message_id, emoji);
+      CREATE INDEX hidden_messages_message ON hidden_messages(message_id);
+
+      CREATE TABLE data_exports (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        key_id TEXT,
+        size INTEGER,
+        failure_reason TEXT,
+        lease_owner TEXT,
+        lease_until TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        completed_at TEXT,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX data_exports_user ON data_exports(user_id, created_at);
+      CREATE INDEX data_exports_expiry ON data_exports(expires_at);
+      CREATE INDEX data_exports_lease ON data_exports(lease_until) WHERE status = 'processing';
+
+      CREATE TABLE activity_days (
+        day TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (day, user_id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE daily_counts (
+        day TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (day, metric)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

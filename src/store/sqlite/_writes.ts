@@ -14,6 +14,16 @@ import * as conversations from "./_conversations.ts";
 import type { Db } from "./_db.ts";
 import * as media from "./_media.ts";
 import * as messages from "./_messages.ts";
+import * as activity from "./_activity.ts";
+import * as exports from "./_exports.ts";
+import * as privacy from "./_privacy.ts";
+import type {
+  DailyCounter,
+  DataExportPatch,
+  DataExportRecord,
+  ExportStatus,
+} from "../../domain/privacy.ts";
+import type { ErasureStart } from "../privacy.ts";
 
 /**
  * Every write of the SQLite adapter, by name. They run on the writer thread's connection (see
@@ -30,8 +40,8 @@ export const WRITES = {
     void db.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at, id),
   revokeSession: (db: Db, id: string, at: string) =>
     db.run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id) > 0,
-  revokeUserSessions: (db: Db, userId: string, at: string) =>
-    accounts.revokeUserSessions(db, userId, at),
+  revokeUserSessions: (db: Db, userId: string, at: string, except: string | null) =>
+    accounts.revokeUserSessions(db, userId, at, except),
   rotateRefreshToken: (db: Db, oldHash: string, newHash: string, now: string, expiresAt: string) =>
     accounts.rotateRefreshToken(db, oldHash, newHash, now, expiresAt),
   ensureUserKey: (db: Db, userId: string, key: UserKeyRecord) =>
@@ -62,6 +72,19 @@ export const WRITES = {
     media.updateMedia(db, id, patch, whenStatus),
   claimMedia: (db: Db, id: string, claim: MediaClaim) => media.claimMedia(db, id, claim),
   deleteMedia: (db: Db, id: string) => db.run("DELETE FROM media WHERE id = ?", id) > 0,
+  beginErasure: (db: Db, userId: string, start: ErasureStart) =>
+    privacy.beginErasure(db, userId, start),
+  finishErasure: (db: Db, userId: string, at: string) => privacy.finishErasure(db, userId, at),
+  checkpoint: (db: Db) => privacy.checkpoint(db),
+  sweepRetention: (db: Db, conversationId: string, cutoff: string, limit: number) =>
+    privacy.sweepRetention(db, conversationId, cutoff, limit),
+  createExport: (db: Db, record: DataExportRecord) => exports.createExport(db, record),
+  updateExport: (db: Db, id: string, patch: DataExportPatch, whenStatus?: ExportStatus) =>
+    exports.updateExport(db, id, patch, whenStatus),
+  deleteExport: (db: Db, id: string) => db.run("DELETE FROM data_exports WHERE id = ?", id) > 0,
+  markActive: (db: Db, day: string, userIds: string[]) => activity.markActive(db, day, userIds),
+  addDailyCounts: (db: Db, day: string, counts: Partial<Record<DailyCounter, number>>) =>
+    activity.addDailyCounts(db, day, counts),
 };
 
 export type WriteName = keyof typeof WRITES;

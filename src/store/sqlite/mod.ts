@@ -23,6 +23,16 @@ import * as messages from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
 import { Writer } from "./_writer.ts";
 import { toUserKey } from "./_rows.ts";
+import * as activity from "./_activity.ts";
+import * as exports from "./_exports.ts";
+import * as privacy from "./_privacy.ts";
+import type {
+  DailyCounter,
+  DataExportPatch,
+  DataExportRecord,
+  ExportStatus,
+} from "../../domain/privacy.ts";
+import type { ErasureStart, ReactionCursor, SentCursor } from "../privacy.ts";
 
 /** Options for {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -106,8 +116,8 @@ export class SqliteStore implements Store {
   revokeSession(id: string, at: string) {
     return this.#writer.write("revokeSession", id, at);
   }
-  revokeUserSessions(userId: string, at: string) {
-    return this.#writer.write("revokeUserSessions", userId, at);
+  revokeUserSessions(userId: string, at: string, options: { except?: string } = {}) {
+    return this.#writer.write("revokeUserSessions", userId, at, options.except ?? null);
   }
   rotateRefreshToken(oldHash: string, newHash: string, now: string, expiresAt: string) {
     return this.#writer.write("rotateRefreshToken", oldHash, newHash, now, expiresAt);
@@ -250,6 +260,74 @@ export class SqliteStore implements Store {
   }
   listAudit(options: { limit: number; before?: string; action?: string; actorId?: string }) {
     return run(() => audit.listAudit(this.db, options));
+  }
+
+  allSessions(userId: string) {
+    return run(() => privacy.allSessions(this.db, userId));
+  }
+  listSentMessages(userId: string, options: { limit: number; after?: SentCursor }) {
+    return run(() => privacy.listSentMessages(this.db, userId, options));
+  }
+  listUserReactions(userId: string, options: { limit: number; after?: ReactionCursor }) {
+    return run(() => privacy.listUserReactions(this.db, userId, options));
+  }
+  listMediaByOwner(ownerId: string, options: { limit: number; afterId?: string }) {
+    return run(() => privacy.listMediaByOwner(this.db, ownerId, options));
+  }
+  beginErasure(userId: string, start: ErasureStart) {
+    return this.#writer.write("beginErasure", userId, start);
+  }
+  finishErasure(userId: string, at: string) {
+    return this.#writer.write("finishErasure", userId, at);
+  }
+  pendingErasures(before: string, limit: number) {
+    return run(() => privacy.pendingErasures(this.db, before, limit));
+  }
+  async scrub() {
+    await this.queue.drain();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (await this.#writer.write("checkpoint")) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the WAL checkpoint could not complete: another connection keeps reading");
+  }
+  retentionConversations(options: { limit: number; afterId?: string }) {
+    return run(() => privacy.retentionConversations(this.db, options));
+  }
+  sweepRetention(conversationId: string, cutoff: string, limit: number) {
+    return this.#writer.write("sweepRetention", conversationId, cutoff, limit);
+  }
+
+  createExport(record: DataExportRecord) {
+    return this.#writer.write("createExport", record);
+  }
+  getExport(id: string) {
+    return run(() => exports.getExport(this.db, id));
+  }
+  updateExport(id: string, patch: DataExportPatch, options: { whenStatus?: ExportStatus } = {}) {
+    return this.#writer.write("updateExport", id, patch, options.whenStatus);
+  }
+  listExports(userId: string) {
+    return run(() => exports.listExports(this.db, userId));
+  }
+  dueExports(now: string, limit: number) {
+    return run(() => exports.dueExports(this.db, now, limit));
+  }
+  deleteExport(id: string) {
+    return this.#writer.write("deleteExport", id);
+  }
+
+  markActive(day: string, userIds: string[]) {
+    return this.#writer.write("markActive", day, userIds);
+  }
+  countActive(days: string[]) {
+    return run(() => activity.countActive(this.db, days));
+  }
+  addDailyCounts(day: string, counts: Partial<Record<DailyCounter, number>>) {
+    return this.#writer.write("addDailyCounts", day, counts);
+  }
+  dailyCounts(days: string[]) {
+    return run(() => activity.dailyCounts(this.db, days));
   }
 }
 

@@ -1,0 +1,182 @@
+import type { MediaRecord } from "../../domain/media.ts";
+import type { MessageRecord, Session } from "../../domain/types.ts";
+import type {
+  ErasureFinish,
+  ErasureStart,
+  ReactionCursor,
+  RetentionBatch,
+  SentCursor,
+  UserReaction,
+} from "../privacy.ts";
+import type { Mongo } from "./_db.ts";
+import { foldName, toMessage, toSession } from "./codec.ts";
+
+export async function allSessions(m: Mongo, userId: string): Promise<Session[]> {
+  const docs = await m.sessions.find({ userId }).sort({ createdAt: -1, _id: -1 }).toArray();
+  return docs.map(toSession);
+}
+
+export async function listSentMessages(
+  m: Mongo,
+  userId: string,
+  options: { limit: number; after?: SentCursor },
+): Promise<MessageRecord[]> {
+  const after = options.after ?? { conversationId: "", seq: 0 };
+  const docs = await m.messages.find({
+    senderId: userId,
+    kind: { $ne: "system" },
+    deletedAt: null,
+    $or: [
+      { conversationId: { $gt: after.conversationId } },
+      { conversationId: after.conversationId, seq: { $gt: after.seq } },
+    ],
+  }).sort({ conversationId: 1, seq: 1 }).limit(options.limit).toArray();
+  return docs.map(toMessage);
+}
+
+export async function listUserReactions(
+  m: Mongo,
+  userId: string,
+  options: { limit: number; after?: ReactionCursor },
+): Promise<UserReaction[]> {
+  const after = options.after ?? { messageId: "", emoji: "" };
+  const docs = await m.reactions.find({
+    userId,
+    $or: [
+      { messageId: { $gt: after.messageId } },
+      { messageId: after.messageId, emoji: { $gt: after.emoji } },
+    ],
+  }).sort({ messageId: 1, emoji: 1 }).limit(options.limit).toArray();
+  if (docs.length === 0) return [];
+  const conversations = new Map(
+    (await m.messages.find(
+      { _id: { $in: [...new Set(docs.map((d) => d.messageId))] } },
+      { projection: { conversationId: 1 } },
+    ).toArray()).map((d) => [d._id, d.conversationId]),
+  );
+  // As the SQLite join: a reaction whose message is gone is left out.
+  return docs.filter((d) => conversations.has(d.messageId)).map((d) => ({
+    messageId: d.messageId,
+    conversationId: conversations.get(d.messageId)!,
+    emoji: d.emoji,
+    createdAt: d.createdAt,
+  }));
+}
+
+export async function listMediaByOwner(
+  m: Mongo,
+  ownerId: string,
+  options: { limit: number; afterId?: string },
+): Promise<MediaRecord[]> {
+  const docs = await m.media.find({ ownerId, _id: { $gt: options.afterId ?? "" } })
+    .sort({ _id: 1 }).limit(options.limit).toArray();
+  return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+}
+
+/**
+ * The account is marked deleted and scrubbed first, so a crash after it leaves an erasure the sweep
+ * finds and resumes (this step is repeated then: every write here is idempotent).
+ */
+export async function beginErasure(
+  m: Mongo,
+  userId: string,
+  start: ErasureStart,
+): Promise<{ keyIds: string[] } | null> {
+  await m.users.updateOne({ _id: userId, deletedAt: null }, { $set: { deletedAt: start.at } });
+  const r = await m.users.updateOne({ _id: userId }, {
+    $set: {
+      username: start.username,
+      displayName: start.displayName,
+      displayNameFold: foldName(start.displayName),
+      passwordHash: "!",
+      role: "user",
+      avatarMediaId: null,
+      statusText: null,
+      presence: "invisible",
+      privacyLastSeen: "nobody",
+      lastSeenAt: null,
+    },
+  });
+  if (r.matchedCount === 0) return null;
+  const keyIds = (await m.userKeys.find({ userId }, { projection: { _id: 1 } }).toArray())
+    .map((d) => d._id);
+  await m.userKeys.deleteMany({ userId });
+  await deleteSessions(m, userId);
+  return { keyIds };
+}
+
+async function deleteSessions(m: Mongo, userId: string): Promise<void> {
+  const ids = (await m.sessions.find({ userId }, { projection: { _id: 1 } }).toArray())
+    .map((d) => d._id);
+  if (ids.length === 0) return;
+  await m.refreshTokens.deleteMany({ sessionId: { $in: ids } });
+  await m.sessions.deleteMany({ userId });
+}
+
+export async function finishErasure(m: Mongo, userId: string, at: string): Promise<ErasureFinish> {
+  const live = (await m.messages.find(
+    { senderId: userId, kind: { $ne: "system" }, deletedAt: null },
+    { projection: { _id: 1 } },
+  ).toArray()).map((d) => d._id);
+  if (live.length > 0) {
+    await m.messages.updateMany(
+      { _id: { $in: live }, deletedAt: null },
+      { $set: { body: null, mediaIds: [], mentions: [], replyTo: null, deletedAt: at } },
+    );
+    await m.reactions.deleteMany({ messageId: { $in: live } });
+  }
+  const reactions = (await m.reactions.deleteMany({ userId })).deletedCount;
+  await m.hiddenMessages.deleteMany({ userId });
+  await deleteSessions(m, userId);
+  // lastSeenAt again: a socket closing during the erasure may have written it after the scrub.
+  await m.users.updateOne({ _id: userId }, { $set: { erasedAt: at, lastSeenAt: null } });
+  return { messages: live.length, reactions };
+}
+
+export async function pendingErasures(m: Mongo, before: string, limit: number): Promise<string[]> {
+  const docs = await m.users.find(
+    { deletedAt: { $type: "string", $lt: before }, erasedAt: null },
+    { projection: { _id: 1 } },
+  ).sort({ deletedAt: 1 }).limit(limit).toArray();
+  return docs.map((d) => d._id);
+}
+
+export async function retentionConversations(
+  m: Mongo,
+  options: { limit: number; afterId?: string },
+): Promise<Array<{ id: string; retentionDays: number }>> {
+  const docs = await m.conversations.find(
+    { retentionDays: { $gte: 1 }, deletedAt: null, _id: { $gt: options.afterId ?? "" } },
+    { projection: { retentionDays: 1 } },
+  ).sort({ _id: 1 }).limit(options.limit).toArray();
+  return docs.map((d) => ({ id: d._id, retentionDays: d.retentionDays! }));
+}
+
+/**
+ * Events go before the messages they point at, so no remaining event ever names a removed message;
+ * a crash part-way leaves a batch the next sweep finishes (every step is idempotent).
+ */
+export async function sweepRetention(
+  m: Mongo,
+  conversationId: string,
+  cutoff: string,
+  limit: number,
+): Promise<RetentionBatch> {
+  const oldest = await m.messages.find(
+    { conversationId },
+    { projection: { _id: 1, seq: 1, createdAt: 1, mediaIds: 1 } },
+  ).sort({ seq: 1 }).limit(limit).toArray();
+  const end = oldest.findIndex((d) => d.createdAt >= cutoff);
+  const gone = end < 0 ? oldest : oldest.slice(0, end);
+  if (gone.length === 0) return { messages: 0, events: 0, mediaIds: [] };
+  const ids = gone.map((d) => d._id);
+  const boundary = gone.at(-1)!.seq;
+  let events = (await m.events.deleteMany({ conversationId, seq: { $lte: boundary } }))
+    .deletedCount;
+  events += (await m.events.deleteMany({ messageId: { $in: ids } })).deletedCount;
+  await m.reactions.deleteMany({ messageId: { $in: ids } });
+  await m.hiddenMessages.deleteMany({ messageId: { $in: ids } });
+  const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
+  const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));
+  return { messages: removed, events, mediaIds: [...mediaIds] };
+}

@@ -1,0 +1,204 @@
+// The tables of the embedded schema and how each row becomes a MongoDB document (one collection
+// per table, same names), for tools/migrate_sqlite_to_mongo.ts.
+import type { SQLInputValue } from "node:sqlite";
+import type { EventRecord } from "../src/domain/types.ts";
+import {
+  auditDoc,
+  conversationDoc,
+  eventDoc,
+  memberDoc,
+  messageDoc,
+  sessionDoc,
+  userDoc,
+  userKeyDoc,
+} from "../src/store/mongo/codec.ts";
+import {
+  type ActivityDayDoc,
+  type DailyCountDoc,
+  type DataExportDoc,
+  hiddenKey,
+  type HiddenMessageDoc,
+  type ReactionDoc,
+  reactionKey,
+  type ReceiptMarkDoc,
+  receiptMarkKey,
+  type RefreshTokenDoc,
+} from "../src/store/mongo/schema.ts";
+// The SQLite adapter's own row readers, so a row means here exactly what it means there.
+import {
+  toConversation,
+  toMember,
+  toMessage,
+  toSession,
+  toUser,
+  toUserKey,
+} from "../src/store/sqlite/_rows.ts";
+import { toMedia } from "../src/store/sqlite/_media.ts";
+import type { MediaRecord } from "../src/domain/media.ts";
+import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
+
+function mediaDoc(m: MediaRecord): Doc {
+  const { id, ...rest } = m;
+  return { _id: id, ...rest } as Doc;
+}
+
+/** A row as node:sqlite returns it. */
+export type Row = Record<string, SQLInputValue>;
+
+/** A document as written: every one has our string id. */
+export type Doc = { _id: string };
+
+/** How one SQLite table becomes the MongoDB collection of the same name. */
+export interface TableSpec {
+  table: string;
+  /** The primary-key columns: the copy order and the resume position. */
+  key: string[];
+  toDoc(row: Row): Doc;
+}
+
+const text = (v: SQLInputValue) => v as string;
+const textOrNull = (v: SQLInputValue) => (v === null || v === undefined ? null : (v as string));
+
+/** Every table of the embedded schema, parents before children. */
+export const TABLES: TableSpec[] = [
+  {
+    table: "users",
+    key: ["id"],
+    // erasedAt says a completed erasure is complete (else the sweep would resume it once more).
+    toDoc: (r) => ({
+      ...userDoc(toUser(r), text(r.password_hash)),
+      erasedAt: textOrNull(r.erased_at),
+    }),
+  },
+  { table: "sessions", key: ["id"], toDoc: (r) => sessionDoc(toSession(r)) },
+  {
+    table: "refresh_tokens",
+    key: ["hash"],
+    toDoc: (r): RefreshTokenDoc => ({
+      _id: text(r.hash),
+      sessionId: text(r.session_id),
+      createdAt: text(r.created_at),
+      usedAt: textOrNull(r.used_at),
+    }),
+  },
+  {
+    table: "user_keys",
+    key: ["id"],
+    toDoc: (r) => userKeyDoc(toUserKey(r), textOrNull(r.retired_at)),
+  },
+  {
+    table: "conversations",
+    key: ["id"],
+    toDoc: (r) => conversationDoc(toConversation(r), textOrNull(r.direct_key)),
+  },
+  { table: "members", key: ["conversation_id", "user_id"], toDoc: (r) => memberDoc(toMember(r)) },
+  {
+    table: "events",
+    key: ["conversation_id", "seq"],
+    // seqAt 0: a migrated event is long settled, never a commit in flight.
+    toDoc: (r) => eventDoc(toEventRecord(r), 0),
+  },
+  { table: "messages", key: ["id"], toDoc: (r) => messageDoc(toMessage(r)) },
+  {
+    table: "hidden_messages",
+    key: ["user_id", "message_id"],
+    toDoc: (r): HiddenMessageDoc => ({
+      _id: hiddenKey(text(r.user_id), text(r.message_id)),
+      userId: text(r.user_id),
+      messageId: text(r.message_id),
+      conversationId: text(r.conversation_id),
+    }),
+  },
+  {
+    table: "reactions",
+    key: ["message_id", "user_id", "emoji"],
+    toDoc: (r): ReactionDoc => {
+      const reaction = {
+        messageId: text(r.message_id),
+        userId: text(r.user_id),
+        emoji: text(r.emoji),
+        createdAt: text(r.created_at),
+      };
+      return { _id: reactionKey(reaction), ...reaction };
+    },
+  },
+  {
+    table: "receipt_marks",
+    key: ["conversation_id", "user_id", "kind", "seq"],
+    toDoc: (r): ReceiptMarkDoc => {
+      const mark = {
+        conversationId: text(r.conversation_id),
+        userId: text(r.user_id),
+        kind: text(r.kind) as "read" | "delivered",
+        seq: Number(r.seq),
+        at: text(r.at),
+      };
+      return { _id: receiptMarkKey(mark), ...mark };
+    },
+  },
+  { table: "media", key: ["id"], toDoc: (r) => mediaDoc(toMedia(r)) },
+  {
+    table: "data_exports",
+    key: ["id"],
+    toDoc: (r): DataExportDoc => ({
+      _id: text(r.id),
+      userId: text(r.user_id),
+      status: text(r.status) as ExportStatus,
+      keyId: textOrNull(r.key_id),
+      size: r.size === null ? null : Number(r.size),
+      failureReason: textOrNull(r.failure_reason),
+      leaseOwner: textOrNull(r.lease_owner),
+      leaseUntil: textOrNull(r.lease_until),
+      createdAt: text(r.created_at),
+      updatedAt: text(r.updated_at),
+      completedAt: textOrNull(r.completed_at),
+      expiresAt: text(r.expires_at),
+    }),
+  },
+  {
+    table: "activity_days",
+    key: ["day", "user_id"],
+    toDoc: (r): ActivityDayDoc => ({
+      _id: `${text(r.day)}:${text(r.user_id)}`,
+      day: text(r.day),
+      userId: text(r.user_id),
+    }),
+  },
+  {
+    table: "daily_counts",
+    key: ["day", "metric"],
+    toDoc: (r): DailyCountDoc => ({
+      _id: `${text(r.day)}|${text(r.metric)}`,
+      day: text(r.day),
+      metric: text(r.metric) as DailyCounter,
+      value: Number(r.value),
+    }),
+  },
+  {
+    table: "audit_log",
+    key: ["id"],
+    toDoc: (r) =>
+      auditDoc({
+        id: text(r.id),
+        at: text(r.at),
+        action: text(r.action),
+        actorId: textOrNull(r.actor_id),
+        targetId: textOrNull(r.target_id),
+        ip: textOrNull(r.ip),
+        userAgent: textOrNull(r.user_agent),
+        details: JSON.parse(text(r.details)),
+      }),
+  },
+];
+
+function toEventRecord(r: Row): EventRecord {
+  return {
+    conversationId: text(r.conversation_id),
+    seq: Number(r.seq),
+    event: text(r.event) as EventRecord["event"],
+    actorId: textOrNull(r.actor_id),
+    messageId: textOrNull(r.message_id),
+    data: JSON.parse(text(r.data)),
+    createdAt: text(r.created_at),
+  };
+}
