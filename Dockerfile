@@ -28,4 +28,4 @@ EXPOSE 8080
 
 # SIGTERM drains: sockets close with 1012 (clients resume elsewhere), in-flight requests finish.
 STOPSIGNAL SIGTERM
-CMD ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run", "main.ts"]
+CMD ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run", "--allow-ffi", "main.ts"]

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CONFIG_VARIABLES } from "../src/config.ts";
+import { startFlags } from "./support/process.ts";
 
 const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 
@@ -13,4 +14,14 @@ Deno.test("the README gives the two set-up commands and the test command CI runs
   assert.match(readme, /npx -y deno@2\.9\.6 task dev/);
   assert.match(readme, /npx -y deno@2\.9\.6 task test/);
   assert.match(readme, /deno task test/);
+});
+
+Deno.test("`deno task dev` and the Docker image run with exactly `deno task start`'s permissions", async () => {
+  const start = await startFlags();
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
+  const dev = tasks.dev.command.split(/\s+/).filter((w: string) => w.startsWith("--allow"));
+  assert.deepEqual(dev, start);
+  const dockerfile = await Deno.readTextFile(new URL("../Dockerfile", import.meta.url));
+  const cmd: string[] = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]);
+  assert.deepEqual(cmd.filter((w) => w.startsWith("--allow")), start);
 });

@@ -14,10 +14,23 @@ export interface ServerProcess {
 
 const root = new URL("../../", import.meta.url).pathname;
 
-/** Starts `main.ts` with `env` on a free port and waits until it listens. */
+/**
+ * The permission flags of `deno task start` (what operators and the Docker image run with), so that
+ * servers under test have no permission production lacks.
+ */
+export async function startFlags(): Promise<string[]> {
+  const tasks = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks;
+  const words: string[] = tasks.start.command.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+}
+
+/**
+ * Starts `main.ts` with `env` on a free port, with the permissions of `deno task start`, and waits
+ * until it listens.
+ */
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}main.ts`],
+    args: ["run", ...await startFlags(), `${root}main.ts`],
     cwd: root,
     env: { PORT: "0", LOG_LEVEL: "info", ...env },
     stdout: "piped",
