@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { EPOCH, type ReadCache } from "../../src/cache/cache.ts";
+import { eventually } from "../support/wait.ts";
 
 /** Makes a fresh cache; `peer` is a second instance on the same shared state, when there is one. */
 export type CacheFactory = () => Promise<{
@@ -9,19 +10,6 @@ export type CacheFactory = () => Promise<{
 }>;
 
 const TTL = 60_000;
-
-/** Waits until `check` holds, polling; fails after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * The behaviour every {@link ReadCache} adapter must have. `shared` adapters must also show a bump on
@@ -135,7 +123,14 @@ export function runCacheContract(name: string, factory: CacheFactory, shared: bo
   test("entries expire after their time to live", async (c) => {
     const [k, a] = [key(), dep()];
     await c.write(k, "brief", await c.versions([a]), 50);
-    await until("the entry expired", async () => (await c.read(k, [a])).value === null);
+    await eventually(
+      "the entry expired",
+      async () => (await c.read(k, [a])).value,
+      (v) => v === null,
+      {
+        everyMs: 10,
+      },
+    );
   });
 
   if (shared) {

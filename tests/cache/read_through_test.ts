@@ -4,7 +4,7 @@ import { MemoryReadCache } from "../../src/cache/memory.ts";
 import { ReadThrough } from "../../src/cache/read_through.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { MetricsRegistry } from "../../src/observability/metrics.ts";
-import { until } from "./cache_contract.ts";
+import { eventually } from "../support/wait.ts";
 
 /** A memory cache that can be switched to failing (an outage) or to never answering (a hang). */
 class FlakyCache implements ReadCache {
@@ -116,9 +116,11 @@ Deno.test("ReadThrough: owed invalidations are retried in the background while n
     assert.equal(versions, null, "no lookups while owing");
     flaky.mode = "up";
     // Another instance reading the shared cache directly sees the bump arrive on its own.
-    await until(
+    await eventually(
       "the owed bump was delivered",
-      async () => (await flaky.inner.read("k", ["d"])).value === null,
+      async () => (await flaky.inner.read("k", ["d"])).value,
+      (v) => v === null,
+      { everyMs: 10 },
     );
   } finally {
     await reads.close();

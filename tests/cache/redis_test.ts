@@ -3,7 +3,8 @@ import { RedisReadCache } from "../../src/cache/redis.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createRedisClient } from "../../src/redis/client.ts";
 import { sharedRedis, startRedis } from "../support/redis.ts";
-import { runCacheContract, until } from "./cache_contract.ts";
+import { eventually } from "../support/wait.ts";
+import { runCacheContract } from "./cache_contract.ts";
 
 const logger = createLogger({ level: "error", write: () => {} });
 const redis = await sharedRedis();
@@ -12,14 +13,19 @@ addEventListener("unload", () => void redis.close());
 /** The first answer of `op` once it stops failing (the client reconnecting after a restart). */
 async function firstAnswer<T>(op: () => Promise<T>): Promise<T> {
   let answer: { value: T } | undefined;
-  await until("the client reconnected", async () => {
-    try {
-      answer = { value: await op() };
-      return true;
-    } catch {
-      return false;
-    }
-  }, 20_000);
+  await eventually(
+    "the client reconnected",
+    async () => {
+      try {
+        answer = { value: await op() };
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    Boolean,
+    { timeoutMs: 20_000, everyMs: 10 },
+  );
   return answer!.value;
 }
 

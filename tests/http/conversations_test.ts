@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   assertProblem,
+  createGroup,
   registerUser,
   type Reply,
   serverTest,
@@ -11,16 +12,6 @@ import {
 
 async function users(s: TestServer, n: number): Promise<TestUser[]> {
   return await Promise.all(Array.from({ length: n }, () => registerUser(s.url)));
-}
-
-async function createGroup(owner: TestUser, name: string, members: TestUser[]): Promise<any> {
-  const res = await owner.client.post("/v1/conversations", {
-    type: "group",
-    name,
-    memberIds: members.map((m) => m.id),
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body;
 }
 
 async function send(user: TestUser, id: string, text: string): Promise<any> {

@@ -6,6 +6,7 @@ import { sharedRedis } from "../support/redis.ts";
 import {
   assertProblem,
   Client,
+  createGroup,
   registerUser,
   serverTest,
   startServer,
@@ -79,11 +80,7 @@ Deno.test({
         await registerUser(s.url), // registers, then does nothing: not active
         await registerUser(s.url),
       ];
-      const group = (await u1.client.post("/v1/conversations", {
-        type: "group",
-        name: "Metrics",
-        memberIds: [u2.id],
-      })).body.id;
+      const group = (await createGroup(u1, "Metrics", [u2])).id;
       const images = [
         await uploadSettled(u1.client, await png(20, 20)),
         await uploadSettled(u1.client, await png(30, 20)),

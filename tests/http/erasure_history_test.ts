@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import { applyEvent, fetchState, type State } from "../support/event_state.ts";
 import { uploadSettled } from "../support/media.ts";
-import { registerUser, serverTest, startServer, type TestUser } from "../support/server.ts";
+import {
+  createGroup,
+  registerUser,
+  sendMessage,
+  serverTest,
+  startServer,
+  type TestUser,
+} from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
-
-async function send(user: TestUser, conversationId: string, body: Record<string, unknown>) {
-  const res = await user.client.post(`/v1/conversations/${conversationId}/messages`, {
-    clientMsgId: crypto.randomUUID(),
-    ...body,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.message;
-}
 
 function react(user: TestUser, conversationId: string, messageId: string, emoji: string) {
   return user.client.put(
@@ -43,11 +41,7 @@ Deno.test({
         await registerUser(s.url),
         await registerUser(s.url),
       ];
-      const group = (await alice.client.post("/v1/conversations", {
-        type: "group",
-        name: "Book club",
-        memberIds: [bob.id, carol.id],
-      })).body.id;
+      const group = (await createGroup(alice, "Book club", [bob, carol])).id;
       await alice.client.patch(`/v1/conversations/${group}/members/${carol.id}`, {
         role: "admin",
       });
@@ -55,19 +49,19 @@ Deno.test({
         type: "direct",
         userId: alice.id,
       })).body.id;
-      const a1 = await send(alice, group, { text: "first from alice" });
-      const b1 = await send(bob, group, { text: "reply from bob", replyTo: a1.id });
+      const a1 = await sendMessage(alice, group, { text: "first from alice" });
+      const b1 = await sendMessage(bob, group, { text: "reply from bob", replyTo: a1.id });
       const doc = await uploadSettled(alice.client, new TextEncoder().encode("notes to share"), {
         type: "text/plain",
         filename: "notes.txt",
       });
-      const a2 = await send(alice, group, { text: "with a file", mediaIds: [doc.id] });
-      await send(carol, group, { text: "carol here" });
+      const a2 = await sendMessage(alice, group, { text: "with a file", mediaIds: [doc.id] });
+      await sendMessage(carol, group, { text: "carol here" });
       await react(alice, group, b1.id, "👍");
       await react(bob, group, a1.id, "🎉");
       await react(carol, group, b1.id, "👍");
-      await send(alice, direct, { text: "just for carol" });
-      await send(carol, direct, { text: "and back" });
+      await sendMessage(alice, direct, { text: "just for carol" });
+      await sendMessage(carol, direct, { text: "and back" });
 
       const ws = await WsClient.connect(s.url, carol.accessToken);
       const before = await fetchState(carol, group);

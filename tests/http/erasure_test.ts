@@ -5,7 +5,9 @@ import { dataDirHits, exportReady, type Needle, textNeedle } from "../support/pr
 import {
   assertProblem,
   Client,
+  createGroup,
   registerUser,
+  sendMessage,
   serverTest,
   startServer,
   type TestUser,
@@ -14,15 +16,6 @@ import { WsClient } from "../support/ws.ts";
 
 function erase(user: TestUser, body: unknown) {
   return user.client.request("DELETE", "/v1/users/me", body);
-}
-
-async function send(user: TestUser, conversationId: string, body: Record<string, unknown>) {
-  const res = await user.client.post(`/v1/conversations/${conversationId}/messages`, {
-    clientMsgId: crypto.randomUUID(),
-    ...body,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.message;
 }
 
 Deno.test({
@@ -93,11 +86,7 @@ Deno.test({
         displayName: "Canary Display Q7x",
       });
       const bob = await registerUser(s.url);
-      const group = (await alice.client.post("/v1/conversations", {
-        type: "group",
-        name: "Team",
-        memberIds: [bob.id],
-      })).body.id;
+      const group = (await createGroup(alice, "Team", [bob])).id;
       const direct = (await alice.client.post("/v1/conversations", {
         type: "direct",
         userId: bob.id,
@@ -107,8 +96,8 @@ Deno.test({
         "canary-erase-text-two 秘密",
         "canary-erase-edited-three",
       ];
-      const first = await send(alice, group, { text: texts[0] });
-      await send(alice, direct, { text: texts[1] });
+      const first = await sendMessage(alice, group, { text: texts[0] });
+      await sendMessage(alice, direct, { text: texts[1] });
       await alice.client.patch(`/v1/conversations/${group}/messages/${first.id}`, {
         text: texts[2],
       });
@@ -119,13 +108,13 @@ Deno.test({
         type: "text/plain",
         filename: "canary-erase-secret-name.txt",
       });
-      await send(alice, group, { mediaIds: [doc.id] });
+      await sendMessage(alice, group, { mediaIds: [doc.id] });
       const avatar = await uploadSettled(alice.client, await png(48, 48));
       await alice.client.patch("/v1/users/me", {
         avatarMediaId: avatar.id,
         statusText: "canary-erase-status",
       });
-      const theirs = await send(bob, group, { text: "bob's own words stay" });
+      const theirs = await sendMessage(bob, group, { text: "bob's own words stay" });
       await alice.client.put(
         `/v1/conversations/${group}/messages/${theirs.id}/reactions/${encodeURIComponent("👍")}`,
       );

@@ -5,23 +5,15 @@ import { downloadArchive, exportReady, jsonLines } from "../support/privacy.ts";
 import {
   assertProblem,
   Client,
+  createGroup,
   registerUser,
+  sendMessage,
   serverTest,
   startServer,
-  type TestUser,
 } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 const decoder = new TextDecoder();
-
-async function send(user: TestUser, conversationId: string, body: Record<string, unknown>) {
-  const res = await user.client.post(`/v1/conversations/${conversationId}/messages`, {
-    clientMsgId: crypto.randomUUID(),
-    ...body,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.message;
-}
 
 Deno.test({
   name:
@@ -37,11 +29,7 @@ Deno.test({
         password: alice.password,
         deviceName: "laptop",
       });
-      const group = (await alice.client.post("/v1/conversations", {
-        type: "group",
-        name: "Exporters",
-        memberIds: [bob.id],
-      })).body.id;
+      const group = (await createGroup(alice, "Exporters", [bob])).id;
       const direct = (await alice.client.post("/v1/conversations", {
         type: "direct",
         userId: bob.id,
@@ -53,16 +41,20 @@ Deno.test({
         filename: "minutes.txt",
       });
       const image = await uploadSettled(alice.client, await png(40, 30));
-      const g1 = await send(alice, group, { text: "hello group 👋🏽" });
-      const theirs = await send(bob, group, { text: "bob's message is not alice's data" });
-      const g2 = await send(alice, group, { text: "see file", mediaIds: [doc.id], replyTo: g1.id });
-      const gone = await send(alice, group, { text: "deleted before the export" });
+      const g1 = await sendMessage(alice, group, { text: "hello group 👋🏽" });
+      const theirs = await sendMessage(bob, group, { text: "bob's message is not alice's data" });
+      const g2 = await sendMessage(alice, group, {
+        text: "see file",
+        mediaIds: [doc.id],
+        replyTo: g1.id,
+      });
+      const gone = await sendMessage(alice, group, { text: "deleted before the export" });
       await alice.client.delete(`/v1/conversations/${group}/messages/${gone.id}?for=everyone`);
-      const g3 = await send(alice, group, { text: "edited later" });
+      const g3 = await sendMessage(alice, group, { text: "edited later" });
       await alice.client.patch(`/v1/conversations/${group}/messages/${g3.id}`, {
         text: "edited text wins",
       });
-      const d1 = await send(alice, direct, { mediaIds: [image.id] });
+      const d1 = await sendMessage(alice, direct, { mediaIds: [image.id] });
       await alice.client.put(
         `/v1/conversations/${group}/messages/${theirs.id}/reactions/${encodeURIComponent("🎉")}`,
       );

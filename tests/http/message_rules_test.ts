@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { assertProblem, registerUser, serverTest, startServer } from "../support/server.ts";
+import {
+  assertProblem,
+  createGroup,
+  registerUser,
+  registerUsers,
+  serverTest,
+  startServer,
+} from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 Deno.test({
@@ -49,14 +56,8 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, late] = await Promise.all([
-        registerUser(s.url),
-        registerUser(s.url),
-        registerUser(s.url),
-      ]);
-      const g =
-        (await a.client.post("/v1/conversations", { type: "group", name: "g", memberIds: [b.id] }))
-          .body;
+      const [a, b, late] = await registerUsers(s.url, 3);
+      const g = await createGroup(a, "g", [b]);
       const m = (await a.client.post(`/v1/conversations/${g.id}/messages`, {
         clientMsgId: "1",
         text: "early",
@@ -81,9 +82,7 @@ Deno.test({
     const s = await startServer();
     try {
       const [a, b] = await Promise.all([registerUser(s.url), registerUser(s.url)]);
-      const g =
-        (await a.client.post("/v1/conversations", { type: "group", name: "g", memberIds: [b.id] }))
-          .body;
+      const g = await createGroup(a, "g", [b]);
       const system = (await a.client.get(`/v1/conversations/${g.id}/messages`)).body.messages[0];
       assert.equal(system.kind, "system");
       assertProblem(

@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { filesUnder, uploadSettled } from "../support/media.ts";
-import { registerUser, serverTest, startServer, type TestUser } from "../support/server.ts";
+import { registerUser, sendMessage, serverTest, startServer } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 const DAY_MS = 86_400_000;
-
-async function send(user: TestUser, conversationId: string, body: Record<string, unknown>) {
-  const res = await user.client.post(`/v1/conversations/${conversationId}/messages`, {
-    clientMsgId: crypto.randomUUID(),
-    ...body,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.message;
-}
 
 Deno.test({
   name:
@@ -31,19 +22,19 @@ Deno.test({
         type: "text/plain",
         filename: "old.txt",
       });
-      const old1 = await send(alice, group, { text: "old one" });
-      const old2 = await send(bob, group, { text: "old two", mediaIds: [] });
-      const old3 = await send(alice, group, { mediaIds: [doc.id] });
-      await send(alice, kept, { text: "kept forever" });
+      const old1 = await sendMessage(alice, group, { text: "old one" });
+      const old2 = await sendMessage(bob, group, { text: "old two", mediaIds: [] });
+      const old3 = await sendMessage(alice, group, { mediaIds: [doc.id] });
+      await sendMessage(alice, kept, { text: "kept forever" });
       const patched = await alice.client.patch(`/v1/conversations/${group}`, { retentionDays: 3 });
       assert.equal(patched.body.retentionDays, 3);
       await new Promise((r) => setTimeout(r, 5));
-      const fresh = await send(bob, group, { text: "newer", replyTo: old1.id });
+      const fresh = await sendMessage(bob, group, { text: "newer", replyTo: old1.id });
       // A reaction today on an old message goes with the message.
       await bob.client.put(
         `/v1/conversations/${group}/messages/${old2.id}/reactions/${encodeURIComponent("👍")}`,
       );
-      const latest = await send(alice, group, { text: "newest" });
+      const latest = await sendMessage(alice, group, { text: "newest" });
       const before = (await bob.client.get(`/v1/conversations/${group}`)).body;
       // Reading the newest page now puts it in the read cache; the sweep must invalidate it.
       const cached = (await bob.client.get(`/v1/conversations/${group}/messages`)).body;

@@ -1,4 +1,5 @@
 import { type Client, type Reply } from "./server.ts";
+import { eventually } from "./wait.ts";
 
 /** How to send an upload: multipart (`file` field) or the raw body with `?filename=`. */
 export interface UploadOptions {
@@ -42,14 +43,14 @@ export async function upload(
 
 /** Polls `GET /v1/media/:id` until the item is no longer processing; returns it. */
 export async function settled(client: Client, id: string, timeoutMs = 60_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await client.get(`/v1/media/${id}`);
-    if (res.status !== 200) throw new Error(`GET media ${id}: ${res.status}`);
-    if (res.body.status !== "processing") return res.body;
-    if (Date.now() > deadline) throw new Error(`media ${id} still processing`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const res = await eventually(
+    `media ${id} is no longer processing`,
+    () => client.get(`/v1/media/${id}`),
+    (r) => r.status !== 200 || r.body.status !== "processing",
+    { timeoutMs, everyMs: 100 },
+  );
+  if (res.status !== 200) throw new Error(`GET media ${id}: ${res.status}`);
+  return res.body;
 }
 
 /** Uploads and waits until processing is over; asserts the upload itself was accepted. */

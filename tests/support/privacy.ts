@@ -1,6 +1,7 @@
 import { unzipSync } from "fflate";
 import { fetchLink, filesUnder, indexOf } from "./media.ts";
 import type { TestServer, TestUser } from "./server.ts";
+import { eventually } from "./wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -38,13 +39,13 @@ export async function exportReady(user: TestUser, timeoutMs = 30_000): Promise<a
   if (started.status !== 202) {
     throw new Error(`export: ${started.status} ${JSON.stringify(started.body)}`);
   }
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await user.client.get(`/v1/users/me/export/${started.body.id}`);
-    if (res.body.status !== "processing") return res.body;
-    if (Date.now() > deadline) throw new Error("export still processing");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const res = await eventually(
+    "the export is no longer processing",
+    () => user.client.get(`/v1/users/me/export/${started.body.id}`),
+    (r) => r.body.status !== "processing",
+    { timeoutMs },
+  );
+  return res.body;
 }
 
 /** Downloads an export's archive by its signed link and unzips it (file name → bytes). */

@@ -110,6 +110,45 @@ export interface TestUser {
 
 let counter = 0;
 
+/**
+ * Sends a message as `user` over REST (with a fresh `clientMsgId` unless `body` has one) and returns
+ * the stored message; anything but 201 throws.
+ */
+export async function sendMessage(
+  user: TestUser,
+  conversationId: string,
+  body: Record<string, unknown>,
+): Promise<any> {
+  const res = await user.client.post(`/v1/conversations/${conversationId}/messages`, {
+    clientMsgId: crypto.randomUUID(),
+    ...body,
+  });
+  if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.message;
+}
+
+/** Registers `n` fresh users at once. */
+export function registerUsers(base: string, n: number): Promise<TestUser[]> {
+  return Promise.all(Array.from({ length: n }, () => registerUser(base)));
+}
+
+/** Creates a group owned by `owner` with `members`; returns the conversation (anything but 201 throws). */
+export async function createGroup(
+  owner: TestUser,
+  name: string,
+  members: TestUser[],
+): Promise<any> {
+  const res = await owner.client.post("/v1/conversations", {
+    type: "group",
+    name,
+    memberIds: members.map((m) => m.id),
+  });
+  if (res.status !== 201) {
+    throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return res.body;
+}
+
 /** Registers a fresh user (unique name per call) and returns them logged in. */
 export async function registerUser(
   base: string,

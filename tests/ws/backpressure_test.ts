@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { registerUser, serverTest, startServer } from "../support/server.ts";
+import { createGroup, registerUsers, serverTest, startServer } from "../support/server.ts";
 import { RawWsClient } from "../support/raw_ws.ts";
 import { WsClient } from "../support/ws.ts";
 
@@ -10,17 +10,8 @@ Deno.test({
   fn: async () => {
     const s = await startServer({ WS_SEND_BUFFER_BYTES: "65536" });
     try {
-      const [a, slow, fast] = await Promise.all([
-        registerUser(s.url),
-        registerUser(s.url),
-        registerUser(s.url),
-      ]);
-      const g = (await a.client.post("/v1/conversations", {
-        type: "group",
-        name: "g",
-        memberIds: [slow.id, fast.id],
-      }))
-        .body;
+      const [a, slow, fast] = await registerUsers(s.url, 3);
+      const g = await createGroup(a, "g", [slow, fast]);
       const raw = await RawWsClient.connect(s.port);
       await raw.sendText(JSON.stringify({ type: "auth", token: slow.accessToken }));
       const ready = JSON.parse((await raw.readFrame())!.text!);

@@ -4,8 +4,8 @@
  * are compared with a third server that reads the same store without a cache.
  */
 import assert from "node:assert/strict";
-import { type ServerProcess, spawnServer } from "../support/process.ts";
-import { startRedis } from "../support/redis.ts";
+import { startCluster } from "../support/cluster.ts";
+import type { ServerProcess } from "../support/process.ts";
 import { Client, registerUser, serverTest, startServer, type TestUser } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
@@ -25,15 +25,9 @@ Deno.test({
     "its cached page or list, whether read at once or on the event",
   ...serverTest,
   fn: async () => {
-    const redis = await startRedis();
-    const dataDir = await Deno.makeTempDir({ prefix: "parley-cache-multi-" });
-    const env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: dataDir,
-      REDIS_PREFIX: `t${crypto.randomUUID()}:`,
-    };
-    const [one, two] = await Promise.all([spawnServer(env), spawnServer(env)]);
-    const truth = await startServer({ DATA_DIR: dataDir, READ_CACHE: "false" });
+    const cluster = await startCluster(2);
+    const { instances: [one, two] } = cluster;
+    const truth = await startServer({ DATA_DIR: cluster.dataDir, READ_CACHE: "false" });
     let socket: WsClient | undefined;
     try {
       const [a, b, c] = await Promise.all([one, one, one].map((s) => registerUser(s.url)));
@@ -155,10 +149,7 @@ Deno.test({
     } finally {
       await socket?.close();
       await truth.close();
-      for (const s of [one, two]) s.kill("SIGKILL");
-      await Promise.all([one.exited, two.exited]);
-      await redis.close();
-      await Deno.remove(dataDir, { recursive: true });
+      await cluster.close();
     }
   },
 });

@@ -1,31 +1,17 @@
 import assert from "node:assert/strict";
-import { type ServerProcess, spawnServer } from "../support/process.ts";
-import { startRedis } from "../support/redis.ts";
+import { range, startCluster } from "../support/cluster.ts";
 import { ResilientClient } from "../support/resilient.ts";
 import { registerUser, serverTest } from "../support/server.ts";
+import { eventually } from "../support/wait.ts";
 import { WsClient } from "../support/ws.ts";
-
-async function instances(n: number, env: Record<string, string>): Promise<ServerProcess[]> {
-  return await Promise.all(Array.from({ length: n }, () => spawnServer(env)));
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-}
 
 Deno.test({
   name: "two instances sharing Redis and a store: chat and presence cross instances; a SIGKILLed " +
     "instance's clients resume on the other and nothing acknowledged is lost or duplicated",
   ...serverTest,
   fn: async () => {
-    const redis = await startRedis();
-    const dataDir = await Deno.makeTempDir({ prefix: "parley-multi-" });
-    const env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: dataDir,
-      REDIS_PREFIX: `t${crypto.randomUUID()}:`,
-    };
-    const [one, two] = await instances(2, env);
+    const cluster = await startCluster(2);
+    const { instances: [one, two] } = cluster;
     try {
       const [a, b] = await Promise.all([registerUser(one.url), registerUser(two.url)]);
       const dm = (await a.client.post("/v1/conversations", { type: "direct", userId: b.id })).body;
@@ -80,10 +66,7 @@ Deno.test({
       );
       await Promise.all([sender.close(), receiver.close()]);
     } finally {
-      for (const s of [one, two]) s.kill("SIGKILL");
-      await Promise.all([one.exited, two.exited]);
-      await redis.close();
-      await Deno.remove(dataDir, { recursive: true });
+      await cluster.close();
     }
   },
 });
@@ -94,14 +77,8 @@ Deno.test({
     "message reaches the other instance's clients exactly once, in order",
   ...serverTest,
   fn: async () => {
-    const redis = await startRedis();
-    const dataDir = await Deno.makeTempDir({ prefix: "parley-multi-" });
-    const env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: dataDir,
-      REDIS_PREFIX: `t${crypto.randomUUID()}:`,
-    };
-    const [one, two] = await instances(2, env);
+    const cluster = await startCluster(2);
+    const { redis, instances: [one, two] } = cluster;
     try {
       const [a, b] = await Promise.all([registerUser(one.url), registerUser(two.url)]);
       const dm = (await a.client.post("/v1/conversations", { type: "direct", userId: b.id })).body;
@@ -130,18 +107,15 @@ Deno.test({
       }
       assert.equal(otherInstance.reconnects, 0, "sockets stayed up through the outage");
       // Each Redis client reconnects on its own backoff (up to 5 s): readiness follows shortly.
-      let ready = { status: "" };
-      for (let i = 0; i < 100 && ready.status !== "ok"; i++) {
-        if (i > 0) await new Promise((r) => setTimeout(r, 100));
-        ready = await (await fetch(`${two.url}/readyz`)).json();
-      }
-      assert.equal(ready.status, "ok");
+      await eventually(
+        "instance two is ready again",
+        async () => (await (await fetch(`${two.url}/readyz`)).json()).status,
+        (status) => status === "ok",
+        { everyMs: 100 },
+      );
       await Promise.all([sender.close(), sameInstance.close(), otherInstance.close()]);
     } finally {
-      for (const s of [one, two]) s.kill("SIGKILL");
-      await Promise.all([one.exited, two.exited]);
-      await redis.close();
-      await Deno.remove(dataDir, { recursive: true });
+      await cluster.close();
     }
   },
 });

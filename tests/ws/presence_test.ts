@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { registerUser, serverTest, startServer } from "../support/server.ts";
+import { registerUsers, serverTest, startServer } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 Deno.test({
@@ -9,11 +9,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, stranger] = await Promise.all([
-        registerUser(s.url),
-        registerUser(s.url),
-        registerUser(s.url),
-      ]);
+      const [a, b, stranger] = await registerUsers(s.url, 3);
       await a.client.post("/v1/conversations", { type: "direct", userId: b.id });
       const wb = await WsClient.connect(s.url, b.accessToken);
       const ws = await WsClient.connect(s.url, stranger.accessToken);
@@ -55,11 +51,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, stranger] = await Promise.all([
-        registerUser(s.url),
-        registerUser(s.url),
-        registerUser(s.url),
-      ]);
+      const [a, b, stranger] = await registerUsers(s.url, 3);
       await a.client.post("/v1/conversations", { type: "direct", userId: b.id });
       const wb = await WsClient.connect(s.url, b.accessToken);
       const wa = await WsClient.connect(s.url, a.accessToken);

@@ -5,8 +5,8 @@
  * (fails closed), cached reads fall through to the store, and presence converges once Redis is back.
  */
 import assert from "node:assert/strict";
-import { type ServerProcess, spawnServer } from "../support/process.ts";
-import { startRedis } from "../support/redis.ts";
+import { range, startCluster } from "../support/cluster.ts";
+import type { ServerProcess } from "../support/process.ts";
 import { ResilientClient } from "../support/resilient.ts";
 import {
   assertProblem,
@@ -15,29 +15,8 @@ import {
   serverTest,
   type TestUser,
 } from "../support/server.ts";
+import { eventually } from "../support/wait.ts";
 import { WsClient } from "../support/ws.ts";
-
-/** Polls `probe` until it returns a value `ok` accepts; fails with the last value after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting until ${what}; last: ${JSON.stringify(value)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-}
 
 /** The metric's value summed over the series whose labels contain every one of `labels`. */
 async function metric(server: ServerProcess, name: string, labels: string[]): Promise<number> {
@@ -61,15 +40,8 @@ Deno.test({
     "open throughout is online as seen from both instances)",
   ...serverTest,
   fn: async () => {
-    const redis = await startRedis();
-    const dataDir = await Deno.makeTempDir({ prefix: "parley-outage-" });
-    const env = {
-      REDIS_URL: redis.url,
-      DATA_DIR: dataDir,
-      REDIS_PREFIX: `t${crypto.randomUUID()}:`,
-      PRESENCE_TTL_SECONDS: "5",
-    };
-    const [one, two] = await Promise.all([spawnServer(env), spawnServer(env)]);
+    const cluster = await startCluster(2, { PRESENCE_TTL_SECONDS: "5" });
+    const { redis, instances: [one, two] } = cluster;
     const sockets: Array<{ close(): Promise<unknown> }> = [];
     try {
       const [a, b, stays, leaves] = await Promise.all(
@@ -172,10 +144,7 @@ Deno.test({
       assert.ok(await metric(two, "parley_cache_hits_total", ['read="history"']) > hitsBefore);
     } finally {
       await Promise.all(sockets.map((s) => s.close().catch(() => {})));
-      for (const s of [one, two]) s.kill("SIGKILL");
-      await Promise.all([one.exited, two.exited]);
-      await redis.close();
-      await Deno.remove(dataDir, { recursive: true });
+      await cluster.close();
     }
   },
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { registerUser, serverTest, startServer } from "../support/server.ts";
+import { createGroup, registerUser, serverTest, startServer } from "../support/server.ts";
 import { type Frame, WsClient } from "../support/ws.ts";
 
 function seqs(frames: Frame[], conversationId: string): number[] {
@@ -18,9 +18,7 @@ Deno.test({
     try {
       const [a, b] = await Promise.all([registerUser(s.url), registerUser(s.url)]);
       const dm = (await a.client.post("/v1/conversations", { type: "direct", userId: b.id })).body;
-      const g =
-        (await a.client.post("/v1/conversations", { type: "group", name: "g", memberIds: [b.id] }))
-          .body;
+      const g = await createGroup(a, "g", [b]);
       const first = await WsClient.connect(s.url, b.accessToken);
       await a.client.post(`/v1/conversations/${dm.id}/messages`, {
         clientMsgId: "seen",

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { registerUser, serverTest, startServer } from "../support/server.ts";
+import {
+  createGroup,
+  registerUser,
+  registerUsers,
+  serverTest,
+  startServer,
+} from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 Deno.test({
@@ -56,16 +62,8 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, c] = await Promise.all([
-        registerUser(s.url),
-        registerUser(s.url),
-        registerUser(s.url),
-      ]);
-      const g = (await a.client.post("/v1/conversations", {
-        type: "group",
-        name: "g",
-        memberIds: [b.id, c.id],
-      })).body;
+      const [a, b, c] = await registerUsers(s.url, 3);
+      const g = await createGroup(a, "g", [b, c]);
       const [wa, wb, wc] = await Promise.all(
         [a, b, c].map((u) => WsClient.connect(s.url, u.accessToken)),
       );
@@ -112,16 +110,8 @@ Deno.test({
   fn: async () => {
     const s = await startServer({ RECEIPT_AGGREGATE_OVER: "2" });
     try {
-      const [a, b, c] = await Promise.all([
-        registerUser(s.url),
-        registerUser(s.url),
-        registerUser(s.url),
-      ]);
-      const g = (await a.client.post("/v1/conversations", {
-        type: "group",
-        name: "big",
-        memberIds: [b.id, c.id],
-      })).body;
+      const [a, b, c] = await registerUsers(s.url, 3);
+      const g = await createGroup(a, "big", [b, c]);
       const wa = await WsClient.connect(s.url, a.accessToken);
       const sent = await wa.request({
         type: "message.send",
