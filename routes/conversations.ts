@@ -39,6 +39,7 @@ export function conversationRoutes(services: Services) {
   const r = router();
   const mw = [requireAuth(services.auth)];
   const svc = services.conversations;
+  const members = services.members;
   const base = { tags: ["Conversations"], security: bearer, middleware: mw };
 
   r.openapi(
@@ -160,7 +161,7 @@ export function conversationRoutes(services: Services) {
     }),
     async (c) =>
       c.json(
-        await svc.transferOwnership(
+        await members.transferOwnership(
           c.get("actor"),
           c.req.valid("param").id,
           c.req.valid("json").userId,
@@ -185,7 +186,10 @@ export function conversationRoutes(services: Services) {
       },
     }),
     async (c) =>
-      c.json(await svc.members(c.get("actor"), c.req.valid("param").id, c.req.valid("query")), 200),
+      c.json(
+        await members.list(c.get("actor"), c.req.valid("param").id, c.req.valid("query")),
+        200,
+      ),
   );
 
   r.openapi(
@@ -212,7 +216,7 @@ export function conversationRoutes(services: Services) {
     }),
     async (c) => {
       const p = c.req.valid("param");
-      const added = await svc.addMembers(c.get("actor"), p.id, c.req.valid("json").userIds);
+      const added = await members.addMembers(c.get("actor"), p.id, c.req.valid("json").userIds);
       return c.json(added, added.members.length > 0 ? 201 : 200);
     },
   );
@@ -228,7 +232,7 @@ export function conversationRoutes(services: Services) {
     }),
     async (c) => {
       const p = c.req.valid("param");
-      await svc.removeMember(c.get("actor"), p.id, p.userId);
+      await members.removeMember(c.get("actor"), p.id, p.userId);
       return c.body(null, 204);
     },
   );
@@ -248,7 +252,7 @@ export function conversationRoutes(services: Services) {
     async (c) => {
       const p = c.req.valid("param");
       return c.json(
-        await svc.setRole(c.get("actor"), p.id, p.userId, c.req.valid("json").role),
+        await members.setRole(c.get("actor"), p.id, p.userId, c.req.valid("json").role),
         200,
       );
     },

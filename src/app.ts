@@ -40,6 +40,8 @@ import { SessionGuard } from "./services/session_guard.ts";
 import { MediaService } from "./services/media.ts";
 import { MediaJobs } from "./services/media_jobs.ts";
 import { UsersService } from "./services/users.ts";
+import { ConversationMembers } from "./services/conversation_members.ts";
+import { ConversationViews } from "./services/conversation_views.ts";
 import { ConversationsService } from "./services/conversations.ts";
 import { EventLog } from "./services/events.ts";
 import { HotReads } from "./services/hot_reads.ts";
@@ -66,6 +68,7 @@ export interface Services {
   audit: AuditLog;
   tokens: TokenService;
   conversations: ConversationsService;
+  members: ConversationMembers;
   messages: MessagesService;
   receipts: ReceiptsService;
   media: MediaService;
@@ -225,13 +228,23 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
   const events = new EventLog({ store, renderer, publisher });
   const hot = reads && new HotReads({ store, renderer, reads });
+  const views = new ConversationViews({ store, renderer, avatars: media });
   const conversations = new ConversationsService({
     config,
     store,
     events,
     renderer,
     avatars: media,
+    views,
     hot,
+  });
+  const members = new ConversationMembers({
+    config,
+    store,
+    events,
+    renderer,
+    conversations,
+    views,
   });
   const messages = new MessagesService({
     config,
@@ -266,7 +279,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     security,
     auth,
     dataKeys,
-    conversations,
+    members,
     renderer,
     events,
     media,
@@ -293,6 +306,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     audit,
     tokens,
     conversations,
+    members,
     messages,
     receipts,
     media,

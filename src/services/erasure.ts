@@ -10,7 +10,7 @@ import type { Change, Store } from "../store/store.ts";
 import type { AccountSecurity } from "./account_security.ts";
 import type { AuditLog } from "./audit.ts";
 import { accountBucket, type Actor, type AuthService, type RequestMeta } from "./auth.ts";
-import type { ConversationsService } from "./conversations.ts";
+import type { ConversationMembers } from "./conversation_members.ts";
 import type { DataExports } from "./data_exports.ts";
 import type { EventLog } from "./events.ts";
 import type { MediaService } from "./media.ts";
@@ -48,7 +48,7 @@ export class AccountErasure {
       security: AccountSecurity;
       auth: AuthService;
       dataKeys: DataKeys;
-      conversations: ConversationsService;
+      members: ConversationMembers;
       renderer: MessageRenderer;
       events: EventLog;
       media: MediaService;
@@ -132,7 +132,7 @@ export class AccountErasure {
       const heads = await this.deps.store.conversationHeads(userId);
       if (heads.length === 0) break;
       for (const { id } of heads) {
-        await this.#retry(() => this.deps.conversations.departErased(userId, id));
+        await this.#retry(() => this.deps.members.departErased(userId, id));
         left++;
       }
     }

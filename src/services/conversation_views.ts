@@ -1,0 +1,126 @@
+import type { GroupSettings, Member, MemberRole, ReactionSummary } from "../domain/types.ts";
+import { nowIso } from "../ids.ts";
+import type { ConversationListItem, Store } from "../store/store.ts";
+import { messageFor, type MessageRenderer, type PublicMessage } from "./render.ts";
+import { type AvatarResolver, type MediaRef, omitNullish } from "./users.ts";
+
+/** A conversation as one member sees it. */
+export interface ConversationView {
+  id: string;
+  type: "direct" | "group";
+  name: string | null;
+  description: string | null;
+  avatar: MediaRef | null;
+  memberCount: number;
+  myRole: MemberRole;
+  lastMessage?: PublicMessage;
+  lastSeq: number;
+  unreadCount: number;
+  muted: boolean;
+  mutedUntil?: string;
+  archived: boolean;
+  settings: GroupSettings;
+  retentionDays?: number;
+  peer?: { id: string; username: string; displayName: string; deleted?: true };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A member in a member list. */
+export interface MemberView {
+  userId: string;
+  role: MemberRole;
+  joinedAt: string;
+  user: { id: string; username: string; displayName: string; deleted?: true };
+}
+
+/**
+ * Conversations and members as the API shows them: last messages rendered for the viewer, avatars
+ * as signed links, a mute that has run out as not muted, and erased accounts (in member lists also
+ * users no longer found) as "Deleted account".
+ */
+export class ConversationViews {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      renderer: MessageRenderer;
+      avatars: AvatarResolver;
+    },
+  ) {}
+
+  /**
+   * Views of list rows for `viewerId`, in their order; `reactions` of their last messages when
+   * already at hand (cached).
+   */
+  async conversations(
+    viewerId: string,
+    items: ConversationListItem[],
+    options: { reactions?: Map<string, ReactionSummary> } = {},
+  ): Promise<ConversationView[]> {
+    const { reactions } = options;
+    const peers = new Map(
+      (await this.deps.store.getUsers(items.map((i) => i.peerId).filter((p): p is string => !!p)))
+        .map((u) => [u.id, u]),
+    );
+    const last = items.flatMap((i) => i.lastMessage ? [i.lastMessage] : []);
+    const lastViews = new Map(
+      (await (reactions
+        ? this.deps.renderer.renderWith(last, reactions)
+        : this.deps.renderer.render(last)))
+        .map((v) => [v.id, messageFor(v, viewerId)]),
+    );
+    const now = nowIso();
+    return await Promise.all(
+      items.map(async ({ conversation: c, member: m, lastMessage, unreadCount, peerId }) => {
+        const peer = peerId ? peers.get(peerId) : undefined;
+        const mutedNow = m.muted && (!m.mutedUntil || m.mutedUntil > now);
+        return omitNullish({
+          id: c.id,
+          type: c.type,
+          name: c.name,
+          description: c.description,
+          avatar: c.avatarMediaId ? await this.deps.avatars.links(c.avatarMediaId) : null,
+          memberCount: c.memberCount,
+          myRole: m.role,
+          lastMessage: lastMessage ? lastViews.get(lastMessage.id) : undefined,
+          lastSeq: c.lastSeq,
+          unreadCount,
+          muted: mutedNow,
+          mutedUntil: mutedNow && m.mutedUntil ? m.mutedUntil : undefined,
+          archived: m.archived,
+          settings: c.settings,
+          retentionDays: c.retentionDays ?? undefined,
+          peer: peer ? userSummary(peer) : undefined,
+          createdAt: c.createdAt,
+          updatedAt: c.updatedAt,
+        } as ConversationView);
+      }),
+    );
+  }
+
+  /** Views of `members`, in their order. */
+  async members(members: Member[]): Promise<MemberView[]> {
+    const users = new Map(
+      (await this.deps.store.getUsers(members.map((m) => m.userId))).map((u) => [u.id, u]),
+    );
+    return members.map((m) => {
+      const u = users.get(m.userId);
+      return {
+        userId: m.userId,
+        role: m.role,
+        joinedAt: m.joinedAt,
+        user: u
+          ? userSummary(u)
+          : { id: m.userId, username: "deleted", displayName: "Deleted account", deleted: true },
+      };
+    });
+  }
+}
+
+function userSummary(
+  u: { id: string; username: string; displayName: string; deletedAt: string | null },
+) {
+  return u.deletedAt
+    ? { id: u.id, username: "deleted", displayName: "Deleted account", deleted: true as const }
+    : { id: u.id, username: u.username, displayName: u.displayName };
+}
