@@ -5,6 +5,8 @@ import { BENCH_ENV, cpuSeconds, percentile, registerMany, round } from "./_lib.t
 /** What {@link runSendBench} measures. */
 export interface SendResult {
   groupCommit: boolean;
+  /** The offered rate (msg/s) in open-loop mode; absent in closed-loop mode. */
+  offeredPerSecond?: number;
   messagesPerSecond: number;
   ackP50Ms: number;
   ackP99Ms: number;
@@ -12,9 +14,13 @@ export interface SendResult {
 }
 
 /**
- * Durable sends: `senders` sockets each keep `window` message.send frames in flight for `seconds`
- * against a server in its own process (SQLite, synchronous=FULL, so every commit is fsynced). Every
- * ack means the message was committed. Reports acked messages per second and ack latency.
+ * Durable sends against a server in its own process (SQLite, synchronous=FULL, so every commit is
+ * fsynced). Every ack means the message was committed. Two modes:
+ * - closed loop (no `rate`): `senders` sockets each keep `window` message.send frames in flight for
+ *   `seconds` — the most the server can persist; latency then only reflects that queue;
+ * - open loop (`rate`): the sockets together send `rate` messages per second on a fixed schedule,
+ *   whatever the acks do, and latency is counted from each message's scheduled time (so a stalled
+ *   server cannot hide its backlog: no coordinated omission). This answers "at N msg/s, what p99?".
  */
 export async function runSendBench(
   options: {
@@ -22,6 +28,8 @@ export async function runSendBench(
     seconds?: number;
     senders?: number;
     window?: number;
+    /** Open loop: messages per second offered by all sockets together. */
+    rate?: number;
     env?: Record<string, string>;
   },
 ): Promise<SendResult> {
@@ -45,26 +53,40 @@ export async function runSendBench(
     const latencies: number[] = [];
     let acked = 0;
     let n = 0;
+    const send = async (i: number, scheduled: number) => {
+      const ack = await sockets[i].request({
+        type: "message.send",
+        conversationId: conversations[i],
+        clientMsgId: `b${n++}`,
+        text: "a benchmark message of modest length, like most chat messages are",
+      });
+      if (!ack.ok) throw new Error(JSON.stringify(ack));
+      latencies.push(performance.now() - scheduled);
+      acked++;
+    };
     const until = performance.now() + seconds * 1000;
     const cpu0 = cpuSeconds(server.child.pid);
     const started = performance.now();
-    await Promise.all(sockets.map(async (ws, i) => {
-      const pump = async () => {
-        while (performance.now() < until) {
-          const t0 = performance.now();
-          const ack = await ws.request({
-            type: "message.send",
-            conversationId: conversations[i],
-            clientMsgId: `b${n++}`,
-            text: "a benchmark message of modest length, like most chat messages are",
-          });
-          if (!ack.ok) throw new Error(JSON.stringify(ack));
-          latencies.push(performance.now() - t0);
-          acked++;
+    if (options.rate) {
+      // Each socket sends every `interval` ms, the sockets staggered evenly across one interval.
+      const interval = (1000 * sockets.length) / options.rate;
+      await Promise.all(sockets.map(async (_, i) => {
+        const inFlight: Promise<void>[] = [];
+        for (let due = started + (interval * i) / sockets.length; due < until; due += interval) {
+          const wait = due - performance.now();
+          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          inFlight.push(send(i, due));
         }
-      };
-      await Promise.all(Array.from({ length: window }, pump));
-    }));
+        await Promise.all(inFlight);
+      }));
+    } else {
+      await Promise.all(sockets.map(async (_, i) => {
+        const pump = async () => {
+          while (performance.now() < until) await send(i, performance.now());
+        };
+        await Promise.all(Array.from({ length: window }, pump));
+      }));
+    }
     const elapsed = (performance.now() - started) / 1000;
     const cpu = cpuSeconds(server.child.pid) - cpu0;
     if (Deno.env.get("BENCH_DEBUG")) {
@@ -73,6 +95,7 @@ export async function runSendBench(
     for (const s of sockets) s.close();
     return {
       groupCommit,
+      offeredPerSecond: options.rate,
       messagesPerSecond: round(acked / elapsed, 0),
       ackP50Ms: round(percentile(latencies, 50), 2),
       ackP99Ms: round(percentile(latencies, 99), 2),
