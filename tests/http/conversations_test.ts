@@ -2,17 +2,12 @@ import assert from "node:assert/strict";
 import {
   assertProblem,
   createGroup,
-  registerUser,
+  registerUsers,
   type Reply,
   serverTest,
   startServer,
-  type TestServer,
   type TestUser,
 } from "../support/server.ts";
-
-async function users(s: TestServer, n: number): Promise<TestUser[]> {
-  return await Promise.all(Array.from({ length: n }, () => registerUser(s.url)));
-}
 
 async function send(user: TestUser, id: string, text: string): Promise<any> {
   const res = await user.client.post(`/v1/conversations/${id}/messages`, {
@@ -68,7 +63,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, c] = await users(s, 3);
+      const [a, b, c] = await registerUsers(s.url, 3);
       const first = await a.client.post("/v1/conversations", { type: "direct", userId: b.id });
       assert.equal(first.status, 201);
       assert.equal(first.body.type, "direct");
@@ -115,7 +110,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const attempts = await Promise.all(
         Array.from(
           { length: 20 },
@@ -144,7 +139,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, x, y] = await users(s, 3);
+      const [owner, x, y] = await registerUsers(s.url, 3);
       const res = await owner.client.post("/v1/conversations", {
         type: "group",
         name: "  Hiking 🥾  ",
@@ -205,7 +200,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const made: any[] = [];
       for (const name of ["one", "two", "three"]) {
         if (made.length) await pastMillisecond(made.at(-1).updatedAt);
@@ -239,7 +234,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const g1 = (await createGroup(a, "keep", [b])).id;
       const g2 = (await createGroup(a, "archive me", [b])).id;
       const put = await a.client.put(`/v1/conversations/${g2}/me`, { archived: true });
@@ -266,7 +261,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const id = (await createGroup(a, "noisy", [b])).id;
       const me = `/v1/conversations/${id}/me`;
 
@@ -306,7 +301,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const created = new Set<string>();
       for (let i = 0; i < 11; i++) created.add((await createGroup(a, `g${i}`, [b])).id);
       // Some activity in between, so the order is not just creation order.
@@ -349,7 +344,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, c] = await users(s, 3);
+      const [a, b, c] = await registerUsers(s.url, 3);
       const id = (await a.client.post("/v1/conversations", { type: "direct", userId: b.id }))
         .body.id;
       const [m1, m2, m3] = [
@@ -404,7 +399,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, x, y] = await users(s, 3);
+      const [owner, x, y] = await registerUsers(s.url, 3);
       const id = (await createGroup(owner, "Events", [x])).id;
       await send(x, id, "before the changes");
       const path = `/v1/conversations/${id}`;
@@ -461,7 +456,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, oldMember, moderator, olderAdmin, newerAdmin] = await users(s, 5);
+      const [owner, oldMember, moderator, olderAdmin, newerAdmin] = await registerUsers(s.url, 5);
       const g = await createGroup(owner, "Succession", [oldMember]);
       const path = `/v1/conversations/${g.id}`;
       let last = g.updatedAt;
@@ -515,7 +510,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, heir, outsider] = await users(s, 3);
+      const [owner, heir, outsider] = await registerUsers(s.url, 3);
       const path = `/v1/conversations/${(await createGroup(owner, "Handover", [heir])).id}`;
       assertProblem(
         await owner.client.post(`${path}/owner`, { userId: outsider.id }),
@@ -558,7 +553,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer({ GROUP_MEMBER_LIMIT: "3" });
     try {
-      const [owner, a, b, c] = await users(s, 4);
+      const [owner, a, b, c] = await registerUsers(s.url, 4);
       const tooMany = await owner.client.post("/v1/conversations", {
         type: "group",
         name: "Crowd",
@@ -603,7 +598,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer({ GROUP_MEMBER_LIMIT: "3" });
     try {
-      const [owner, first, ...candidates] = await users(s, 7);
+      const [owner, first, ...candidates] = await registerUsers(s.url, 7);
       for (let round = 0; round < 3; round++) {
         const g = await createGroup(owner, `Race ${round}`, [first]);
         const path = `/v1/conversations/${g.id}`;
@@ -632,7 +627,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, gone, stays] = await users(s, 3);
+      const [owner, gone, stays] = await registerUsers(s.url, 3);
       const g = await createGroup(owner, "Club", [gone, stays]);
       const path = `/v1/conversations/${g.id}`;
       await send(gone, g.id, "I was here");
@@ -662,7 +657,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, x, y] = await users(s, 3);
+      const [owner, x, y] = await registerUsers(s.url, 3);
       const g = await createGroup(owner, "Busy", [x, y]);
       const path = `/v1/conversations/${g.id}`;
       const sends = Array.from(
@@ -713,7 +708,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, a] = await users(s, 2);
+      const [owner, a] = await registerUsers(s.url, 2);
       const g = await createGroup(owner, "Already", [a]);
       const before = (await owner.client.get(`/v1/conversations/${g.id}`)).body.lastSeq;
       const again = await owner.client.post(`/v1/conversations/${g.id}/members`, {

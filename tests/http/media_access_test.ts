@@ -12,7 +12,9 @@ import {
 import { fetchLink, filesUnder, indexOf, upload, uploadSettled } from "../support/media.ts";
 import {
   assertProblem,
+  createGroup,
   registerUser,
+  registerUsers,
   serverTest,
   startServer,
   type TestServer,
@@ -27,19 +29,11 @@ function shared(): Promise<TestServer> {
 }
 
 async function users(n: number): Promise<TestUser[]> {
-  const s = await shared();
-  return await Promise.all(Array.from({ length: n }, () => registerUser(s.url)));
+  return await registerUsers((await shared()).url, n);
 }
 
-async function group(owner: TestUser, members: TestUser[], extra: Record<string, unknown> = {}) {
-  const res = await owner.client.post("/v1/conversations", {
-    type: "group",
-    name: "Media team",
-    memberIds: members.map((m) => m.id),
-    ...extra,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body;
+function group(owner: TestUser, members: TestUser[], extra: Record<string, unknown> = {}) {
+  return createGroup(owner, "Media team", members, extra);
 }
 
 async function send(u: TestUser, conversationId: string, mediaIds: string[], text?: string) {

@@ -2,21 +2,15 @@ import assert from "node:assert/strict";
 import {
   assertProblem,
   Client,
-  registerUser,
+  createGroup,
+  registerUsers,
   type Reply,
   serverTest,
   startServer,
-  type TestServer,
   type TestUser,
 } from "../support/server.ts";
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-async function users(s: TestServer, n: number): Promise<TestUser[]> {
-  const out: TestUser[] = [];
-  for (let i = 0; i < n; i++) out.push(await registerUser(s.url));
-  return out;
-}
 
 async function direct(a: TestUser, b: TestUser): Promise<string> {
   const res = await a.client.post("/v1/conversations", { type: "direct", userId: b.id });
@@ -25,13 +19,7 @@ async function direct(a: TestUser, b: TestUser): Promise<string> {
 }
 
 async function group(owner: TestUser, members: TestUser[], name = "Team"): Promise<string> {
-  const res = await owner.client.post("/v1/conversations", {
-    type: "group",
-    name,
-    memberIds: members.map((m) => m.id),
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.id;
+  return (await createGroup(owner, name, members)).id;
 }
 
 let nextId = 0;
@@ -80,7 +68,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const res = await a.client.post(`/v1/conversations/${conv}/messages`, {
         clientMsgId: "first-message",
@@ -116,7 +104,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const body = { clientMsgId: "txn-1", text: "once" };
       const first = await a.client.post(`/v1/conversations/${conv}/messages`, body);
@@ -138,7 +126,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const body = { clientMsgId: "shared-txn", text: "same key" };
       const fromA = await a.client.post(`/v1/conversations/${conv}/messages`, body);
@@ -160,7 +148,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, c] = await users(s, 3);
+      const [a, b, c] = await registerUsers(s.url, 3);
       const one = await direct(a, b);
       const two = await direct(a, c);
       const body = { clientMsgId: "reused", text: "where am I" };
@@ -185,7 +173,7 @@ for (const groupCommit of ["true", "false"]) {
     fn: async () => {
       const s = await startServer({ GROUP_COMMIT: groupCommit });
       try {
-        const [a, b] = await users(s, 2);
+        const [a, b] = await registerUsers(s.url, 2);
         const conv = await direct(a, b);
         const body = { clientMsgId: "storm", text: "retry storm" };
         const replies = await Promise.all(
@@ -223,7 +211,7 @@ Deno.test({
     const one = await startServer({ DATA_DIR: dataDir });
     const two = await startServer({ DATA_DIR: dataDir });
     try {
-      const [a, b] = await users(one, 2);
+      const [a, b] = await registerUsers(one.url, 2);
       const conv = await direct(a, b);
       const body = { clientMsgId: "cross-instance", text: "from anywhere" };
       const clients = [a.client, new Client(two.url, a.accessToken)];
@@ -252,7 +240,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, m1, m2] = await users(s, 3);
+      const [owner, m1, m2] = await registerUsers(s.url, 3);
       const conv = await group(owner, [m1, m2]);
       const senders = [owner, m1, m2];
       const sent = await Promise.all(senders.map(async (u) => {
@@ -295,7 +283,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       for (const text of ["", "   ", " \n\t "]) {
         const res = await send(a, conv, { text });
@@ -327,7 +315,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       for (const text of ["ding\u0007", "line\r\nbreak", "nul\u0000", "del\u007f", "c1\u0085"]) {
         const res = await send(a, conv, { text });
@@ -353,7 +341,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const res = await send(a, conv, { text: "caf" + "e\u0301" });
       assert.equal(res.status, 201);
@@ -376,7 +364,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const none = await send(a, conv, {});
       assertProblem(none, 400, "validation_failed");
@@ -400,7 +388,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, c] = await users(s, 3);
+      const [a, b, c] = await registerUsers(s.url, 3);
       const conv = await direct(a, b);
       const other = await direct(a, c);
       const target = await sendOk(b, conv, "question?");
@@ -427,7 +415,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, member, outsider] = await users(s, 3);
+      const [owner, member, outsider] = await registerUsers(s.url, 3);
       const conv = await group(owner, [member]);
       const ok = await send(owner, conv, { text: "hi @member", mentions: [member.id, owner.id] });
       assert.equal(ok.status, 201);
@@ -447,7 +435,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const sent = [];
       for (let i = 0; i < 10; i++) sent.push(await sendOk(a, conv, `m${i}`));
@@ -490,7 +478,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b, outsider] = await users(s, 3);
+      const [a, b, outsider] = await registerUsers(s.url, 3);
       const conv = await direct(a, b);
       await sendOk(a, conv, "private");
       assertProblem(
@@ -516,7 +504,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, member, outsider] = await users(s, 3);
+      const [owner, member, outsider] = await registerUsers(s.url, 3);
       const conv = await group(owner, [member]);
       const m = await sendOk(member, conv, "draft");
       const path = `/v1/conversations/${conv}/messages/${m.id}`;
@@ -550,7 +538,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const m = await sendOk(a, conv, "soon gone");
       const path = `/v1/conversations/${conv}/messages/${m.id}`;
@@ -568,7 +556,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const keep = await sendOk(a, conv, "keep");
       const hide = await sendOk(b, conv, "hide from a");
@@ -595,7 +583,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const m = await sendOk(a, conv, "regrettable");
       const path = `/v1/conversations/${conv}/messages/${m.id}?for=everyone`;
@@ -626,7 +614,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const m = await sendOk(a, conv, "mine");
       assertProblem(
@@ -651,7 +639,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [owner, admin, mod, member] = await users(s, 4);
+      const [owner, admin, mod, member] = await registerUsers(s.url, 4);
       const conv = await group(owner, [admin, mod, member]);
       const roles = `/v1/conversations/${conv}/members`;
       assert.equal(
@@ -688,7 +676,7 @@ Deno.test({
   fn: async () => {
     const s = await startServer();
     try {
-      const [a, b] = await users(s, 2);
+      const [a, b] = await registerUsers(s.url, 2);
       const conv = await direct(a, b);
       const start = (await a.client.get(`/v1/conversations/${conv}`)).body.lastSeq;
       const created = await sendOk(a, conv, "v1");

@@ -132,16 +132,21 @@ export function registerUsers(base: string, n: number): Promise<TestUser[]> {
   return Promise.all(Array.from({ length: n }, () => registerUser(base)));
 }
 
-/** Creates a group owned by `owner` with `members`; returns the conversation (anything but 201 throws). */
+/**
+ * Creates a group owned by `owner` with `members` (and `extra` fields such as `avatarMediaId`);
+ * returns the conversation (anything but 201 throws).
+ */
 export async function createGroup(
   owner: TestUser,
   name: string,
   members: TestUser[],
+  extra: Record<string, unknown> = {},
 ): Promise<any> {
   const res = await owner.client.post("/v1/conversations", {
     type: "group",
     name,
     memberIds: members.map((m) => m.id),
+    ...extra,
   });
   if (res.status !== 201) {
     throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);

@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
-import { registerUser, serverTest, startServer, type TestServer } from "../support/server.ts";
+import {
+  createGroup,
+  registerUser,
+  registerUsers,
+  serverTest,
+  startServer,
+  type TestServer,
+} from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 async function group(s: TestServer, n: number) {
-  const users = await Promise.all(Array.from({ length: n }, () => registerUser(s.url)));
+  const users = await registerUsers(s.url, n);
   const [owner, ...rest] = users;
-  const g = (await owner.client.post("/v1/conversations", {
-    type: "group",
-    name: "Room",
-    memberIds: rest.map((u) => u.id),
-  })).body;
-  return { users, id: g.id as string };
+  return { users, id: (await createGroup(owner, "Room", rest)).id as string };
 }
 
 Deno.test({
