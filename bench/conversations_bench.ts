@@ -1,6 +1,7 @@
 // Conversation list latency for a user in many conversations: the first page of
 // `GET /v1/conversations?limit=50` and the cursor pages after it, over HTTP on an in-process server.
 //   deno run -A bench/conversations_bench.ts [conversations] [samples]
+import { percentile, round } from "./_lib.ts";
 import { Client, registerUser, startServer, type TestUser } from "../tests/support/server.ts";
 
 /** What {@link runConversationListBench} measured. Latencies in milliseconds, per page. */
@@ -20,14 +21,6 @@ const PAGES = 4;
 const USERS = 20;
 /** Requests in flight while building the data set. */
 const SETUP_CONCURRENCY = 16;
-
-/** The `p`th percentile (nearest rank) of `samples`. */
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
 
 /** Runs `task(i)` for i in [0, n) with at most `concurrency` in flight. */
 async function pool(
@@ -100,9 +93,9 @@ export async function runConversationListBench(
     return {
       conversations: await countAll(list),
       pageSize: PAGE_SIZE,
-      p50Ms: round(percentile(timings, 50)),
-      p99Ms: round(percentile(timings, 99)),
-      maxMs: round(Math.max(...timings)),
+      p50Ms: round(percentile(timings, 50), 2),
+      p99Ms: round(percentile(timings, 99), 2),
+      maxMs: round(Math.max(...timings), 2),
     };
   } finally {
     await s.close();
@@ -136,10 +129,6 @@ async function countAll(client: Client): Promise<number> {
     cursor = res.body.nextCursor;
   } while (cursor);
   return count;
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.main) {

@@ -1,6 +1,7 @@
 // Login throughput, and whether a login storm slows everything else down: argon2id runs in worker
 // threads, so a cheap authenticated request should keep its latency while logins pour in.
 //   deno run -A bench/login_bench.ts [seconds]
+import { percentile, round } from "./_lib.ts";
 import { Client, registerUser, startServer, type TestUser } from "../tests/support/server.ts";
 
 /** What {@link runLoginBench} measured. Latencies in milliseconds. */
@@ -18,14 +19,6 @@ export interface LoginBenchResult {
 /** Concurrent login clients, in the throughput run and in the storm. */
 const CONCURRENCY = 8;
 const USERS = 20;
-
-/** The `p`th percentile (nearest rank) of `samples`. */
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
 
 /** Logs users in one after another until `deadline`; returns how many logins succeeded. */
 async function loginLoop(base: string, users: TestUser[], deadline: number): Promise<number> {
@@ -107,18 +100,14 @@ export async function runLoginBench(
     const baselineP99Ms = percentile(baseline, 99);
     const stormP99Ms = percentile(storm, 99);
     return {
-      loginsPerSecond: round(loginsPerSecond),
-      baselineP99Ms: round(baselineP99Ms),
-      stormP99Ms: round(stormP99Ms),
-      ratio: round(stormP99Ms / baselineP99Ms),
+      loginsPerSecond: round(loginsPerSecond, 2),
+      baselineP99Ms: round(baselineP99Ms, 2),
+      stormP99Ms: round(stormP99Ms, 2),
+      ratio: round(stormP99Ms / baselineP99Ms, 2),
     };
   } finally {
     await s.close();
   }
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.main) {

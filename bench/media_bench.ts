@@ -2,6 +2,7 @@
 // in ffmpeg subprocesses, so a WebSocket ping should answer as fast while media is processed as when
 // the server is idle. The server runs as its own process (as operators run it).
 //   deno run -A bench/media_bench.ts
+import { percentile, round } from "./_lib.ts";
 import { Image } from "imagescript";
 import { mp4 } from "../tests/support/media_fixtures.ts";
 import { upload } from "../tests/support/media.ts";
@@ -13,14 +14,6 @@ const IMAGES = 16;
 const UPLOAD_CONCURRENCY = 4;
 const IDLE_MS = 3000;
 const VIDEO_SECONDS = 10;
-
-/** The `p`th percentile (nearest rank) of `samples`. */
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
 
 /** A JPEG of about 1 MB: a detailed 1280×960 picture. */
 async function photo(seed: number): Promise<Uint8Array> {
@@ -122,19 +115,19 @@ export async function runMediaBench(
     const imageMb = photos.reduce((n, p) => n + p.length, 0) / 1e6;
     return {
       imageCount: IMAGES,
-      imageAverageMB: Math.round((imageMb / IMAGES) * 100) / 100,
-      imagesPerSecond: round(IMAGES / imageSeconds),
-      imageMBPerSecond: round(imageMb / imageSeconds),
+      imageAverageMB: round(imageMb / IMAGES, 2),
+      imagesPerSecond: round(IMAGES / imageSeconds, 2),
+      imageMBPerSecond: round(imageMb / imageSeconds, 2),
       videoSourceSeconds: VIDEO_SECONDS,
-      videoProcessingSeconds: round(videoSeconds),
-      videoRealtimeFactor: round(VIDEO_SECONDS / videoSeconds),
-      idlePingP50Ms: round(percentile(idle, 50)),
-      idlePingP99Ms: round(percentile(idle, 99)),
-      busyPingP50Ms: round(percentile(busy, 50)),
-      busyPingP99Ms: round(percentile(busy, 99)),
-      busyImagesPingP99Ms: round(percentile(busyImages, 99)),
-      busyVideoPingP99Ms: round(percentile(busyVideo, 99)),
-      pingP99Ratio: round(percentile(busy, 99) / percentile(idle, 99)),
+      videoProcessingSeconds: round(videoSeconds, 2),
+      videoRealtimeFactor: round(VIDEO_SECONDS / videoSeconds, 2),
+      idlePingP50Ms: round(percentile(idle, 50), 2),
+      idlePingP99Ms: round(percentile(idle, 99), 2),
+      busyPingP50Ms: round(percentile(busy, 50), 2),
+      busyPingP99Ms: round(percentile(busy, 99), 2),
+      busyImagesPingP99Ms: round(percentile(busyImages, 99), 2),
+      busyVideoPingP99Ms: round(percentile(busyVideo, 99), 2),
+      pingP99Ratio: round(percentile(busy, 99) / percentile(idle, 99), 2),
       pingSamplesBusy: busy.length,
     };
   } finally {
@@ -142,10 +135,6 @@ export async function runMediaBench(
     await server.exited;
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.main) {
