@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { applyEvent, fetchState } from "../support/event_state.ts";
 import {
+  ok,
   registerUser,
   serverTest,
   startServer,
@@ -81,7 +82,7 @@ async function setup(): Promise<Group> {
 async function verifyAction(
   g: Group,
   viewers: (g: Group) => TestUser[],
-  action: (g: Group) => Promise<void>,
+  action: (g: Group) => Promise<unknown>,
 ): Promise<any[]> {
   const who = viewers(g);
   const before = await Promise.all(who.map((u) => fetchState(u, g.conv)));
@@ -98,10 +99,6 @@ async function verifyAction(
   return first;
 }
 
-function ok(res: { status: number; body: unknown }, status = 200): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-}
-
 const everyone = (g: Group) => [g.owner, g.admin, g.mod, g.member];
 
 function msgPath(g: Group, id: string): string {
@@ -111,7 +108,7 @@ function msgPath(g: Group, id: string): string {
 const cases: Array<{
   name: string;
   viewers: (g: Group) => TestUser[];
-  action: (g: Group) => Promise<void>;
+  action: (g: Group) => Promise<unknown>;
   events: string[];
 }> = [
   {

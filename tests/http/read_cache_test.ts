@@ -11,6 +11,7 @@ import { openStore } from "../../src/store/open.ts";
 import { sharedRedis } from "../support/redis.ts";
 import {
   Client,
+  ok,
   registerUser,
   serverTest,
   startServer,
@@ -30,11 +31,6 @@ interface World {
   direct: string;
   /** Messages by name, as first stored. */
   sent: Map<string, { id: string }>;
-}
-
-function ok<T extends { status: number; body: any }>(res: T, status = 200): T {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  return res;
 }
 
 async function send(w: World, u: TestUser, conv: string, name: string): Promise<void> {

@@ -179,6 +179,14 @@ export async function registerUser(
   };
 }
 
+/** Asserts a response has `status` (the body goes into the failure message); returns it. */
+export function ok<T extends { status: number; body: unknown }>(res: T, status = 200): T {
+  if (res.status !== status) {
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  return res;
+}
+
 /** Asserts a response is an RFC 9457 problem with `status` and `code`. */
 export function assertProblem(res: Reply, status: number, code: string): void {
   const type = res.headers.get("content-type") ?? "";

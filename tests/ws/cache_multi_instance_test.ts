@@ -6,13 +6,15 @@
 import assert from "node:assert/strict";
 import { startCluster } from "../support/cluster.ts";
 import type { ServerProcess } from "../support/process.ts";
-import { Client, registerUser, serverTest, startServer, type TestUser } from "../support/server.ts";
+import {
+  Client,
+  ok,
+  registerUser,
+  serverTest,
+  startServer,
+  type TestUser,
+} from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
-
-function ok<T extends { status: number; body: any }>(res: T, status = 200): T {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  return res;
-}
 
 async function cacheHits(s: ServerProcess): Promise<number> {
   const text = await (await fetch(`${s.url}/metrics`)).text();
