@@ -16,11 +16,6 @@ export function newId(now = Date.now()): string {
   return out;
 }
 
-/** True when `value` has the shape of an id made by {@link newId}. */
-export function isId(value: string): boolean {
-  return /^[0-9a-hjkmnp-tv-z]{26}$/.test(value);
-}
-
 /** The current time as an ISO-8601 UTC string with milliseconds, the only time format on the wire. */
 export function nowIso(): string {
   return new Date().toISOString();

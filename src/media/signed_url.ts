@@ -7,13 +7,9 @@ export type LinkVariant = keyof typeof LINK_PATHS;
 
 const encoder = new TextEncoder();
 
-/**
- * The signed string of a media link: `parley:media-url:v1:<mediaId>:<variant>:<exp>` where `variant`
- * is `main` or `thumb` and `exp` is the expiry in Unix seconds. The signature is its HMAC-SHA-256
- * under the URL-signing key, in unpadded base64url.
- */
-export function signedString(mediaId: string, variant: LinkVariant, exp: number): string {
-  return `parley:media-url:v1:${mediaId}:${variant}:${exp}`;
+/** The resource a media link signs (see {@link UrlSigner.link}); `variant` is `main` or `thumb`. */
+function mediaResource(mediaId: string, variant: LinkVariant): string {
+  return `media-url:v1:${mediaId}:${variant}`;
 }
 
 /**
@@ -49,7 +45,7 @@ export class UrlSigner {
     const exp = Math.floor(now / 1000) + this.ttl;
     return await this.link(
       `/v1/media/${mediaId}/${LINK_PATHS[variant]}`,
-      `media-url:v1:${mediaId}:${variant}`,
+      mediaResource(mediaId, variant),
       exp,
     );
   }
@@ -62,12 +58,12 @@ export class UrlSigner {
     sig: string,
     now = Date.now(),
   ): Promise<boolean> {
-    return this.verifyResource(`media-url:v1:${mediaId}:${variant}`, exp, sig, now);
+    return this.verifyResource(mediaResource(mediaId, variant), exp, sig, now);
   }
 
   /**
-   * A link to `path` (under the base) signed for `resource` until `exp` (Unix seconds): the HMAC of
-   * `parley:<resource>:<exp>`. Media links use `media-url:v1:<id>:<variant>`, export archives
+   * A link to `path` (under the base) signed for `resource` until `exp` (Unix seconds): the
+   * HMAC-SHA-256 of `parley:<resource>:<exp>` under the URL-signing key, in unpadded base64url. Media links use `media-url:v1:<id>:<variant>`, export archives
    * `export-url:v1:<id>`.
    */
   async link(path: string, resource: string, exp: number): Promise<string> {
