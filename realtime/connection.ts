@@ -1,11 +1,10 @@
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
 import { AppError } from "../src/domain/errors.ts";
 import { utf8Length } from "../src/domain/text.ts";
 import type { Logger } from "../src/observability/logger.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
-import type { Actor } from "../src/services/auth.ts";
-import type { TypingService } from "../src/services/typing.ts";
+import type { Actor } from "../src/domain/actor.ts";
 import type { Hub, LocalConnection } from "./hub.ts";
 import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, recoverId, sniffId } from "./protocol.ts";
 
@@ -14,7 +13,6 @@ export interface ConnectionDeps {
   config: Config;
   services: Services;
   hub: Hub;
-  typing: TypingService;
   logger: Logger;
   reporter: ErrorReporter;
   onClosed: (conn: Connection) => void;
@@ -266,7 +264,7 @@ export class Connection implements LocalConnection {
           ),
         };
       case "typing":
-        await this.deps.typing.typing(actor, frame.conversationId, frame.state);
+        await this.deps.services.typing.typing(actor, frame.conversationId, frame.state);
         return {};
       case "receipt":
         await s.receipts.mark(actor, frame.conversationId, frame.seq, frame.kind);
@@ -409,7 +407,7 @@ export class Connection implements LocalConnection {
     const last = this.deps.hub.detach(this);
     try {
       await this.deps.services.presence.socketClosed(this.userId, this.id);
-      if (last) await this.deps.typing.stopAll(this.userId);
+      if (last) await this.deps.services.typing.stopAll(this.userId);
     } catch (err) {
       this.deps.logger.warn("socket cleanup failed", { "error.message": String(err) });
     }

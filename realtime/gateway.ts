@@ -2,16 +2,14 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../routes/_env.ts";
 import { sendProblem, toProblem } from "../routes/_problem.ts";
-import type { Services } from "../src/app.ts";
-import type { Broker } from "../src/broker/broker.ts";
+import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
 import { AppError, forbidden, unavailable } from "../src/domain/errors.ts";
 import type { Logger } from "../src/observability/logger.ts";
 import type { MetricsRegistry } from "../src/observability/metrics.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
-import { TypingService } from "../src/services/typing.ts";
 import { Connection } from "./connection.ts";
-import { Hub } from "./hub.ts";
+import type { Hub } from "./hub.ts";
 import { CloseCode } from "./protocol.ts";
 
 /**
@@ -21,7 +19,6 @@ import { CloseCode } from "./protocol.ts";
  */
 export class Gateway {
   readonly hub: Hub;
-  readonly typing: TypingService;
   /** Open sockets by connection id. */
   #connections = new Map<string, Connection>();
   #accepting = true;
@@ -35,26 +32,13 @@ export class Gateway {
     private readonly deps: {
       config: Config;
       services: Services;
-      broker: Broker;
+      hub: Hub;
       logger: Logger;
       metrics: MetricsRegistry;
       reporter: ErrorReporter;
     },
   ) {
-    const { services } = deps;
-    this.hub = new Hub({
-      store: services.store,
-      events: services.events,
-      publisher: services.publisher,
-      broker: deps.broker,
-      logger: deps.logger,
-      metrics: deps.metrics,
-    });
-    this.typing = new TypingService({
-      conversations: services.conversations,
-      publisher: services.publisher,
-      ttlMs: deps.config.ws.typingTtlMs,
-    });
+    this.hub = deps.hub;
     deps.metrics.gauge("parley_ws_connections", "Open WebSockets on this instance")
       .collect(() => [[{}, this.#connections.size]]);
     this.#frames = deps.metrics.counter(
@@ -128,7 +112,6 @@ export class Gateway {
       config: this.deps.config,
       services: this.deps.services,
       hub: this.hub,
-      typing: this.typing,
       logger: this.deps.logger,
       reporter: this.deps.reporter,
       onClosed: (closed) => this.#connections.delete(closed.id),
@@ -151,7 +134,6 @@ export class Gateway {
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.closeAll();
-    this.typing.close();
     await this.hub.stop();
   }
 

@@ -1,16 +1,15 @@
 import type { Broker } from "../src/broker/broker.ts";
 import type { Logger } from "../src/observability/logger.ts";
 import type { MetricsRegistry } from "../src/observability/metrics.ts";
-import { type EventLog, membershipHint } from "../src/services/events.ts";
+import type { Envelope, EventLog } from "../src/services/events.ts";
 import {
   conversationChannel,
-  type EnvelopeMeta,
+  parseChannel,
   type Publisher,
   SYSTEM_CHANNEL,
   userChannel,
 } from "../src/services/publisher.ts";
-import { needsPersonalizing, personalize } from "../src/services/render.ts";
-import type { Store } from "../src/store/store.ts";
+import { personalize } from "../src/services/render.ts";
 
 /** What the hub needs from a socket. */
 export interface LocalConnection {
@@ -19,11 +18,6 @@ export interface LocalConnection {
   /** Sends a frame; `seq` is given for durable conversation events. */
   deliver(frame: string, conversationId?: string, seq?: number): void;
   close(code: number, reason: string): void;
-}
-
-interface Envelope {
-  meta: EnvelopeMeta & { exclude?: string };
-  body: string;
 }
 
 interface ConversationState {
@@ -47,11 +41,10 @@ interface UserState {
 
 const PAGE = 200;
 /**
- * How long a missing seq may stay missing before the hub treats it as a hole (a write that failed).
- * Must exceed the MongoDB adapter's HOLE_SETTLES_MS (2 s), the time it holds events back behind a
- * seq that may still be committing.
+ * How much longer than the log's own hole-settle time (`EventLog.holeSettleMs`) a missing seq may stay
+ * missing before the hub treats it as a hole (a write that failed) and skips it.
  */
-const HOLE_AFTER_MS = 3000;
+const HOLE_MARGIN_MS = 1000;
 
 /** Builds the `event` frame from a published body, without serialising it again. */
 export function eventFrame(body: string): string {
@@ -77,7 +70,6 @@ export class Hub {
 
   constructor(
     private readonly deps: {
-      store: Store;
       events: EventLog;
       publisher: Publisher;
       broker: Broker;
@@ -140,7 +132,7 @@ export class Hub {
     await user.unsubscribe;
     await this.#track(
       conn.userId,
-      (await this.deps.store.conversationHeads(conn.userId)).map((h) => h.id),
+      (await this.deps.events.heads(conn.userId)).map((h) => h.id),
     );
     const states = [...user.conversations].map((id) => this.#conversations.get(id))
       .filter((s): s is ConversationState => !!s);
@@ -188,7 +180,7 @@ export class Hub {
   async resync(): Promise<void> {
     for (const s of this.#conversations.values()) if (s.lastSeq >= 0) void this.#fill(s, true);
     for (const userId of this.#users.keys()) {
-      const heads = await this.deps.store.conversationHeads(userId);
+      const heads = await this.deps.events.heads(userId);
       await this.#track(userId, heads.map((h) => h.id));
     }
   }
@@ -212,7 +204,7 @@ export class Hub {
     // whatever was committed before it is below the head the socket is told about.
     await Promise.all(fresh.map((s) => s.unsubscribe));
     const heads = new Map(
-      (await this.deps.store.conversationHeads(userId)).map((h) => [h.id, h.lastSeq]),
+      (await this.deps.events.heads(userId)).map((h) => [h.id, h.lastSeq]),
     );
     for (const s of fresh) {
       if (s.lastSeq >= 0) continue;
@@ -262,9 +254,10 @@ export class Hub {
 
   #route(channel: string, env: Envelope): void {
     try {
-      if (channel.startsWith("c:")) this.#onConversation(channel.slice(2), env);
-      else if (channel.startsWith("u:")) this.#onUser(channel.slice(2), env);
-      else if (channel === SYSTEM_CHANNEL) this.#onSystem(env);
+      const target = parseChannel(channel);
+      if (target?.kind === "conversation") this.#onConversation(target.id, env);
+      else if (target?.kind === "user") this.#onUser(target.id, env);
+      else if (target?.kind === "system") this.#onSystem(env);
     } catch (err) {
       this.deps.logger.error("hub routing failed", {
         "error.message": String(err),
@@ -375,31 +368,25 @@ export class Hub {
   }
 
   /**
-   * Reads what is missing after `lastSeq` from the store and delivers it in order. A seq that stays
-   * missing for {@link HOLE_AFTER_MS} is a write that never committed, and is skipped.
+   * Reads what is missing after `lastSeq` from the log and delivers it in order. A seq that stays
+   * missing past the log's hole-settle time (plus {@link HOLE_MARGIN_MS}) is a write that never
+   * committed, and is skipped.
    */
   async #fill(s: ConversationState, force: boolean): Promise<void> {
     if (s.filling) return;
     s.filling = true;
     this.#filled.inc();
     const started = Date.now();
+    const holeAfterMs = this.deps.events.holeSettleMs + HOLE_MARGIN_MS;
     try {
       while (this.#conversations.get(s.id) === s && (force || s.pending.size > 0)) {
         force = false;
-        const page = await this.deps.store.listEvents(s.id, { after: s.lastSeq, limit: PAGE });
-        const rendered = await this.deps.events.renderPage(page.events, page.messages);
-        for (const e of rendered) {
-          if (e.seq <= s.lastSeq) continue;
-          s.pending.delete(e.seq);
-          const body = JSON.stringify(e);
-          const meta: EnvelopeMeta = {
-            kind: "event",
-            conversationId: s.id,
-            seq: e.seq,
-            personal: needsPersonalizing(e.data),
-            membership: membershipHint(page.events.find((x) => x.seq === e.seq)!),
-          };
-          this.#apply(s, { meta, body });
+        const page = await this.deps.events.since(s.id, { after: s.lastSeq, limit: PAGE });
+        for (const env of page.envelopes) {
+          const seq = env.meta.seq!;
+          if (seq <= s.lastSeq) continue;
+          s.pending.delete(seq);
+          this.#apply(s, env);
           if (this.#conversations.get(s.id) !== s) return;
         }
         for (const seq of [...s.pending.keys()]) if (seq <= s.lastSeq) s.pending.delete(seq);
@@ -413,7 +400,7 @@ export class Hub {
           continue;
         }
         if (s.pending.size === 0) break;
-        if (Date.now() - started > HOLE_AFTER_MS) {
+        if (Date.now() - started > holeAfterMs) {
           // Nothing in the store fills the gap: skip the hole.
           s.lastSeq = Math.min(...s.pending.keys()) - 1;
           continue;

@@ -1,4 +1,4 @@
-import type { Actor } from "../src/services/auth.ts";
+import type { Actor } from "../src/domain/actor.ts";
 
 /** Per-request variables set by Parley's middleware. */
 export interface Variables {

@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { Config } from "../src/config.ts";
-import { forbidden, unauthorized } from "../src/domain/errors.ts";
+import { unauthorized } from "../src/domain/errors.ts";
 import { errorFields, type Logger } from "../src/observability/logger.ts";
 import type { MetricsRegistry } from "../src/observability/metrics.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
-import type { AuthService, RequestMeta } from "../src/services/auth.ts";
-import type { Store } from "../src/store/store.ts";
+import type { RequestMeta } from "../src/domain/actor.ts";
+import type { AuthService } from "../src/services/auth.ts";
+import type { AdminService } from "../src/services/admin.ts";
 import type { AppEnv } from "./_env.ts";
 import { sendProblem, toProblem } from "./_problem.ts";
 
@@ -144,10 +145,9 @@ export function requireAuth(auth: AuthService): MiddlewareHandler<AppEnv> {
  * Requires the global `admin` role (after {@link requireAuth}). The role is read from the store, not
  * the token, so a demotion takes effect at once.
  */
-export function requireAdmin(store: Store): MiddlewareHandler<AppEnv> {
+export function requireAdmin(admin: AdminService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const user = await store.getUser(c.get("actor").userId);
-    if (!user || user.deletedAt || user.role !== "admin") throw forbidden("Administrators only");
+    await admin.requireAdmin(c.get("actor"));
     await next();
   };
 }

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Services } from "../src/app.ts";
-import { notFound } from "../src/domain/errors.ts";
-import { requireAdmin, requireAuth } from "./_middleware.ts";
+import type { Services } from "../src/services/mod.ts";
+import { requestMeta, requireAdmin, requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, PageQuery, problems, router } from "./_openapi.ts";
 import { Iso } from "./_schemas.ts";
 
@@ -55,7 +54,7 @@ const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-D
 /** The admin route group: global roles, the audit log and engagement figures (admins only). */
 export function adminRoutes(services: Services) {
   const r = router();
-  const guard = [requireAuth(services.auth), requireAdmin(services.store)];
+  const guard = [requireAuth(services.auth), requireAdmin(services.admin)];
 
   r.openapi(
     createRoute({
@@ -77,18 +76,7 @@ export function adminRoutes(services: Services) {
     async (c) => {
       const { id } = c.req.valid("param");
       const { role } = c.req.valid("json");
-      const before = await services.store.getUser(id);
-      if (!before || before.deletedAt) throw notFound("User not found");
-      const user = await services.store.updateUser(id, { role });
-      if (before.role !== role) {
-        await services.audit.record({
-          action: "user.role_changed",
-          actorId: c.get("actor").userId,
-          targetId: id,
-          meta: { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") },
-          details: { from: before.role, to: role },
-        });
-      }
+      const user = await services.admin.setRole(c.get("actor"), id, role, requestMeta(c));
       return c.json({
         id: user.id,
         username: user.username,

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import type { AuthGrant } from "../src/services/auth.ts";
 import type { AppEnv } from "./_env.ts";
 import { requireAuth } from "./_middleware.ts";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import { serveDownload } from "./_download.ts";
 import { requestMeta, requireAuth } from "./_middleware.ts";
 import { bearer, jsonResponse, problems, router } from "./_openapi.ts";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import { invalidField } from "../src/domain/errors.ts";
 import type { Upload } from "../src/media/ingest.ts";
 import { LINK_PATHS, type LinkVariant } from "../src/media/signed_url.ts";

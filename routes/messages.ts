@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import { invalidField } from "../src/domain/errors.ts";
 import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts";

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
 import { notFound, payloadTooLarge, unavailable } from "../src/domain/errors.ts";
 import type { Logger } from "../src/observability/logger.ts";
@@ -132,7 +132,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     metrics: ctx.metrics,
     readiness: ctx.readiness,
     isShuttingDown: ctx.isShuttingDown,
-    jwks: () => s.tokens.jwks(),
+    jwks: () => s.auth.jwks(),
   });
 
   app.notFound((c) => sendProblem(c, toProblem(notFound("No such route")).problem));

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Services } from "../src/app.ts";
+import type { Services } from "../src/services/mod.ts";
 import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, PageQuery, problems, router } from "./_openapi.ts";
 import { MeSchema, PrivacySchema, PublicUserSchema } from "./_schemas.ts";

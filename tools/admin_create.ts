@@ -75,13 +75,13 @@ async function run(argv: string[]): Promise<string> {
   const logger = createLogger({ level: config.logLevel, write: (line) => console.error(line) });
   const audit = new AuditLog(store, logger);
   try {
-    const existing = await store.getUserByUsername(username);
+    const existing = await store.accounts.getUserByUsername(username);
     if (existing?.deletedAt) throw new CliError(`${username} is an erased account`);
     if (existing?.role === "admin") {
       return `${username} (${existing.id}) is already an administrator; nothing changed`;
     }
     if (existing) {
-      await store.updateUser(existing.id, { role: "admin" });
+      await store.accounts.updateUser(existing.id, { role: "admin" });
       await audit.record({
         action: "user.role_changed",
         actorId: null,
@@ -101,7 +101,7 @@ async function run(argv: string[]): Promise<string> {
     } finally {
       hasher.close();
     }
-    const user = await store.createUser({
+    const created = await store.accounts.createUser({
       id: newId(),
       username,
       displayName: checkDisplayName(args.username),
@@ -109,6 +109,8 @@ async function run(argv: string[]): Promise<string> {
       role: "admin",
       createdAt: nowIso(),
     });
+    if (created.status === "username_taken") throw new CliError(`${username} is taken`);
+    const { user } = created;
     await audit.record({
       action: "admin.created",
       actorId: null,

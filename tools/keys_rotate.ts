@@ -45,7 +45,7 @@ export async function rotate(
   let rewrapped = 0;
   try {
     while (rewrapped < options.max) {
-      const batch = await store.userKeysNotWrappedBy(
+      const batch = await store.accounts.userKeysNotWrappedBy(
         keyring.activeKeyId,
         Math.min(options.batch, options.max - rewrapped),
       );
@@ -58,12 +58,13 @@ export async function rotate(
         // Unwrap with the old key, wrap with the active one: the data key itself is unchanged.
         const raw = await keyring.unwrap(record);
         const { kekId, wrapped } = await keyring.wrap(record.userId, record.id, raw);
-        await store.rewrapUserKey(record.id, wrapped, kekId);
+        await store.accounts.rewrapUserKey(record.id, wrapped, kekId);
         rewrapped++;
       }
       log(`keys:rotate: ${rewrapped} data keys re-wrapped under ${keyring.activeKeyId}`);
     }
-    const remaining = (await store.userKeysNotWrappedBy(keyring.activeKeyId, 1_000_000)).length;
+    const remaining =
+      (await store.accounts.userKeysNotWrappedBy(keyring.activeKeyId, 1_000_000)).length;
     return { rewrapped, remaining };
   } finally {
     await store.close();

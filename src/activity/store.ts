@@ -1,4 +1,4 @@
-import type { EngagementStore } from "../store/privacy.ts";
+import type { Store } from "../store/store.ts";
 import type { ActivityLedger, DayCounts } from "./activity.ts";
 
 /**
@@ -9,19 +9,19 @@ export class StoreActivityLedger implements ActivityLedger {
   readonly kind = "store" as const;
   readonly exact = true;
 
-  constructor(private readonly store: EngagementStore) {}
+  constructor(private readonly store: Pick<Store, "activity">) {}
 
   markActive(day: string, userIds: string[]): Promise<void> {
-    return this.store.markActive(day, userIds);
+    return this.store.activity.markActive(day, userIds);
   }
   countActive(days: string[]): Promise<number> {
-    return this.store.countActive(days);
+    return this.store.activity.countActive(days);
   }
   addCounts(day: string, counts: DayCounts): Promise<void> {
-    return this.store.addDailyCounts(day, counts);
+    return this.store.activity.addDailyCounts(day, counts);
   }
   counts(days: string[]): Promise<Map<string, DayCounts>> {
-    return this.store.dailyCounts(days);
+    return this.store.activity.dailyCounts(days);
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -109,7 +109,7 @@ export class DataKeys {
   #byId = new Map<string, Promise<CryptoKey | null>>();
   #current = new Map<string, Promise<{ keyId: string; key: CryptoKey }>>();
 
-  constructor(private readonly store: Store, readonly keyring: Keyring) {}
+  constructor(private readonly store: Pick<Store, "accounts">, readonly keyring: Keyring) {}
 
   /** The key new content of `userId` is encrypted under. */
   forWriting(userId: string): Promise<{ keyId: string; key: CryptoKey }> {
@@ -123,7 +123,7 @@ export class DataKeys {
   }
 
   async #loadCurrent(userId: string) {
-    const record = await this.store.ensureUserKey(userId, async () => {
+    const record = await this.store.accounts.ensureUserKey(userId, async () => {
       const id = newId();
       const raw = crypto.getRandomValues(new Uint8Array(32));
       const { kekId, wrapped } = await this.keyring.wrap(userId, id, raw);
@@ -138,7 +138,7 @@ export class DataKeys {
   forReading(keyId: string): Promise<CryptoKey | null> {
     let p = this.#byId.get(keyId);
     if (!p) {
-      p = this.store.getUserKey(keyId).then(async (record) =>
+      p = this.store.accounts.getUserKey(keyId).then(async (record) =>
         record ? await importAes(await this.keyring.unwrap(record)) : null
       );
       p.catch(() => this.#byId.delete(keyId));

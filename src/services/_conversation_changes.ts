@@ -8,14 +8,11 @@ import type {
   SystemInfo,
 } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
-import type { Change, Expectation, Mutation, Store } from "../store/store.ts";
+import type { AccountStore, Change, Expectation, Mutation } from "../store/store.ts";
 import type { EventLog } from "./events.ts";
-import type { MessageRenderer } from "./render.ts";
 
 /** What committing and publishing a conversation change uses. */
 export interface ChangePorts {
-  store: Store;
-  renderer: MessageRenderer;
   events: EventLog;
 }
 
@@ -38,21 +35,7 @@ const STALE = () => conflict("The group changed while this was being decided; tr
  * the store reports as not committed publishes nothing.
  */
 export async function commitChange(ports: ChangePorts, change: ConversationChange): Promise<void> {
-  const result = await ports.store.commit({
-    ...change,
-    messageId: newId(),
-    at: nowIso(),
-  });
-  if (result.status !== "committed") return;
-  const [view] = await ports.renderer.render([result.message!]);
-  await ports.events.publish(result.event, view);
-}
-
-/** Publishes a new conversation's first event (its members learn about it). */
-export async function publishHead(ports: ChangePorts, conversationId: string): Promise<void> {
-  const page = await ports.store.listEvents(conversationId, { after: 0, limit: 1 });
-  const [view] = await ports.renderer.render([...page.messages.values()]);
-  await ports.events.publish(page.events[0], view);
+  await ports.events.commit({ ...change, messageId: newId(), at: nowIso() });
 }
 
 /**
@@ -102,12 +85,12 @@ export function requireGroup<T extends { conversation: Conversation }>(membershi
 
 /** Throws 400 on `field` unless every id names an existing, not erased user. */
 export async function checkUsers(
-  store: Store,
+  accounts: AccountStore,
   ids: string[],
   options: { field: string },
 ): Promise<void> {
   const found = new Set(
-    (await store.getUsers(ids)).filter((u) => !u.deletedAt).map((u) => u.id),
+    (await accounts.getUsers(ids)).filter((u) => !u.deletedAt).map((u) => u.id),
   );
   const unknown = ids.filter((id) => !found.has(id));
   if (unknown.length) {

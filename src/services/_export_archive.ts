@@ -8,7 +8,7 @@ import { displayName } from "./media.ts";
 
 /** What building an archive reads from. */
 export interface ArchiveSources {
-  store: Store;
+  store: Pick<Store, "privacy" | "conversations" | "media">;
   dataKeys: DataKeys;
   /** Where media bytes are (to copy the user's files into the archive). */
   mediaBlobs: EncryptedBlobs;
@@ -84,7 +84,7 @@ export async function writeArchive(
   const zip = new ZipStream(write);
   await zip.entry("README.txt", [encoder.encode(README)]);
   await zip.entry("profile.json", [encoder.encode(JSON.stringify(profile(user), null, 2))]);
-  const sessions = await src.store.allSessions(user.id);
+  const sessions = await src.store.privacy.allSessions(user.id);
   await zip.entry("sessions.jsonl", sessions.map((s) => line(s)));
   await zip.entry("conversations.jsonl", conversations(src, user.id));
   await messages(src, user.id, zip);
@@ -127,7 +127,11 @@ async function* conversations(src: ArchiveSources, userId: string): AsyncIterabl
   for (const archived of [false, true]) {
     let cursor: ListCursor | undefined;
     for (;;) {
-      const page = await src.store.listConversations(userId, { archived, limit: PAGE, cursor });
+      const page = await src.store.conversations.listConversations(userId, {
+        archived,
+        limit: PAGE,
+        cursor,
+      });
       const lines = page.map(({ conversation: c, member: m, peerId }) =>
         line({
           id: c.id,
@@ -159,7 +163,7 @@ async function* conversations(src: ArchiveSources, userId: string): AsyncIterabl
 async function* sentMessages(src: ArchiveSources, userId: string): AsyncIterable<MessageRecord> {
   let after: { conversationId: string; seq: number } | undefined;
   for (;;) {
-    const page = await src.store.listSentMessages(userId, { limit: PAGE, after });
+    const page = await src.store.privacy.listSentMessages(userId, { limit: PAGE, after });
     yield* page;
     if (page.length < PAGE) return;
     after = { conversationId: page.at(-1)!.conversationId, seq: page.at(-1)!.seq };
@@ -204,7 +208,7 @@ async function messageLine(src: ArchiveSources, m: MessageRecord): Promise<Uint8
   const text = m.body
     ? await src.dataKeys.openText(m.body, messageAad(m.conversationId, m.id))
     : null;
-  const media = await src.store.getMediaMany(m.mediaIds);
+  const media = await src.store.media.getMediaMany(m.mediaIds);
   return line({
     id: m.id,
     conversationId: m.conversationId,
@@ -226,7 +230,7 @@ async function messageLine(src: ArchiveSources, m: MessageRecord): Promise<Uint8
 async function* reactions(src: ArchiveSources, userId: string): AsyncIterable<Uint8Array> {
   let after: { messageId: string; emoji: string } | undefined;
   for (;;) {
-    const page = await src.store.listUserReactions(userId, { limit: PAGE, after });
+    const page = await src.store.privacy.listUserReactions(userId, { limit: PAGE, after });
     if (page.length) yield concat(page.map((r) => line(r)));
     if (page.length < PAGE) return;
     after = { messageId: page.at(-1)!.messageId, emoji: page.at(-1)!.emoji };
@@ -236,7 +240,7 @@ async function* reactions(src: ArchiveSources, userId: string): AsyncIterable<Ui
 async function* ownMedia(src: ArchiveSources, userId: string): AsyncIterable<MediaRecord> {
   let afterId: string | undefined;
   for (;;) {
-    const page = await src.store.listMediaByOwner(userId, { limit: PAGE, afterId });
+    const page = await src.store.privacy.listMediaByOwner(userId, { limit: PAGE, afterId });
     yield* page;
     if (page.length < PAGE) return;
     afterId = page.at(-1)!.id;

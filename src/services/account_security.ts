@@ -13,7 +13,8 @@ import type { User } from "../domain/types.ts";
 import type { RateLimiter, RateRule } from "../limits/rate_limit.ts";
 import type { Store } from "../store/store.ts";
 import type { AuditLog } from "./audit.ts";
-import { accountBucket, type Actor, type AuthService, type RequestMeta } from "./auth.ts";
+import type { Actor, RequestMeta } from "../domain/actor.ts";
+import { accountBucket, type AuthService } from "./auth.ts";
 
 /**
  * Password re-entry before sensitive actions (erasure, password change) and the password change
@@ -45,14 +46,14 @@ export class AccountSecurity {
    * (audited as `password.check_failed`), 429 after too many failures.
    */
   async confirmPassword(actor: Actor, password: string, meta: RequestMeta): Promise<User> {
-    const user = await this.deps.store.getUser(actor.userId);
+    const user = await this.deps.store.accounts.getUser(actor.userId);
     if (!user || user.deletedAt) throw unauthorized("Account not found");
     const bucket = accountBucket(user.username);
     const peek = await this.#limit(bucket, 0);
     if (!peek.allowed) {
       throw rateLimited(peek.retryAfterSeconds, "Too many wrong passwords; try again later");
     }
-    const hash = await this.deps.store.getPasswordHash(user.id);
+    const hash = await this.deps.store.accounts.getPasswordHash(user.id);
     const ok = hash !== null &&
       await this.deps.hasher.verify(hash, normalizePassword(password));
     if (!ok) {
@@ -81,7 +82,7 @@ export class AccountSecurity {
     if (problems.length) throw validationFailed(problems);
     const user = await this.confirmPassword(actor, input.currentPassword, meta);
     const hash = await this.deps.hasher.hash(normalizePassword(input.newPassword));
-    await this.deps.store.setPasswordHash(user.id, hash);
+    await this.deps.store.accounts.setPasswordHash(user.id, hash);
     const revoked = await this.deps.auth.revokeAll(user.id, { except: actor.sessionId });
     await this.deps.audit.record({
       action: "password.changed",

@@ -1,7 +1,7 @@
 import { newId, nowIso } from "../ids.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { AuditEntry, Store } from "../store/store.ts";
-import type { RequestMeta } from "./auth.ts";
+import type { RequestMeta } from "../domain/actor.ts";
 
 /** What an audited action records. `details` must never hold message content or secrets. */
 export interface AuditRecord {
@@ -32,7 +32,7 @@ export class AuditLog {
       details: r.details ?? {},
     };
     try {
-      await this.store.appendAudit(entry);
+      await this.store.audit.appendAudit(entry);
     } catch (err) {
       this.logger.error("audit write failed", {
         "event.action": r.action,
@@ -42,6 +42,6 @@ export class AuditLog {
   }
 
   list(options: { limit: number; before?: string; action?: string; actorId?: string }) {
-    return this.store.listAudit(options);
+    return this.store.audit.listAudit(options);
   }
 }

@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import {
   AppError,
+  conflict,
   rateLimited,
   unauthorized,
   unavailable,
@@ -13,28 +14,16 @@ import {
   passwordProblems,
   usernameProblems,
 } from "../domain/profile.ts";
-import type { GlobalRole, Session, User } from "../domain/types.ts";
+import type { Session, User } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter, RateRule } from "../limits/rate_limit.ts";
 import type { PasswordHasher } from "../crypto/passwords.ts";
 import { hashRefreshToken, newRefreshToken, type TokenService } from "../crypto/tokens.ts";
 import type { Store } from "../store/store.ts";
+import type { Actor, RequestMeta } from "../domain/actor.ts";
 import type { EngagementRecorder } from "./activity.ts";
 import type { AuditLog } from "./audit.ts";
 import type { SessionGuard } from "./session_guard.ts";
-
-/** The authenticated caller of a request or socket. */
-export interface Actor {
-  userId: string;
-  sessionId: string;
-  role: GlobalRole;
-}
-
-/** Where a request came from, for rate limits, sessions and the audit log. */
-export interface RequestMeta {
-  ip: string;
-  userAgent?: string;
-}
 
 /** Tokens for a new or refreshed session. */
 export interface AuthGrant {
@@ -99,7 +88,7 @@ export class AuthService {
     if (!peek.allowed) {
       throw rateLimited(peek.retryAfterSeconds, "Too many registrations from this address");
     }
-    if (await this.deps.store.getUserByUsername(username)) {
+    if (await this.deps.store.accounts.getUserByUsername(username)) {
       throw new AppError(409, "conflict", "Conflict", "That username is taken");
     }
     // Taken before the slow hash: a burst of parallel requests must not all pass the peek above.
@@ -108,7 +97,7 @@ export class AuthService {
       throw rateLimited(taken.retryAfterSeconds, "Too many registrations from this address");
     }
     const passwordHash = await this.deps.hasher.hash(normalizePassword(input.password));
-    const user = await this.deps.store.createUser({
+    const created = await this.deps.store.accounts.createUser({
       id: newId(),
       username,
       displayName,
@@ -116,6 +105,8 @@ export class AuthService {
       role: "user",
       createdAt: nowIso(),
     });
+    if (created.status === "username_taken") throw conflict("That username is taken");
+    const { user } = created;
     await this.deps.audit.record({
       action: "user.registered",
       actorId: user.id,
@@ -169,9 +160,11 @@ export class AuthService {
   ): Promise<AuthGrant> {
     const password = normalizePassword(input.password);
     const user = usernameProblems(username).length === 0
-      ? await this.deps.store.getUserByUsername(username)
+      ? await this.deps.store.accounts.getUserByUsername(username)
       : null;
-    const hash = user && !user.deletedAt ? await this.deps.store.getPasswordHash(user.id) : null;
+    const hash = user && !user.deletedAt
+      ? await this.deps.store.accounts.getPasswordHash(user.id)
+      : null;
     const ok = hash
       ? await this.deps.hasher.verify(hash, password)
       : await this.deps.hasher.verifyDummy(password);
@@ -189,7 +182,10 @@ export class AuthService {
       throw unauthorized(BAD_CREDENTIALS);
     }
     if (this.deps.hasher.needsRehash(hash)) {
-      await this.deps.store.setPasswordHash(user.id, await this.deps.hasher.hash(password));
+      await this.deps.store.accounts.setPasswordHash(
+        user.id,
+        await this.deps.hasher.hash(password),
+      );
     }
     const grant = await this.#startSession(user, input.deviceName, meta);
     await this.deps.audit.record({
@@ -208,7 +204,7 @@ export class AuthService {
   async refresh(refreshToken: string, meta: RequestMeta): Promise<AuthGrant> {
     const next = newRefreshToken();
     const now = new Date();
-    const outcome = await this.deps.store.rotateRefreshToken(
+    const outcome = await this.deps.store.accounts.rotateRefreshToken(
       await hashRefreshToken(refreshToken),
       await hashRefreshToken(next),
       now.toISOString(),
@@ -225,7 +221,7 @@ export class AuthService {
       throw unauthorized("Refresh token was already used; the session has been revoked");
     }
     if (outcome.status === "invalid") throw unauthorized("Invalid refresh token");
-    const user = await this.deps.store.getUser(outcome.session.userId);
+    const user = await this.deps.store.accounts.getUser(outcome.session.userId);
     if (!user || user.deletedAt) throw unauthorized("Invalid refresh token");
     return {
       user,
@@ -236,25 +232,30 @@ export class AuthService {
     };
   }
 
+  /** The public keys that verify access tokens (the JWKS document). */
+  jwks(): ReturnType<TokenService["jwks"]> {
+    return this.deps.tokens.jwks();
+  }
+
   /** Revokes the caller's session: its access tokens stop working and its sockets close. */
   async logout(actor: Actor): Promise<void> {
-    await this.deps.store.revokeSession(actor.sessionId, nowIso());
+    await this.deps.store.accounts.revokeSession(actor.sessionId, nowIso());
     await this.#revoked([actor.sessionId]);
   }
 
   /** The caller's live sessions, marking the current one. */
   async sessions(actor: Actor): Promise<Array<Session & { current: boolean }>> {
-    const list = await this.deps.store.listSessions(actor.userId, nowIso());
+    const list = await this.deps.store.accounts.listSessions(actor.userId, nowIso());
     return list.map((s) => ({ ...s, current: s.id === actor.sessionId }));
   }
 
   /** Revokes one of the caller's sessions; 404 for sessions that are not theirs or already gone. */
   async revokeSession(actor: Actor, sessionId: string): Promise<void> {
-    const session = await this.deps.store.getSession(sessionId);
+    const session = await this.deps.store.accounts.getSession(sessionId);
     if (!session || session.userId !== actor.userId || session.revokedAt) {
       throw new AppError(404, "not_found", "Not found", "Session not found");
     }
-    await this.deps.store.revokeSession(sessionId, nowIso());
+    await this.deps.store.accounts.revokeSession(sessionId, nowIso());
     await this.#revoked([sessionId]);
     await this.deps.audit.record({
       action: "session.revoked",
@@ -281,7 +282,7 @@ export class AuthService {
    * stop working and their sockets close on every instance. Returns how many were revoked.
    */
   async revokeAll(userId: string, options: { except?: string } = {}): Promise<number> {
-    const ids = await this.deps.store.revokeUserSessions(userId, nowIso(), options);
+    const ids = await this.deps.store.accounts.revokeUserSessions(userId, nowIso(), options);
     await this.#revoked(ids);
     return ids.length;
   }
@@ -333,7 +334,7 @@ export class AuthService {
       revokedAt: null,
     };
     const refreshToken = newRefreshToken();
-    await this.deps.store.createSession(session, await hashRefreshToken(refreshToken));
+    await this.deps.store.accounts.createSession(session, await hashRefreshToken(refreshToken));
     return {
       user,
       sessionId: session.id,

@@ -15,9 +15,10 @@ import {
   requireGroup,
   requirePermission,
 } from "./_conversation_changes.ts";
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { ConversationView, ConversationViews, MemberView } from "./conversation_views.ts";
 import type { ConversationsService } from "./conversations.ts";
+import type { Store } from "../store/store.ts";
 
 /**
  * Group membership and roles: the member list, adding and removing members, leaving (with ownership
@@ -28,6 +29,7 @@ import type { ConversationsService } from "./conversations.ts";
 export class ConversationMembers {
   constructor(
     private readonly deps: ChangePorts & {
+      store: Pick<Store, "accounts" | "conversations">;
       config: Config;
       /** Checks membership first; shows the conversation after an ownership transfer. */
       conversations: ConversationsService;
@@ -43,7 +45,10 @@ export class ConversationMembers {
   ): Promise<{ members: MemberView[]; nextCursor?: string }> {
     await this.deps.conversations.membership(actor, id);
     const after = options.cursor ? decodeCursor(options.cursor, isMemberCursor) : undefined;
-    const rows = await this.deps.store.listMembers(id, { limit: options.limit + 1, after });
+    const rows = await this.deps.store.conversations.listMembers(id, {
+      limit: options.limit + 1,
+      after,
+    });
     const page = rows.slice(0, options.limit);
     const members = await this.deps.views.members(page);
     if (rows.length <= options.limit) return { members };
@@ -61,9 +66,11 @@ export class ConversationMembers {
     requirePermission(member.role, "addMembers", null, conversation.settings);
     const wanted = [...new Set(userIds)];
     if (wanted.length === 0) throw invalidField("userIds", "must name at least one user");
-    await checkUsers(this.deps.store, wanted, { field: "userIds" });
+    await checkUsers(this.deps.store.accounts, wanted, { field: "userIds" });
     const present = new Set(
-      (await Promise.all(wanted.map((u) => this.deps.store.getMember(id, u)))).filter(Boolean).map((
+      (await Promise.all(wanted.map((u) => this.deps.store.conversations.getMember(id, u)))).filter(
+        Boolean,
+      ).map((
         m,
       ) => m!.userId),
     );
@@ -107,7 +114,7 @@ export class ConversationMembers {
   async removeMember(actor: Actor, id: string, userId: string): Promise<void> {
     const { conversation, member } = await this.#group(actor, id);
     if (userId === actor.userId) return await this.#leave(actor, conversation, member);
-    const target = await this.deps.store.getMember(id, userId);
+    const target = await this.deps.store.conversations.getMember(id, userId);
     if (!target) throw notFound("That user is not a member");
     requirePermission(member.role, "removeMember", target.role, conversation.settings);
     await commitChange(this.deps, {
@@ -129,8 +136,8 @@ export class ConversationMembers {
    */
   async departErased(userId: string, conversationId: string): Promise<void> {
     const [conversation, member] = await Promise.all([
-      this.deps.store.getConversation(conversationId),
-      this.deps.store.getMember(conversationId, userId),
+      this.deps.store.conversations.getConversation(conversationId),
+      this.deps.store.conversations.getMember(conversationId, userId),
     ]);
     if (!conversation || conversation.deletedAt || !member) return;
     const actor: Actor = { userId, sessionId: "", role: "user" };
@@ -206,7 +213,7 @@ export class ConversationMembers {
     let best: Member | null = null;
     let after: MemberCursor | undefined;
     for (;;) {
-      const page = await this.deps.store.listMembers(id, { limit: 500, after });
+      const page = await this.deps.store.conversations.listMembers(id, { limit: 500, after });
       for (const m of page) {
         if (m.userId === leaving) continue;
         if (!best || ROLE_RANK[m.role] > ROLE_RANK[best.role]) best = m;
@@ -222,7 +229,7 @@ export class ConversationMembers {
       throw invalidField("role", "use POST /v1/conversations/{id}/owner to transfer ownership");
     }
     const { conversation, member } = await this.#group(actor, id);
-    const target = await this.deps.store.getMember(id, userId);
+    const target = await this.deps.store.conversations.getMember(id, userId);
     if (!target) throw notFound("That user is not a member");
     if (userId === actor.userId) throw forbidden("You cannot change your own role");
     const action: GroupAction = target.role === "admin" ? "setRoleAdmin" : roleChangeAction(role);
@@ -246,7 +253,7 @@ export class ConversationMembers {
     const { conversation, member } = await this.#group(actor, id);
     requirePermission(member.role, "transferOwnership", null, conversation.settings);
     if (userId === actor.userId) throw invalidField("userId", "you already own this group");
-    const target = await this.deps.store.getMember(id, userId);
+    const target = await this.deps.store.conversations.getMember(id, userId);
     if (!target) throw invalidField("userId", "is not a member of this group");
     const members = [{ userId, role: "owner" as const }, {
       userId: actor.userId,

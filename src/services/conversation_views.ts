@@ -59,7 +59,9 @@ export class ConversationViews {
   ): Promise<ConversationView[]> {
     const { reactions } = options;
     const peers = new Map(
-      (await this.deps.store.getUsers(items.map((i) => i.peerId).filter((p): p is string => !!p)))
+      (await this.deps.store.accounts.getUsers(
+        items.map((i) => i.peerId).filter((p): p is string => !!p),
+      ))
         .map((u) => [u.id, u]),
     );
     const last = items.flatMap((i) => i.lastMessage ? [i.lastMessage] : []);
@@ -101,7 +103,7 @@ export class ConversationViews {
   /** Views of `members`, in their order. */
   async members(members: Member[]): Promise<MemberView[]> {
     const users = new Map(
-      (await this.deps.store.getUsers(members.map((m) => m.userId))).map((u) => [u.id, u]),
+      (await this.deps.store.accounts.getUsers(members.map((m) => m.userId))).map((u) => [u.id, u]),
     );
     return members.map((m) => {
       const u = users.get(m.userId);

@@ -7,9 +7,10 @@ import {
   DEFAULT_SETTINGS,
   type GroupSettings,
   type Member,
+  type SystemInfo,
 } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
-import type { ConversationPatch } from "../store/store.ts";
+import type { ConversationPatch, Store } from "../store/store.ts";
 import {
   type ChangePorts,
   checkUsers,
@@ -17,11 +18,10 @@ import {
   deleteAsOwner,
   expectRole,
   newMember,
-  publishHead,
   requireGroup,
   requirePermission,
 } from "./_conversation_changes.ts";
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { ConversationView, ConversationViews } from "./conversation_views.ts";
 import type { HotReads } from "./hot_reads.ts";
 import type { AvatarResolver } from "./users.ts";
@@ -36,6 +36,7 @@ import type { AvatarResolver } from "./users.ts";
 export class ConversationsService {
   constructor(
     private readonly deps: ChangePorts & {
+      store: Pick<Store, "accounts" | "conversations">;
       config: Config;
       avatars: AvatarResolver;
       views: ConversationViews;
@@ -52,14 +53,14 @@ export class ConversationsService {
     if (userId === actor.userId) {
       throw invalidField("userId", "cannot start a conversation with yourself");
     }
-    const peer = await this.deps.store.getUser(userId);
+    const peer = await this.deps.store.accounts.getUser(userId);
     if (!peer || peer.deletedAt) throw invalidField("userId", "no such user");
     const at = nowIso();
     const id = newId();
     const members = [actor.userId, userId].map((u) =>
       newMember(id, { userId: u, role: "member", joinedAt: at })
     );
-    const { conversation, created } = await this.deps.store.createConversation({
+    const { conversation, created } = await this.deps.events.createConversation({
       conversation: this.#conversation(id, "direct", actor.userId, at, { name: null }),
       members,
       directKey: [actor.userId, userId].sort().join(":"),
@@ -69,8 +70,8 @@ export class ConversationsService {
         data: { type: "direct", members: members.map(({ userId, role }) => ({ userId, role })) },
       },
       systemMessageId: newId(),
+      system: conversationCreated(actor.userId, members),
     });
-    if (created) await publishHead(this.deps, conversation.id);
     return { view: await this.get(actor, conversation.id), created };
   }
 
@@ -93,7 +94,7 @@ export class ConversationsService {
         `a group has at most ${this.deps.config.limits.groupMemberLimit} members`,
       );
     }
-    await checkUsers(this.deps.store, others, { field: "memberIds" });
+    await checkUsers(this.deps.store.accounts, others, { field: "memberIds" });
     if (input.avatarMediaId) {
       await this.deps.avatars.checkUsable(actor.userId, input.avatarMediaId, "avatarMediaId");
     }
@@ -103,7 +104,7 @@ export class ConversationsService {
       newMember(id, { userId: actor.userId, role: "owner", joinedAt: at }),
       ...others.map((u) => newMember(id, { userId: u, role: "member", joinedAt: at })),
     ];
-    await this.deps.store.createConversation({
+    await this.deps.events.createConversation({
       conversation: this.#conversation(id, "group", actor.userId, at, {
         name,
         description,
@@ -120,8 +121,8 @@ export class ConversationsService {
         },
       },
       systemMessageId: newId(),
+      system: conversationCreated(actor.userId, members),
     });
-    await publishHead(this.deps, id);
     return await this.get(actor, id);
   }
 
@@ -142,7 +143,7 @@ export class ConversationsService {
     const { items, reactions } = hot && !cursor
       ? await hot.firstListPage(actor.userId, options.archived, options.limit + 1)
       : {
-        items: await this.deps.store.listConversations(actor.userId, {
+        items: await this.deps.store.conversations.listConversations(actor.userId, {
           archived: options.archived,
           limit: options.limit + 1,
           cursor,
@@ -158,7 +159,7 @@ export class ConversationsService {
 
   /** One conversation as the caller sees it; 404 unless they are a member. */
   async get(actor: Actor, id: string): Promise<ConversationView> {
-    const item = await this.deps.store.conversationItem(actor.userId, id);
+    const item = await this.deps.store.conversations.conversationItem(actor.userId, id);
     if (!item) throw notFound("Conversation not found");
     return (await this.deps.views.conversations(actor.userId, [item]))[0];
   }
@@ -169,8 +170,8 @@ export class ConversationsService {
     id: string,
   ): Promise<{ conversation: Conversation; member: Member }> {
     const [conversation, member] = await Promise.all([
-      this.deps.store.getConversation(id),
-      this.deps.store.getMember(id, actor.userId),
+      this.deps.store.conversations.getConversation(id),
+      this.deps.store.conversations.getMember(id, actor.userId),
     ]);
     if (!conversation || conversation.deletedAt || !member) {
       throw notFound("Conversation not found");
@@ -276,7 +277,7 @@ export class ConversationsService {
       if (!input.muted) patch.mutedUntil = null;
     }
     if (input.archived !== undefined) patch.archived = input.archived;
-    await this.deps.store.setMemberState(id, actor.userId, patch);
+    await this.deps.store.conversations.setMemberState(id, actor.userId, patch);
     return await this.get(actor, id);
   }
 
@@ -321,4 +322,9 @@ export class ConversationsService {
       deletedAt: null,
     };
   }
+}
+
+/** The system message of a new conversation: who created it, with whom. */
+function conversationCreated(actorId: string, members: Member[]): SystemInfo {
+  return { action: "conversation.created", actorId, userIds: members.map((m) => m.userId) };
 }

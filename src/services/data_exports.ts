@@ -11,9 +11,9 @@ import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import type { Store } from "../store/store.ts";
 import { writeArchive } from "./_export_archive.ts";
 import type { AuditLog } from "./audit.ts";
-import type { Actor, RequestMeta } from "./auth.ts";
+import type { Actor, RequestMeta } from "../domain/actor.ts";
 import type { Download } from "./media.ts";
-import { type Publisher, userChannel } from "./publisher.ts";
+import type { Notices } from "./notices.ts";
 
 /** A data export as its owner sees it; `url` (signed, expiring) once it is ready. */
 export interface ExportView {
@@ -57,7 +57,7 @@ export class DataExports {
       blobs: EncryptedBlobs;
       mediaBlobs: EncryptedBlobs;
       signer: UrlSigner;
-      publisher: Publisher;
+      notices: Notices;
       audit: AuditLog;
       logger: Logger;
       metrics: MetricsRegistry;
@@ -83,7 +83,7 @@ export class DataExports {
    * per user). Audited as `data_export.requested`.
    */
   async request(actor: Actor, meta: RequestMeta): Promise<ExportView> {
-    const running = (await this.deps.store.listExports(actor.userId))
+    const running = (await this.deps.store.exports.listExports(actor.userId))
       .find((e) => e.status === "processing");
     if (running) return await this.view(running);
     const now = Date.now();
@@ -102,7 +102,7 @@ export class DataExports {
       completedAt: null,
       expiresAt: this.#expiry(now),
     };
-    await this.deps.store.createExport(record);
+    await this.deps.store.exports.createExport(record);
     await this.deps.audit.record({
       action: "data_export.requested",
       actorId: actor.userId,
@@ -116,7 +116,7 @@ export class DataExports {
 
   /** One of the caller's exports; 404 for anyone else's. */
   async get(actor: Actor, id: string): Promise<ExportView> {
-    const e = await this.deps.store.getExport(id);
+    const e = await this.deps.store.exports.getExport(id);
     if (!e || e.userId !== actor.userId) throw notFound("Export not found");
     return await this.view(e);
   }
@@ -151,7 +151,7 @@ export class DataExports {
     if (!(await this.deps.signer.verifyResource(resource(id), link.exp, link.sig))) {
       throw forbidden("This download link is invalid or has expired");
     }
-    const e = await this.deps.store.getExport(id);
+    const e = await this.deps.store.exports.getExport(id);
     if (!e || e.status !== "ready" || !e.keyId || e.expiresAt <= nowIso()) {
       throw notFound("Export not found");
     }
@@ -183,9 +183,9 @@ export class DataExports {
   }
 
   async #build(id: string): Promise<void> {
-    const e = await this.deps.store.getExport(id);
+    const e = await this.deps.store.exports.getExport(id);
     if (!e || e.status !== "processing") return;
-    const user = await this.deps.store.getUser(e.userId);
+    const user = await this.deps.store.accounts.getUser(e.userId);
     if (!user || user.deletedAt) return void await this.#remove(e);
     const { keyId, key } = await this.deps.dataKeys.forWriting(user.id);
     const out = await this.deps.blobs.writer(key, id, "main");
@@ -219,7 +219,7 @@ export class DataExports {
   async #renew(): Promise<void> {
     const until = new Date(Date.now() + LEASE_MS).toISOString();
     for (const id of this.#held) {
-      await this.deps.store.updateExport(id, { leaseUntil: until, updatedAt: nowIso() }, {
+      await this.deps.store.exports.updateExport(id, { leaseUntil: until, updatedAt: nowIso() }, {
         whenStatus: "processing",
       }).catch((err) =>
         this.deps.logger.warn("export claim renewal failed", { "error.message": String(err) })
@@ -238,7 +238,7 @@ export class DataExports {
     },
   ): Promise<void> {
     const at = nowIso();
-    const settled = await this.deps.store.updateExport(id, {
+    const settled = await this.deps.store.exports.updateExport(id, {
       ...outcome,
       leaseOwner: null,
       leaseUntil: null,
@@ -251,7 +251,7 @@ export class DataExports {
       await this.deps.blobs.deleteAll(id);
       return;
     }
-    await this.deps.publisher.publish(userChannel(settled.userId), { kind: "event" }, {
+    await this.deps.notices.notifyUser(settled.userId, {
       event: settled.status === "ready" ? "data_export.ready" : "data_export.failed",
       data: await this.view(settled),
     });
@@ -263,7 +263,7 @@ export class DataExports {
    */
   async expire(now: Date): Promise<number> {
     let removed = 0;
-    for (const e of await this.deps.store.dueExports(now.toISOString(), 100)) {
+    for (const e of await this.deps.store.exports.dueExports(now.toISOString(), 100)) {
       if (e.expiresAt <= now.toISOString()) {
         await this.#remove(e);
         this.#outcomes.inc({ outcome: "expired" });
@@ -278,12 +278,12 @@ export class DataExports {
 
   /** Removes every export of a user (an erasure). */
   async purgeUser(userId: string): Promise<void> {
-    for (const e of await this.deps.store.listExports(userId)) await this.#remove(e);
+    for (const e of await this.deps.store.exports.listExports(userId)) await this.#remove(e);
   }
 
   async #remove(e: DataExportRecord): Promise<void> {
     await this.deps.blobs.deleteAll(e.id);
-    await this.deps.store.deleteExport(e.id);
+    await this.deps.store.exports.deleteExport(e.id);
   }
 
   /** Resolves when no export is being built (tests). */

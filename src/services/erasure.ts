@@ -9,12 +9,12 @@ import type { ReactionCursor, SentCursor } from "../store/privacy.ts";
 import type { Change, Store } from "../store/store.ts";
 import type { AccountSecurity } from "./account_security.ts";
 import type { AuditLog } from "./audit.ts";
-import { accountBucket, type Actor, type AuthService, type RequestMeta } from "./auth.ts";
+import type { Actor, RequestMeta } from "../domain/actor.ts";
+import { accountBucket, type AuthService } from "./auth.ts";
 import type { ConversationMembers } from "./conversation_members.ts";
 import type { DataExports } from "./data_exports.ts";
 import type { EventLog } from "./events.ts";
 import type { MediaService } from "./media.ts";
-import type { MessageRenderer } from "./render.ts";
 
 /** What an erasure removed, as counts (the audit log records these, never content). */
 export interface ErasureSummary {
@@ -44,12 +44,11 @@ export class AccountErasure {
 
   constructor(
     private readonly deps: {
-      store: Store;
+      store: Pick<Store, "privacy">;
       security: AccountSecurity;
       auth: AuthService;
       dataKeys: DataKeys;
       members: ConversationMembers;
-      renderer: MessageRenderer;
       events: EventLog;
       media: MediaService;
       exports: DataExports;
@@ -76,7 +75,7 @@ export class AccountErasure {
   /** Completes erasures that began before `now` minus ten minutes and never finished. */
   async resumePending(now: Date): Promise<number> {
     const before = new Date(now.getTime() - RESUME_AFTER_MS).toISOString();
-    const ids = await this.deps.store.pendingErasures(before, 20);
+    const ids = await this.deps.store.privacy.pendingErasures(before, 20);
     for (const id of ids) {
       try {
         await this.#done(id, await this.#erase(id));
@@ -100,12 +99,12 @@ export class AccountErasure {
       details: { ...summary },
     });
     // Last, so nothing written before (the audit entry included) stays in an older WAL frame.
-    await this.deps.store.scrub();
+    await this.deps.store.privacy.scrub();
   }
 
   async #erase(userId: string): Promise<ErasureSummary> {
     const { store } = this.deps;
-    const begun = await store.beginErasure(userId, {
+    const begun = await store.privacy.beginErasure(userId, {
       at: nowIso(),
       username: erasedUsername(userId),
       displayName: ERASED_DISPLAY_NAME,
@@ -119,7 +118,7 @@ export class AccountErasure {
       mediaDeleted: await this.deps.media.purgeOwned(userId),
     };
     await this.deps.exports.purgeUser(userId);
-    const rest = await store.finishErasure(userId, nowIso());
+    const rest = await store.privacy.finishErasure(userId, nowIso());
     summary.messagesErased += rest.messages;
     summary.reactionsRemoved += rest.reactions;
     return summary;
@@ -129,7 +128,7 @@ export class AccountErasure {
   async #leaveAll(userId: string): Promise<number> {
     let left = 0;
     for (let round = 0; round < 3; round++) {
-      const heads = await this.deps.store.conversationHeads(userId);
+      const heads = await this.deps.events.heads(userId);
       if (heads.length === 0) break;
       for (const { id } of heads) {
         await this.#retry(() => this.deps.members.departErased(userId, id));
@@ -143,7 +142,7 @@ export class AccountErasure {
     let erased = 0;
     let after: SentCursor | undefined;
     for (;;) {
-      const page = await this.deps.store.listSentMessages(userId, { limit: PAGE, after });
+      const page = await this.deps.store.privacy.listSentMessages(userId, { limit: PAGE, after });
       for (const m of page) {
         const at = nowIso();
         if (
@@ -166,7 +165,7 @@ export class AccountErasure {
     let removed = 0;
     let after: ReactionCursor | undefined;
     for (;;) {
-      const page = await this.deps.store.listUserReactions(userId, { limit: PAGE, after });
+      const page = await this.deps.store.privacy.listUserReactions(userId, { limit: PAGE, after });
       for (const r of page) {
         if (
           await this.#commit({
@@ -190,17 +189,12 @@ export class AccountErasure {
    * there is erased in bulk at the end.
    */
   async #commit(change: Change): Promise<boolean> {
-    let result;
     try {
-      result = await this.deps.store.commit(change);
+      return (await this.deps.events.commit(change)).status === "committed";
     } catch (err) {
       if (err instanceof AppError && err.status === 404) return false;
       throw err;
     }
-    if (result.status !== "committed") return false;
-    const [view] = result.message ? await this.deps.renderer.render([result.message]) : [];
-    await this.deps.events.publish(result.event, view);
-    return true;
   }
 
   /** Group changes may meet a concurrent one (409): decided again on fresh state, a few times. */

@@ -1,5 +1,6 @@
+import { notFound } from "../domain/errors.ts";
 import type { EventRecord, MessageRecord } from "../domain/types.ts";
-import type { Store } from "../store/store.ts";
+import type { Change, NewConversation, Store } from "../store/store.ts";
 import {
   conversationChannel,
   type EnvelopeMeta,
@@ -32,6 +33,25 @@ export interface MembershipHint {
   deleted?: boolean;
 }
 
+/** A committed event ready for delivery: its envelope and its body, serialised once. */
+export interface Envelope {
+  meta: EnvelopeMeta;
+  body: string;
+}
+
+/** What {@link EventLog.commit} did: a committed change comes with its rendered message and event. */
+export type Committed =
+  | {
+    status: "committed";
+    event: EventRecord;
+    message: MessageRecord | null;
+    /** The message the event points at, rendered (shared reactions); absent when there is none. */
+    view?: MessageView;
+    published: PublicEvent;
+  }
+  | { status: "duplicate"; message: MessageRecord }
+  | { status: "unchanged" };
+
 /** The membership effect of an event, from its stored data. */
 export function membershipHint(
   e: { event: string; data: Record<string, unknown> },
@@ -46,13 +66,64 @@ export function membershipHint(
 }
 
 /**
- * The conversation event log as clients see it: renders stored events (joining and decrypting the
- * messages they point at) and publishes committed ones, only ever after commit.
+ * The conversation event log as clients see it, and the one path by which a durable change happens:
+ * {@link commit} commits (the only caller of the store's `log.commit`), renders and publishes, only
+ * ever after the commit. It also renders stored events for catch-up (`page`) and gap fill (`since`).
  */
 export class EventLog {
   constructor(
-    private readonly deps: { store: Store; renderer: MessageRenderer; publisher: Publisher },
+    private readonly deps: {
+      store: Pick<Store, "log" | "messages" | "conversations">;
+      renderer: MessageRenderer;
+      publisher: Publisher;
+    },
   ) {}
+
+  /**
+   * How long a missing seq may stay missing before a reader may skip it as a hole: the log's own
+   * settle time (see `LogStore.holeSettleMs`).
+   */
+  get holeSettleMs(): number {
+    return this.deps.store.log.holeSettleMs;
+  }
+
+  /**
+   * Commits `change`, renders the message it touched (with `plain` texts already known by message
+   * id; a `fresh` message cannot have reactions yet) and publishes the event. A conversation that
+   * does not exist is a 404; a duplicate or an unchanged commit publishes nothing.
+   */
+  async commit(
+    change: Change,
+    options: { plain?: Map<string, string>; fresh?: boolean } = {},
+  ): Promise<Committed> {
+    const result = await this.deps.store.log.commit(change);
+    if (result.status === "missing") throw notFound("Conversation not found");
+    if (result.status !== "committed") return result;
+    const [view] = result.message
+      ? await this.deps.renderer.render([result.message], options.plain, options.fresh)
+      : [];
+    const published = await this.#publish(result.event, view);
+    return { ...result, view, published };
+  }
+
+  /**
+   * Creates a conversation with its first event and publishes that event, so its members learn about
+   * it; for a direct pair that already has one, returns that one and publishes nothing.
+   */
+  async createConversation(
+    input: NewConversation,
+  ): Promise<Awaited<ReturnType<Store["conversations"]["createConversation"]>>> {
+    const created = await this.deps.store.conversations.createConversation(input);
+    if (created.created) {
+      const page = await this.deps.store.log.listEvents(input.conversation.id, {
+        after: 0,
+        limit: 1,
+      });
+      const [view] = await this.deps.renderer.render([...page.messages.values()]);
+      await this.#publish(page.events[0], view);
+    }
+    return created;
+  }
 
   /** Renders one committed event; `view` is the already-rendered message it points at, if any. */
   render(record: EventRecord, view?: MessageView): PublicEvent {
@@ -96,8 +167,10 @@ export class EventLog {
     after: number,
     limit: number,
   ): Promise<{ events: PublicEvent[]; hasMore: boolean; nextAfter: number }> {
-    const page = await this.deps.store.listEvents(conversationId, { after, limit });
-    const hidden = await this.deps.store.hiddenMessageIds(viewerId, [...page.messages.keys()]);
+    const page = await this.deps.store.log.listEvents(conversationId, { after, limit });
+    const hidden = await this.deps.store.messages.hiddenMessageIds(viewerId, [
+      ...page.messages.keys(),
+    ]);
     // Messages the viewer deleted for themselves stay out of their catch-up, as out of their history.
     const visible = page.events.filter((e) => !(e.messageId && hidden.has(e.messageId)));
     const events = await this.renderPage(visible, page.messages);
@@ -110,21 +183,41 @@ export class EventLog {
   }
 
   /**
+   * Stored events after `after` as the envelopes live delivery would have carried (the realtime
+   * hub fills gaps with them). Never returns an event past a seq that may still be committing.
+   */
+  async since(
+    conversationId: string,
+    options: { after: number; limit: number },
+  ): Promise<{ envelopes: Envelope[]; hasMore: boolean }> {
+    const page = await this.deps.store.log.listEvents(conversationId, options);
+    const rendered = await this.renderPage(page.events, page.messages);
+    return {
+      envelopes: rendered.map((event, i) => ({
+        meta: this.#envelope(page.events[i], event),
+        body: JSON.stringify(event),
+      })),
+      hasMore: page.hasMore,
+    };
+  }
+
+  /**
+   * The conversations `userId` is a member of, each with the seq at or below which every event is
+   * readable (see `LogStore.conversationHeads`).
+   */
+  heads(userId: string): Promise<Array<{ id: string; lastSeq: number }>> {
+    return this.deps.store.log.conversationHeads(userId);
+  }
+
+  /**
    * Publishes a committed event on its conversation's channel. Members who just joined also get a
    * notice on their own channel, so their instances start listening to the conversation.
    */
-  async publish(record: EventRecord, view?: MessageView): Promise<PublicEvent> {
+  async #publish(record: EventRecord, view?: MessageView): Promise<PublicEvent> {
     const event = this.render(record, view);
-    const hint = membershipHint(record);
-    const meta: EnvelopeMeta = {
-      kind: "event",
-      conversationId: record.conversationId,
-      seq: record.seq,
-      personal: needsPersonalizing(event.data),
-    };
-    if (hint) meta.membership = hint;
+    const meta = this.#envelope(record, event);
     await this.deps.publisher.publish(conversationChannel(record.conversationId), meta, event);
-    for (const userId of hint?.added ?? []) {
+    for (const userId of meta.membership?.added ?? []) {
       await this.deps.publisher.publish(userChannel(userId), {
         kind: "control",
         action: "conversation.joined",
@@ -133,5 +226,18 @@ export class EventLog {
       }, { conversationId: record.conversationId, seq: record.seq });
     }
     return event;
+  }
+
+  /** The envelope of a durable event: where it belongs, how receivers order and personalise it. */
+  #envelope(record: EventRecord, event: PublicEvent): EnvelopeMeta {
+    const meta: EnvelopeMeta = {
+      kind: "event",
+      conversationId: record.conversationId,
+      seq: record.seq,
+      personal: needsPersonalizing(event.data),
+    };
+    const hint = membershipHint(record);
+    if (hint) meta.membership = hint;
+    return meta;
   }
 }

@@ -67,12 +67,15 @@ export class HotReads {
       reason = "stale";
     }
     if (!shared) {
-      const page = await store.listMessages(conversation.id, NOBODY, { limit });
+      const page = await store.messages.listMessages(conversation.id, NOBODY, { limit });
       const reactions = await renderer.reactionsFor(page.messages);
       shared = { ...page, reactions, lastSeq: conversation.lastSeq };
       await reads.write(key, encodePage(shared), versions);
     }
-    const hidden = await store.hiddenMessageIds(viewerId, shared.messages.map((m) => m.id));
+    const hidden = await store.messages.hiddenMessageIds(
+      viewerId,
+      shared.messages.map((m) => m.id),
+    );
     if (hidden.size > 0) {
       // The viewer deleted some of these for themselves: their newest page reaches further back.
       reads.miss("history", "personal");
@@ -84,7 +87,7 @@ export class HotReads {
   }
 
   async #own(viewerId: string, conversationId: string, limit: number): Promise<RawPage> {
-    const page = await this.deps.store.listMessages(conversationId, viewerId, { limit });
+    const page = await this.deps.store.messages.listMessages(conversationId, viewerId, { limit });
     return { ...page, reactions: await this.deps.renderer.reactionsFor(page.messages) };
   }
 
@@ -102,10 +105,10 @@ export class HotReads {
     // of them; their versions are read before the list itself (a change in between invalidates it).
     const shared = versions
       ? await reads.versions(
-        (await store.conversationHeads(userId)).map((h) => conversationDep(h.id)),
+        (await store.log.conversationHeads(userId)).map((h) => conversationDep(h.id)),
       )
       : null;
-    const items = await store.listConversations(userId, { archived, limit: rows });
+    const items = await store.conversations.listConversations(userId, { archived, limit: rows });
     const list: RawList = {
       items,
       reactions: await this.deps.renderer.reactionsFor(

@@ -9,10 +9,10 @@ import { ingest, type Upload } from "../media/ingest.ts";
 import type { LinkVariant, UrlSigner } from "../media/signed_url.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Store } from "../store/store.ts";
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { MediaJobs } from "./media_jobs.ts";
 import type { MediaReleaser } from "./messages.ts";
-import { type Publisher, userChannel } from "./publisher.ts";
+import type { Notices } from "./notices.ts";
 import type { MediaCatalog, MediaView } from "./render.ts";
 import type { AvatarResolver, MediaRef } from "./users.ts";
 
@@ -62,7 +62,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       blobs: EncryptedBlobs;
       signer: UrlSigner;
       jobs: MediaJobs;
-      publisher: Publisher;
+      notices: Notices;
       logger: Logger;
     },
   ) {}
@@ -103,7 +103,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       updatedAt: at,
     };
     try {
-      await this.deps.store.createMedia(record);
+      await this.deps.store.media.createMedia(record);
     } catch (err) {
       await this.deps.blobs.deleteAll(id);
       throw err;
@@ -114,8 +114,8 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
 
   /** One item with fresh links; 404 unless the caller may see it. */
   async get(actor: Actor, mediaId: string): Promise<MediaItemView> {
-    const m = await this.deps.store.getMedia(mediaId);
-    if (!m || !(await this.deps.store.canSeeMedia(actor.userId, mediaId))) {
+    const m = await this.deps.store.media.getMedia(mediaId);
+    if (!m || !(await this.deps.store.media.canSeeMedia(actor.userId, mediaId))) {
       throw notFound("Media not found");
     }
     return await this.view(m);
@@ -146,12 +146,14 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
   }
 
   async views(mediaIds: string[]): Promise<Map<string, MediaView>> {
-    const found = await this.deps.store.getMediaMany(mediaIds);
+    const found = await this.deps.store.media.getMediaMany(mediaIds);
     return new Map(await Promise.all(found.map(async (m) => [m.id, await this.view(m)] as const)));
   }
 
   async checkAttachable(userId: string, mediaIds: string[], field: string): Promise<void> {
-    const found = new Map((await this.deps.store.getMediaMany(mediaIds)).map((m) => [m.id, m]));
+    const found = new Map(
+      (await this.deps.store.media.getMediaMany(mediaIds)).map((m) => [m.id, m]),
+    );
     for (const id of mediaIds) {
       const m = found.get(id);
       if (!m || m.ownerId !== userId) throw invalidField(field, `no such media: ${id}`);
@@ -166,9 +168,9 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
   async release(mediaIds: string[]): Promise<void> {
     for (const id of new Set(mediaIds)) {
       try {
-        if (await this.deps.store.isMediaReferenced(id)) continue;
+        if (await this.deps.store.media.isMediaReferenced(id)) continue;
         await this.deps.blobs.deleteAll(id);
-        await this.deps.store.deleteMedia(id);
+        await this.deps.store.media.deleteMedia(id);
       } catch (err) {
         this.deps.logger.error("media release failed", {
           "parley.media.id": id,
@@ -185,17 +187,17 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
   async purgeOwned(ownerId: string): Promise<number> {
     let count = 0;
     for (;;) {
-      const page = await this.deps.store.listMediaByOwner(ownerId, { limit: 100 });
+      const page = await this.deps.store.privacy.listMediaByOwner(ownerId, { limit: 100 });
       for (const m of page) {
         await this.deps.blobs.deleteAll(m.id);
-        if (await this.deps.store.deleteMedia(m.id)) count++;
+        if (await this.deps.store.media.deleteMedia(m.id)) count++;
       }
       if (page.length < 100) return count;
     }
   }
 
   async checkUsable(userId: string, mediaId: string, field: string): Promise<void> {
-    const m = await this.deps.store.getMedia(mediaId);
+    const m = await this.deps.store.media.getMedia(mediaId);
     if (!m || m.ownerId !== userId) throw invalidField(field, "no such media");
     if (m.kind !== "image" || m.status !== "ready") {
       throw invalidField(field, "must be one of your images that finished processing");
@@ -203,7 +205,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
   }
 
   async links(mediaId: string): Promise<MediaRef | null> {
-    const m = await this.deps.store.getMedia(mediaId);
+    const m = await this.deps.store.media.getMedia(mediaId);
     if (!m || m.status !== "ready") return null;
     const ref: MediaRef = { id: m.id, url: await this.deps.signer.sign(m.id, "main") };
     if (m.thumbnail) ref.thumbnailUrl = await this.deps.signer.sign(m.id, "thumb");
@@ -222,7 +224,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
     if (!(await this.deps.signer.verify(mediaId, variant, link.exp, link.sig))) {
       throw forbidden("This media link is invalid or has expired");
     }
-    const m = await this.deps.store.getMedia(mediaId);
+    const m = await this.deps.store.media.getMedia(mediaId);
     if (!m || m.status !== "ready") throw notFound("Media not found");
     const key = await this.deps.dataKeys.forReading(m.keyId);
     const reader = key ? await this.deps.blobs.open(key, m.id, variant) : null;
@@ -241,7 +243,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
 
   /** Tells the uploader's devices that an item settled (`media.updated` with a fresh view). */
   async settled(m: MediaRecord): Promise<void> {
-    await this.deps.publisher.publish(userChannel(m.ownerId), { kind: "event" }, {
+    await this.deps.notices.notifyUser(m.ownerId, {
       event: "media.updated",
       data: await this.view(m),
     });

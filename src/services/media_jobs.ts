@@ -84,7 +84,10 @@ export class MediaJobs {
     let afterId: string | undefined;
     try {
       for (;;) {
-        const page = await this.deps.store.listMediaByStatus("processing", { limit: 200, afterId });
+        const page = await this.deps.store.media.listMediaByStatus("processing", {
+          limit: 200,
+          afterId,
+        });
         for (const m of page) if (this.queue.add(m.id)) found++;
         if (page.length < 200) break;
         afterId = page.at(-1)!.id;
@@ -107,7 +110,7 @@ export class MediaJobs {
 
   async #run(id: string): Promise<void> {
     const now = Date.now();
-    const m = await this.deps.store.claimMedia(id, {
+    const m = await this.deps.store.media.claimMedia(id, {
       owner: this.deps.config.instanceId,
       until: new Date(now + this.#leaseMs).toISOString(),
       now: new Date(now).toISOString(),
@@ -131,7 +134,7 @@ export class MediaJobs {
         ffmpeg: { ...this.deps.ffmpeg, signal: this.#stopping.signal },
         tempPrefix: this.#tempPrefix,
       });
-      settled = await this.deps.store.updateMedia(id, {
+      settled = await this.deps.store.media.updateMedia(id, {
         ...processed,
         status: "ready",
         leaseOwner: null,
@@ -140,7 +143,9 @@ export class MediaJobs {
       }, { whenStatus: "processing" });
       if (m.kind !== "document") await this.deps.blobs.delete(id, "original");
       // Deleted while it was processed (its owner's account was erased): nothing may stay behind.
-      if (!settled && !(await this.deps.store.getMedia(id))) await this.deps.blobs.deleteAll(id);
+      if (!settled && !(await this.deps.store.media.getMedia(id))) {
+        await this.deps.blobs.deleteAll(id);
+      }
     } catch (err) {
       if (this.#stopping.signal.aborted) return await this.#release(m);
       settled = await this.#fail(m, err);
@@ -159,7 +164,7 @@ export class MediaJobs {
   /** Gives an interrupted job back: still processing, its claim free (the attempt still counts). */
   async #release(m: MediaRecord): Promise<void> {
     this.deps.logger.info("media job interrupted by shutdown", { "parley.media.id": m.id });
-    await this.deps.store.updateMedia(m.id, {
+    await this.deps.store.media.updateMedia(m.id, {
       leaseOwner: null,
       leaseUntil: null,
       updatedAt: nowIso(),
@@ -175,7 +180,7 @@ export class MediaJobs {
       "error.stack_trace": known ? err.detail : (err as Error)?.stack,
     });
     await this.deps.blobs.deleteAll(m.id).catch(() => {});
-    return await this.deps.store.updateMedia(m.id, {
+    return await this.deps.store.media.updateMedia(m.id, {
       status: "failed",
       failureReason: known ? err.message : "processing failed",
       leaseOwner: null,

@@ -19,11 +19,11 @@ import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MessagePage, Store } from "../store/store.ts";
 import type { EngagementRecorder } from "./activity.ts";
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
 import type { HotReads } from "./hot_reads.ts";
-import { type Publisher, userChannel } from "./publisher.ts";
+import type { Notices } from "./notices.ts";
 import {
   type MediaCatalog,
   messageFor,
@@ -67,7 +67,7 @@ export class MessagesService {
       media: MediaCatalog & MediaReleaser;
       conversations: ConversationsService;
       limiter: RateLimiter;
-      publisher: Publisher;
+      notices: Notices;
       logger: Logger;
       /** The read cache for the newest page; absent when caching is off. */
       hot?: HotReads;
@@ -88,7 +88,10 @@ export class MessagesService {
       actor,
       conversationId,
     );
-    const existing = await this.deps.store.getMessageByClientId(actor.userId, input.clientMsgId);
+    const existing = await this.deps.store.messages.getMessageByClientId(
+      actor.userId,
+      input.clientMsgId,
+    );
     if (existing) {
       return { message: await this.#duplicate(actor, conversationId, existing), created: false };
     }
@@ -128,7 +131,7 @@ export class MessagesService {
     const body = text === undefined
       ? null
       : await this.deps.dataKeys.sealText(actor.userId, text, messageAad(conversationId, id));
-    const result = await this.deps.store.commit({
+    const result = await this.deps.events.commit({
       conversationId,
       event: "message.created",
       actorId: actor.userId,
@@ -165,7 +168,7 @@ export class MessagesService {
         // Sending reads what came before: markers and receipt times move in the same commit.
         { op: "readUpTo", userId: actor.userId },
       ],
-    });
+    }, { plain: text === undefined ? undefined : new Map([[id, text]]), fresh: true });
     if (result.status === "duplicate") {
       return {
         message: await this.#duplicate(actor, conversationId, result.message),
@@ -173,12 +176,7 @@ export class MessagesService {
       };
     }
     if (result.status !== "committed") throw new Error("a new message always commits");
-    const [view] = await this.deps.renderer.render(
-      [result.message!],
-      text === undefined ? undefined : new Map([[id, text]]),
-      true,
-    );
-    await this.deps.events.publish(result.event, view);
+    const view = result.view!;
     this.deps.activity.messageSent(view.media.map((m) => m.kind as MediaKind));
     return { message: messageFor(view, actor.userId), created: true };
   }
@@ -210,13 +208,13 @@ export class MessagesService {
 
   async #checkReply(conversationId: string, replyTo: string | undefined): Promise<void> {
     if (replyTo === undefined) return;
-    const target = await this.deps.store.getMessage(conversationId, replyTo);
+    const target = await this.deps.store.messages.getMessage(conversationId, replyTo);
     if (!target) throw invalidField("replyTo", "no such message in this conversation");
   }
 
   async #checkMentions(conversationId: string, mentions: string[]): Promise<void> {
     const members = await Promise.all(
-      mentions.map((u) => this.deps.store.getMember(conversationId, u)),
+      mentions.map((u) => this.deps.store.conversations.getMember(conversationId, u)),
     );
     const outsiders = mentions.filter((_, i) => !members[i]);
     if (outsiders.length) throw invalidField("mentions", `not members: ${outsiders.join(", ")}`);
@@ -238,7 +236,7 @@ export class MessagesService {
       page = await this.deps.hot.newest(actor.userId, conversationId, { limit, membership });
     } else {
       await membership();
-      page = await this.deps.store.listMessages(conversationId, actor.userId, options);
+      page = await this.deps.store.messages.listMessages(conversationId, actor.userId, options);
     }
     const reactions = page.reactions ?? this.deps.renderer.reactionsFor(page.messages);
     const views = await this.deps.renderer.renderWith(page.messages, reactions);
@@ -266,7 +264,7 @@ export class MessagesService {
       r.text,
       messageAad(conversationId, messageId),
     );
-    const result = await this.deps.store.commit({
+    const result = await this.deps.events.commit({
       conversationId,
       event: "message.updated",
       actorId: actor.userId,
@@ -283,14 +281,9 @@ export class MessagesService {
         },
       ],
       mutations: [{ op: "editMessage", messageId, body, editedAt: at }],
-    });
+    }, { plain: new Map([[messageId, r.text]]) });
     if (result.status !== "committed") throw conflict("The message was deleted");
-    const [view] = await this.deps.renderer.render(
-      [result.message!],
-      new Map([[messageId, r.text]]),
-    );
-    await this.deps.events.publish(result.event, view);
-    return messageFor(view, actor.userId);
+    return messageFor(result.view!, actor.userId);
   }
 
   /**
@@ -309,8 +302,8 @@ export class MessagesService {
     );
     const m = await this.#message(conversationId, messageId);
     if (scope === "me") {
-      await this.deps.store.hideMessage(actor.userId, m);
-      await this.deps.publisher.publish(userChannel(actor.userId), { kind: "event" }, {
+      await this.deps.store.messages.hideMessage(actor.userId, m);
+      await this.deps.notices.notifyUser(actor.userId, {
         event: "message.hidden",
         conversationId,
         data: { messageId, conversationId },
@@ -320,7 +313,7 @@ export class MessagesService {
     if (m.kind === "system") throw forbidden("System messages cannot be deleted");
     if (m.senderId !== actor.userId) {
       const sender = m.senderId
-        ? await this.deps.store.getMember(conversationId, m.senderId)
+        ? await this.deps.store.conversations.getMember(conversationId, m.senderId)
         : null;
       const allowed = conversation.type === "group" &&
         can(member.role, "deleteOthersMessage", sender?.role ?? null, conversation.settings);
@@ -328,7 +321,7 @@ export class MessagesService {
     }
     // Idempotent only for those who may delete it: others learn nothing from a 204.
     if (m.deletedAt) return;
-    const result = await this.deps.store.commit({
+    const result = await this.deps.events.commit({
       conversationId,
       event: "message.deleted",
       actorId: actor.userId,
@@ -343,8 +336,6 @@ export class MessagesService {
       mutations: [{ op: "eraseMessage", messageId, deletedAt: nowIso() }],
     });
     if (result.status !== "committed") return;
-    const [view] = await this.deps.renderer.render([result.message!]);
-    await this.deps.events.publish(result.event, view);
     if (m.mediaIds.length) await this.deps.media.release(m.mediaIds);
   }
 
@@ -369,7 +360,7 @@ export class MessagesService {
     if (m.deletedAt) throw conflict("The message was deleted");
     if (m.kind === "system") throw forbidden("System messages take no reactions");
     const at = nowIso();
-    const result = await this.deps.store.commit({
+    const result = await this.deps.events.commit({
       conversationId,
       event: "reaction.updated",
       actorId: actor.userId,
@@ -386,9 +377,9 @@ export class MessagesService {
           : { op: "removeReaction", messageId, userId: actor.userId, emoji },
       ],
     });
-    const record = result.status === "committed" ? result.message! : m;
-    const [view] = await this.deps.renderer.render([record]);
-    if (result.status === "committed") await this.deps.events.publish(result.event, view);
+    const [view] = result.status === "committed"
+      ? [result.view!]
+      : await this.deps.renderer.render([m]);
     return messageFor(view, actor.userId).reactions;
   }
 
@@ -404,7 +395,7 @@ export class MessagesService {
   }
 
   async #message(conversationId: string, messageId: string): Promise<MessageRecord> {
-    const m = await this.deps.store.getMessage(conversationId, messageId);
+    const m = await this.deps.store.messages.getMessage(conversationId, messageId);
     if (!m) throw notFound("Message not found");
     return m;
   }

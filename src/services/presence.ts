@@ -3,7 +3,7 @@ import { nowIso } from "../ids.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { PresenceRegistry, PresenceSocket } from "../presence/presence.ts";
 import type { Store } from "../store/store.ts";
-import { type Publisher, userChannel } from "./publisher.ts";
+import type { Notices } from "./notices.ts";
 
 /** How one user appears to another. */
 export interface VisibleStatus {
@@ -35,7 +35,7 @@ export class PresenceService {
     private readonly deps: {
       store: Store;
       registry: PresenceRegistry;
-      publisher: Publisher;
+      notices: Notices;
       logger: Logger;
     },
   ) {}
@@ -48,7 +48,7 @@ export class PresenceService {
       ? "offline"
       : user.presence;
     const contact = !self && user.privacy.lastSeen === "contacts"
-      ? await this.deps.store.sharesConversation(viewerId, user.id)
+      ? await this.deps.store.conversations.sharesConversation(viewerId, user.id)
       : false;
     const show = user.lastSeenAt && maySeeLastSeen(user.privacy.lastSeen, self, contact);
     return show ? { presence, lastSeenAt: user.lastSeenAt! } : { presence };
@@ -62,7 +62,7 @@ export class PresenceService {
   /** A socket of `userId` opened; announces them when it is their first. */
   async socketOpened(userId: string, connectionId: string): Promise<void> {
     if (await this.deps.registry.connect(userId, connectionId)) {
-      const user = await this.deps.store.getUser(userId);
+      const user = await this.deps.store.accounts.getUser(userId);
       if (user) await this.announce(user, true);
     }
   }
@@ -86,13 +86,12 @@ export class PresenceService {
 
   /** Records that `userId` went offline at `at` and tells their contacts. */
   async wentOffline(userId: string, at: string): Promise<void> {
-    const before = await this.deps.store.getUser(userId);
+    const before = await this.deps.store.accounts.getUser(userId);
     if (!before || before.deletedAt) return;
     // An invisible user's last-seen time does not move: it would reveal activity.
-    const user = before.presence === "invisible"
-      ? before
-      : await this.deps.store.updateUser(userId, { lastSeenAt: at });
-    await this.announce(user, false);
+    if (before.presence === "invisible") return await this.announce(before, false);
+    const updated = await this.deps.store.accounts.updateUser(userId, { lastSeenAt: at });
+    if (updated.status === "updated") await this.announce(updated.user, false);
   }
 
   /**
@@ -171,9 +170,9 @@ export class PresenceService {
     // Contacts are exactly who "contacts" privacy admits, so one body serves every recipient.
     if (user.lastSeenAt && user.privacy.lastSeen !== "nobody") data.lastSeenAt = user.lastSeenAt;
     const body = { event: "presence", data };
-    const recipients = await this.deps.store.contactIds(user.id);
+    const recipients = await this.deps.store.conversations.contactIds(user.id);
     await Promise.all(
-      recipients.map((id) => this.deps.publisher.publish(userChannel(id), { kind: "event" }, body)),
+      recipients.map((id) => this.deps.notices.notifyUser(id, body)),
     );
   }
 }

@@ -32,6 +32,20 @@ export function userChannel(userId: string): string {
   return `u:${userId}`;
 }
 
+/** What a channel name addresses. */
+export type ChannelTarget =
+  | { kind: "conversation"; id: string }
+  | { kind: "user"; id: string }
+  | { kind: "system" };
+
+/** Reads a channel name made by {@link conversationChannel}, {@link userChannel} or the system one. */
+export function parseChannel(channel: string): ChannelTarget | null {
+  if (channel.startsWith("c:")) return { kind: "conversation", id: channel.slice(2) };
+  if (channel.startsWith("u:")) return { kind: "user", id: channel.slice(2) };
+  if (channel === SYSTEM_CHANNEL) return { kind: "system" };
+  return null;
+}
+
 const RETRY_MS = 250;
 const MAX_UNSENT = 10_000;
 

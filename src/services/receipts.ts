@@ -2,9 +2,9 @@ import type { Config } from "../config.ts";
 import { notFound } from "../domain/errors.ts";
 import { nowIso } from "../ids.ts";
 import type { Store } from "../store/store.ts";
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { ConversationsService } from "./conversations.ts";
-import { conversationChannel, type Publisher } from "./publisher.ts";
+import type { Notices } from "./notices.ts";
 
 /** One marker move, as `receipt` events carry it. */
 export interface ReceiptNotice {
@@ -30,7 +30,7 @@ export class ReceiptsService {
       config: Config;
       store: Store;
       conversations: ConversationsService;
-      publisher: Publisher;
+      notices: Notices;
     },
   ) {}
 
@@ -48,7 +48,7 @@ export class ReceiptsService {
     const target = Math.min(Math.max(0, Math.floor(seq)), conversation.lastSeq);
     if (target === 0) return false;
     const at = nowIso();
-    const moved = await this.deps.store.advanceMarker(
+    const moved = await this.deps.store.messages.advanceMarker(
       conversationId,
       actor.userId,
       kind,
@@ -56,7 +56,13 @@ export class ReceiptsService {
       at,
     );
     if (kind === "read") {
-      await this.deps.store.advanceMarker(conversationId, actor.userId, "delivered", target, at);
+      await this.deps.store.messages.advanceMarker(
+        conversationId,
+        actor.userId,
+        "delivered",
+        target,
+        at,
+      );
     }
     if (moved === null) return false;
     const notice: ReceiptNotice = { userId: actor.userId, kind, seq: target, at };
@@ -73,9 +79,9 @@ export class ReceiptsService {
     messageId: string,
   ): Promise<Array<{ userId: string; deliveredAt?: string; readAt?: string }>> {
     await this.deps.conversations.membership(actor, conversationId);
-    const m = await this.deps.store.getMessage(conversationId, messageId);
+    const m = await this.deps.store.messages.getMessage(conversationId, messageId);
     if (!m) throw notFound("Message not found");
-    const rows = await this.deps.store.receipts(conversationId, m.seq);
+    const rows = await this.deps.store.messages.receipts(conversationId, m.seq);
     return rows.filter((r) => r.userId !== m.senderId).map((r) => {
       const out: { userId: string; deliveredAt?: string; readAt?: string } = { userId: r.userId };
       if (r.deliveredAt) out.deliveredAt = r.deliveredAt;
@@ -85,13 +91,10 @@ export class ReceiptsService {
   }
 
   async #announce(conversationId: string, notice: ReceiptNotice): Promise<void> {
-    await this.deps.publisher.publish(conversationChannel(conversationId), {
-      kind: "event",
-      conversationId,
-    }, {
+    await this.deps.notices.notifyConversation(conversationId, {
       event: "receipt",
       conversationId,
-      data: notice,
+      data: { ...notice },
     });
   }
 
@@ -112,10 +115,7 @@ export class ReceiptsService {
     const batches = [...this.#pending];
     this.#pending.clear();
     for (const [conversationId, receipts] of batches) {
-      await this.deps.publisher.publish(conversationChannel(conversationId), {
-        kind: "event",
-        conversationId,
-      }, {
+      await this.deps.notices.notifyConversation(conversationId, {
         event: "receipt",
         conversationId,
         data: { receipts, aggregated: true },

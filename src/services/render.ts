@@ -116,7 +116,7 @@ export class MessageRenderer {
   /** The reactions of the records that are not deleted (what {@link render} shows), by message id. */
   async reactionsFor(records: MessageRecord[]): Promise<Map<string, ReactionSummary>> {
     const live = records.filter((r) => !r.deletedAt).map((r) => r.id);
-    return live.length ? await this.deps.store.reactions(live) : new Map();
+    return live.length ? await this.deps.store.messages.reactions(live) : new Map();
   }
 
   /**

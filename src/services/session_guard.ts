@@ -39,7 +39,7 @@ export class SessionGuard {
     const hit = this.#cache.get(sessionId);
     let session = hit && hit.until > now ? hit.session : undefined;
     if (!session) {
-      const fresh = await this.store.getSession(sessionId);
+      const fresh = await this.store.accounts.getSession(sessionId);
       if (!fresh) throw unauthorized("Session not found");
       session = fresh;
       if (this.#cache.size > 100_000) this.#cache.clear();
@@ -51,7 +51,7 @@ export class SessionGuard {
     if (now - Date.parse(session.lastSeenAt) > TOUCH_EVERY_MS) {
       const at = new Date(now).toISOString();
       session.lastSeenAt = at;
-      await this.store.touchSession(sessionId, at);
+      await this.store.accounts.touchSession(sessionId, at);
     }
     return session;
   }

@@ -81,7 +81,7 @@ export class PrivacySweeper {
       exportsRemoved: await this.deps.exports.expire(now),
       erasuresResumed: await this.deps.erasure.resumePending(now),
     };
-    if (retention.messagesRemoved > 0) await this.deps.store.scrub();
+    if (retention.messagesRemoved > 0) await this.deps.store.privacy.scrub();
     if (report.messagesRemoved || report.exportsRemoved || report.erasuresResumed) {
       this.deps.logger.info("privacy sweep", {
         "parley.retention.messages": report.messagesRemoved,
@@ -97,7 +97,7 @@ export class PrivacySweeper {
     const out = { conversations: 0, messagesRemoved: 0, eventsRemoved: 0 };
     let afterId: string | undefined;
     for (;;) {
-      const page = await this.deps.store.retentionConversations({
+      const page = await this.deps.store.privacy.retentionConversations({
         limit: CONVERSATION_PAGE,
         afterId,
       });
@@ -105,7 +105,7 @@ export class PrivacySweeper {
         out.conversations++;
         const cutoff = new Date(now.getTime() - c.retentionDays * DAY_MS).toISOString();
         for (;;) {
-          const batch = await this.deps.store.sweepRetention(c.id, cutoff, BATCH);
+          const batch = await this.deps.store.privacy.sweepRetention(c.id, cutoff, BATCH);
           out.messagesRemoved += batch.messages;
           out.eventsRemoved += batch.events;
           this.#removed.inc({}, batch.messages);

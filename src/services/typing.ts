@@ -1,6 +1,6 @@
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { ConversationsService } from "./conversations.ts";
-import { conversationChannel, type Publisher } from "./publisher.ts";
+import type { Notices } from "./notices.ts";
 
 interface Typist {
   timer: ReturnType<typeof setTimeout>;
@@ -18,7 +18,7 @@ export class TypingService {
   constructor(
     private readonly deps: {
       conversations: ConversationsService;
-      publisher: Publisher;
+      notices: Notices;
       ttlMs: number;
     },
   ) {}
@@ -66,16 +66,10 @@ export class TypingService {
   }
 
   async #publish(userId: string, conversationId: string, state: "start" | "stop"): Promise<void> {
-    await this.deps.publisher.publish(
-      conversationChannel(conversationId),
-      { kind: "event", conversationId, exclude: userId },
-      {
-        event: "typing",
-        conversationId,
-        data: state === "start"
-          ? { userId, state, expiresInMs: this.deps.ttlMs }
-          : { userId, state },
-      },
-    );
+    await this.deps.notices.notifyConversation(conversationId, {
+      event: "typing",
+      conversationId,
+      data: state === "start" ? { userId, state, expiresInMs: this.deps.ttlMs } : { userId, state },
+    }, { exclude: userId });
   }
 }

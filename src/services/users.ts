@@ -1,10 +1,10 @@
 import { decodeCursor, encodeCursor, isString } from "../domain/cursor.ts";
-import { invalidField, notFound } from "../domain/errors.ts";
+import { conflict, invalidField, notFound } from "../domain/errors.ts";
 import { checkDisplayName, checkStatusText, checkUsername } from "../domain/profile.ts";
 import type { LastSeenPrivacy, Presence, User } from "../domain/types.ts";
 import type { Store, UserPatch } from "../store/store.ts";
 import type { AuditLog } from "./audit.ts";
-import type { Actor } from "./auth.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { PresenceService } from "./presence.ts";
 
 /** A media reference as clients see it, with signed links. */
@@ -70,7 +70,7 @@ export class UsersService {
   ) {}
 
   async me(actor: Actor): Promise<MeView> {
-    const user = await this.deps.store.getUser(actor.userId);
+    const user = await this.deps.store.accounts.getUser(actor.userId);
     if (!user || user.deletedAt) throw notFound("User not found");
     return await this.meView(user);
   }
@@ -93,7 +93,7 @@ export class UsersService {
 
   /** Updates the caller's profile; 409 when the new username is taken. */
   async updateMe(actor: Actor, patch: ProfilePatch): Promise<MeView> {
-    const before = await this.deps.store.getUser(actor.userId);
+    const before = await this.deps.store.accounts.getUser(actor.userId);
     if (!before || before.deletedAt) throw notFound("User not found");
     const change: UserPatch = {};
     if (patch.username !== undefined) change.username = checkUsername(patch.username);
@@ -107,7 +107,10 @@ export class UsersService {
       }
       change.avatarMediaId = patch.avatarMediaId;
     }
-    const user = await this.deps.store.updateUser(actor.userId, change);
+    const updated = await this.deps.store.accounts.updateUser(actor.userId, change);
+    if (updated.status === "username_taken") throw conflict("That username is taken");
+    if (updated.status === "missing") throw notFound("User not found");
+    const { user } = updated;
     if (change.username && change.username !== before.username) {
       await this.deps.audit.record({
         action: "user.username_changed",
@@ -123,7 +126,7 @@ export class UsersService {
 
   /** Another user's public profile; 404 for unknown ids. Erased accounts show as "Deleted account". */
   async get(viewerId: string, userId: string): Promise<PublicUserView> {
-    const user = await this.deps.store.getUser(userId);
+    const user = await this.deps.store.accounts.getUser(userId);
     if (!user) throw notFound("User not found");
     return await this.publicView(viewerId, user);
   }
@@ -163,7 +166,7 @@ export class UsersService {
     const prefix = q.normalize("NFKC").toLowerCase().trim();
     if (prefix.length === 0) throw invalidField("q", "must not be empty");
     const after = cursor ? decodeCursor(cursor, isString) : undefined;
-    const found = await this.deps.store.searchUsers(prefix, {
+    const found = await this.deps.store.accounts.searchUsers(prefix, {
       limit: limit + 1,
       afterUsername: after,
     });

@@ -1,10 +1,4 @@
 import type { MediaRecord } from "../domain/media.ts";
-import type {
-  DailyCounter,
-  DataExportPatch,
-  DataExportRecord,
-  ExportStatus,
-} from "../domain/privacy.ts";
 import type { MessageRecord, Session } from "../domain/types.ts";
 
 /** Position in a user's sent messages: (conversationId, seq) of the last one seen. */
@@ -51,8 +45,8 @@ export interface RetentionBatch {
 
 /**
  * The store's part in privacy: what an export reads (a user's sessions, sent messages, reactions and
- * media, paged), what an erasure changes (scrub, crypto-shred, bulk clean-up, physical scrubbing),
- * retention batches, and data export jobs. Part of {@link import("./store.ts").Store}.
+ * media, paged), what an erasure changes (scrub, crypto-shred, bulk clean-up, physical scrubbing)
+ * and retention batches. Part of {@link import("./store.ts").Store}.
  */
 export interface PrivacyStore {
   /** Every session of a user, live or not, newest first. */
@@ -110,40 +104,4 @@ export interface PrivacyStore {
    * hidden marks.
    */
   sweepRetention(conversationId: string, cutoff: string, limit: number): Promise<RetentionBatch>;
-
-  createExport(record: DataExportRecord): Promise<void>;
-  getExport(id: string): Promise<DataExportRecord | null>;
-  /**
-   * Applies `patch`; with `whenStatus`, only while the export is still in that status. Returns the
-   * updated record, or null when it is gone or the condition failed.
-   */
-  updateExport(
-    id: string,
-    patch: DataExportPatch,
-    options?: { whenStatus?: ExportStatus },
-  ): Promise<DataExportRecord | null>;
-  /** A user's exports, newest first. */
-  listExports(userId: string): Promise<DataExportRecord[]>;
-  /**
-   * Exports whose time is up at `now`: expired ones (`expiresAt <= now`) and processing ones whose
-   * claim lapsed (`leaseUntil <= now`: their instance died).
-   */
-  dueExports(now: string, limit: number): Promise<DataExportRecord[]>;
-  /** Deletes the record; false when there was none. */
-  deleteExport(id: string): Promise<boolean>;
-}
-
-/**
- * Exact engagement data for the embedded deployment: who was active on which UTC day, and daily
- * counters. Part of {@link import("./store.ts").Store}.
- */
-export interface EngagementStore {
-  /** Records each user as active on `day` (`YYYY-MM-DD`); repeating is harmless. */
-  markActive(day: string, userIds: string[]): Promise<void>;
-  /** Distinct users active on at least one of `days`. */
-  countActive(days: string[]): Promise<number>;
-  /** Adds to the day's counters. */
-  addDailyCounts(day: string, counts: Partial<Record<DailyCounter, number>>): Promise<void>;
-  /** The counters of each given day that has any (missing counters are absent). */
-  dailyCounts(days: string[]): Promise<Map<string, Partial<Record<DailyCounter, number>>>>;
 }

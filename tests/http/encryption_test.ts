@@ -150,10 +150,10 @@ Deno.test("seal() uses a fresh nonce each time: the same text twice gives differ
 });
 
 /** Just enough of a store for DataKeys: user keys in memory. */
-function keyStore(): Store {
+function keyStore(): Pick<Store, "accounts"> {
   const keys = new Map<string, UserKeyRecord>();
   const byUser = new Map<string, UserKeyRecord>();
-  const store = {
+  const accounts = {
     async ensureUserKey(userId: string, make: () => Promise<UserKeyRecord>) {
       let record = byUser.get(userId);
       if (!record) {
@@ -167,7 +167,7 @@ function keyStore(): Store {
       return Promise.resolve(keys.get(keyId) ?? null);
     },
   };
-  return store as unknown as Store;
+  return { accounts: accounts as unknown as Store["accounts"] };
 }
 
 Deno.test("DataKeys.sealText() binds a body to its message: another id, user key or byte fails", async () => {

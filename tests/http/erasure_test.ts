@@ -122,9 +122,9 @@ Deno.test({
       assert.equal(archive.status, "ready");
 
       // Raw material that must vanish too: a stored ciphertext and the wrapped data key.
-      const store = s.parley.services.store;
-      const [stored] = await store.listSentMessages(alice.id, { limit: 1 });
-      const key = (await store.getUserKey(stored.body!.keyId))!;
+      const store = s.parley.store;
+      const [stored] = await store.privacy.listSentMessages(alice.id, { limit: 1 });
+      const key = (await store.accounts.getUserKey(stored.body!.keyId))!;
       const needles: Needle[] = [
         ...texts.map(textNeedle),
         textNeedle("erasure_canary_q7"),
@@ -144,11 +144,11 @@ Deno.test({
       assert.equal(res.status, 204);
       assert.deepEqual(await dataDirHits(dataDir, needles), [], "while running");
       for (const id of [doc.id, avatar.id]) {
-        assert.equal(await store.getMedia(id), null);
+        assert.equal(await store.media.getMedia(id), null);
         assertProblem(await bob.client.get(`/v1/media/${id}`), 404, "not_found");
       }
       assert.deepEqual(await filesUnder(`${dataDir}/exports`), [], "no export archive is left");
-      assert.deepEqual(await store.listExports(alice.id), []);
+      assert.deepEqual(await store.exports.listExports(alice.id), []);
       const history = await bob.client.get(`/v1/conversations/${group}/messages`);
       const kept = history.body.messages.find((m: any) => m.id === theirs.id);
       assert.equal(kept.text, "bob's own words stay", "others' messages are untouched");

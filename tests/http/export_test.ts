@@ -191,7 +191,7 @@ Deno.test({
       assert.equal(part.headers.get("content-range"), `bytes 0-3/${view.size}`);
       assert.ok((await filesUnder(`${s.dataDir}/exports`)).length > 0);
 
-      const audit = await s.parley.services.store.listAudit({ limit: 20, actorId: alice.id });
+      const audit = await s.parley.store.audit.listAudit({ limit: 20, actorId: alice.id });
       assert.deepEqual(
         audit.map((e) => e.action).filter((a) => a.startsWith("data_export")).sort(),
         ["data_export.downloaded", "data_export.requested"],

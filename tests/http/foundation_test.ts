@@ -76,7 +76,7 @@ Deno.test({
     const s = await startServer();
     try {
       const u = await registerUser(s.url);
-      await s.parley.services.store.close(); // the database goes away under the app
+      await s.parley.store.close(); // the database goes away under the app
       const res = await u.client.get("/v1/users/me", { "x-request-id": "req-500-test" });
       assertProblem(res, 500, "internal_error");
       assert.equal(res.body.requestId, "req-500-test");

@@ -287,7 +287,7 @@ Deno.test({
       assert.equal((await u.client.get(page)).body.messages.length, 1);
       assert.equal(hits(s, "history"), 1);
       const at = new Date().toISOString();
-      await raw.commit({
+      await raw.log.commit({
         conversationId: conv,
         event: "message.created",
         actorId: u.id,

@@ -18,7 +18,7 @@ Deno.test({
     const s = await startServer({ SENTRY_DSN: dsn });
     try {
       const u = await registerUser(s.url);
-      await s.parley.services.store.close();
+      await s.parley.store.close();
       const res = await u.client.get("/v1/users/me", { "x-request-id": "req-for-sentry" });
       assert.equal(res.status, 500);
       await s.parley.reporter.flush(5000);

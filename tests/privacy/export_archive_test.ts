@@ -21,12 +21,14 @@ Deno.test("writeArchive() pages through a large account and writes while it read
       new Keyring(new Map([["k1", crypto.getRandomValues(new Uint8Array(32))]]), "k1"),
     );
     const user = await addUser(store);
-    const { conversation: g } = await store.createConversation(groupInput(user.id, []));
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(user.id, []),
+    );
     await Promise.all(Array.from({ length: MESSAGES }, async (_, i) => {
       const id = newId();
       const at = new Date(Date.UTC(2026, 1, 1) + i).toISOString();
       const text = `message ${i} ${"·".repeat(300)}`;
-      await store.commit({
+      await store.log.commit({
         conversationId: g.id,
         event: "message.created",
         actorId: user.id,
@@ -64,12 +66,12 @@ Deno.test("writeArchive() pages through a large account and writes while it read
       filename: "big.bin",
       keyId,
     });
-    await store.createMedia(media);
+    await store.media.createMedia(media);
     await mediaBlobs.write(key, media.id, "main", big);
 
     // Every store read and every write of the archive, in the order they happen.
     const trace: string[] = [];
-    const watched = new Proxy(store, {
+    const privacy = new Proxy(store.privacy, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== "function") return value;
@@ -82,11 +84,12 @@ Deno.test("writeArchive() pages through a large account and writes while it read
           return value.apply(target, args);
         };
       },
-    }) as Store;
+    });
+    const watched = { ...store, privacy };
     const chunks: Uint8Array[] = [];
     await writeArchive(
       { store: watched, dataKeys: keys, mediaBlobs },
-      (await store.getUser(user.id))!,
+      (await store.accounts.getUser(user.id))!,
       (chunk) => {
         trace.push("write");
         chunks.push(chunk.slice());

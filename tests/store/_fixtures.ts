@@ -5,6 +5,7 @@ import {
   type Member,
   type MemberRole,
   type Session,
+  type User,
 } from "../../src/domain/types.ts";
 import type { MediaRecord } from "../../src/domain/media.ts";
 import { newId } from "../../src/ids.ts";
@@ -18,8 +19,8 @@ export function tick(): string {
   return iso(++n * 1000);
 }
 
-export async function addUser(store: Store, username = `u${newId().slice(-10)}`) {
-  return await store.createUser({
+export async function addUser(store: Store, username = `u${newId().slice(-10)}`): Promise<User> {
+  const created = await store.accounts.createUser({
     id: newId(),
     username,
     displayName: username.toUpperCase(),
@@ -27,6 +28,8 @@ export async function addUser(store: Store, username = `u${newId().slice(-10)}`)
     role: "user",
     createdAt: tick(),
   });
+  if (created.status !== "created") throw new Error(`username ${username} is taken`);
+  return created.user;
 }
 
 export function session(userId: string, overrides: Partial<Session> = {}): Session {
@@ -94,6 +97,7 @@ export function directInput(a: string, b: string): NewConversation {
     directKey: [a, b].sort().join(":"),
     event: { event: "conversation.created", actorId: a, data: {} },
     systemMessageId: newId(),
+    system: { action: "conversation.created", actorId: a, userIds: [a, b] },
   };
 }
 
@@ -109,6 +113,7 @@ export function groupInput(owner: string, others: string[]): NewConversation {
     ],
     event: { event: "conversation.created", actorId: owner, data: {} },
     systemMessageId: newId(),
+    system: { action: "conversation.created", actorId: owner, userIds: [owner, ...others] },
   };
 }
 

@@ -5,7 +5,7 @@ import type { Change, Store } from "../../src/store/store.ts";
 import { addUser, groupInput, mediaRecord, reactionChange, textChange, tick } from "./_fixtures.ts";
 import type { ContractTest } from "./store_contract.ts";
 
-function committedId(r: Awaited<ReturnType<Store["commit"]>>): string {
+function committedId(r: Awaited<ReturnType<Store["log"]["commit"]>>): string {
   assert.equal(r.status, "committed");
   return r.status === "committed" ? r.message!.id : "";
 }
@@ -44,68 +44,79 @@ function exportRecord(userId: string, overrides: Partial<DataExportRecord> = {})
 export function lifecycleContract(test: ContractTest): void {
   test("retentionConversations() lists live conversations with a retention period", async (store) => {
     const a = await addUser(store);
-    const { conversation: g1 } = await store.createConversation(groupInput(a.id, []));
-    const { conversation: g2 } = await store.createConversation(groupInput(a.id, []));
-    await store.createConversation(groupInput(a.id, []));
-    await store.commit(retentionChange(g1.id, a.id, 7));
-    await store.commit(retentionChange(g2.id, a.id, 30));
-    const all = await store.retentionConversations({ limit: 10 });
+    const { conversation: g1 } = await store.conversations.createConversation(groupInput(a.id, []));
+    const { conversation: g2 } = await store.conversations.createConversation(groupInput(a.id, []));
+    await store.conversations.createConversation(groupInput(a.id, []));
+    await store.log.commit(retentionChange(g1.id, a.id, 7));
+    await store.log.commit(retentionChange(g2.id, a.id, 30));
+    const all = await store.privacy.retentionConversations({ limit: 10 });
     assert.deepEqual(
       all,
       [{ id: g1.id, retentionDays: 7 }, { id: g2.id, retentionDays: 30 }].sort((x, y) =>
         x.id < y.id ? -1 : 1
       ),
     );
-    assert.deepEqual(await store.retentionConversations({ limit: 10, afterId: all[0].id }), [
-      all[1],
+    assert.deepEqual(
+      await store.privacy.retentionConversations({ limit: 10, afterId: all[0].id }),
+      [
+        all[1],
+      ],
+    );
+    await store.log.commit(retentionChange(g1.id, a.id, null));
+    assert.deepEqual((await store.privacy.retentionConversations({ limit: 10 })).map((c) => c.id), [
+      g2.id,
     ]);
-    await store.commit(retentionChange(g1.id, a.id, null));
-    assert.deepEqual((await store.retentionConversations({ limit: 10 })).map((c) => c.id), [g2.id]);
   });
 
   test("sweepRetention() removes old messages in seq order with their events, reactions and media refs", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: g } = await store.createConversation(groupInput(a.id, [b.id]));
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id]),
+    );
     const media = mediaRecord(a.id, { status: "ready" });
-    await store.createMedia(media);
+    await store.media.createMedia(media);
     const withMedia = textChange(g.id, a.id);
     const insert = withMedia.mutations[0];
     if (insert.op === "insertMessage") {
       Object.assign(insert.message, { kind: "media", mediaIds: [media.id] });
     }
-    const m1 = committedId(await store.commit(withMedia));
-    const m2 = committedId(await store.commit(textChange(g.id, b.id)));
-    const m3 = committedId(await store.commit(textChange(g.id, a.id)));
-    const m4 = committedId(await store.commit(textChange(g.id, b.id)));
-    const cutoff = (await store.getMessage(g.id, m4))!.createdAt;
+    const m1 = committedId(await store.log.commit(withMedia));
+    const m2 = committedId(await store.log.commit(textChange(g.id, b.id)));
+    const m3 = committedId(await store.log.commit(textChange(g.id, a.id)));
+    const m4 = committedId(await store.log.commit(textChange(g.id, b.id)));
+    const cutoff = (await store.messages.getMessage(g.id, m4))!.createdAt;
     // A later event about an old message goes with it.
-    await store.commit(reactionChange(g.id, m1, b.id, "👍"));
-    const m5 = committedId(await store.commit(textChange(g.id, a.id)));
-    await store.hideMessage(b.id, (await store.getMessage(g.id, m2))!);
-    assert.equal(await store.isMediaReferenced(media.id), true);
+    await store.log.commit(reactionChange(g.id, m1, b.id, "👍"));
+    const m5 = committedId(await store.log.commit(textChange(g.id, a.id)));
+    await store.messages.hideMessage(b.id, (await store.messages.getMessage(g.id, m2))!);
+    assert.equal(await store.media.isMediaReferenced(media.id), true);
 
-    const first = await store.sweepRetention(g.id, cutoff, 2);
+    const first = await store.privacy.sweepRetention(g.id, cutoff, 2);
     assert.equal(first.messages, 2, "at most the limit: the system message and m1");
     assert.deepEqual(first.mediaIds, [media.id]);
-    assert.equal(await store.isMediaReferenced(media.id), false);
-    assert.equal(await store.getMessage(g.id, m1), null);
-    assert.ok(await store.getMessage(g.id, m3), "m3 waits for the next batch");
-    const second = await store.sweepRetention(g.id, cutoff, 100);
+    assert.equal(await store.media.isMediaReferenced(media.id), false);
+    assert.equal(await store.messages.getMessage(g.id, m1), null);
+    assert.ok(await store.messages.getMessage(g.id, m3), "m3 waits for the next batch");
+    const second = await store.privacy.sweepRetention(g.id, cutoff, 100);
     assert.deepEqual(second.messages, 2, "m2 and m3; m4 is not older than the cutoff");
     assert.deepEqual(second.mediaIds, []);
-    assert.deepEqual(await store.sweepRetention(g.id, cutoff, 100), {
+    assert.deepEqual(await store.privacy.sweepRetention(g.id, cutoff, 100), {
       messages: 0,
       events: 0,
       mediaIds: [],
     });
-    const history = await store.listMessages(g.id, b.id, { limit: 50 });
+    const history = await store.messages.listMessages(g.id, b.id, { limit: 50 });
     assert.deepEqual(history.messages.map((m) => m.id), [m4, m5]);
-    const log = await store.listEvents(g.id, { after: 0, limit: 50 });
+    const log = await store.log.listEvents(g.id, { after: 0, limit: 50 });
     assert.deepEqual(log.events.map((e) => e.messageId), [m4, m5], "no event of a removed message");
     assert.equal(log.events[0].seq, 5);
-    assert.deepEqual(await store.reactions([m1]), new Map());
-    assert.deepEqual(await store.hiddenMessageIds(b.id, [m2]), new Set());
-    assert.equal((await store.getConversation(g.id))!.lastSeq, 7, "the head does not move");
+    assert.deepEqual(await store.messages.reactions([m1]), new Map());
+    assert.deepEqual(await store.messages.hiddenMessageIds(b.id, [m2]), new Set());
+    assert.equal(
+      (await store.conversations.getConversation(g.id))!.lastSeq,
+      7,
+      "the head does not move",
+    );
   });
 
   test("exports: create, read, update conditionally, list, find due ones, delete", async (store) => {
@@ -118,16 +129,16 @@ export function lifecycleContract(test: ContractTest): void {
       leaseUntil: null,
       expiresAt: "2001-01-01T00:00:00.000Z",
     });
-    for (const e of [first, second, expired]) await store.createExport(e);
-    assert.deepEqual(await store.getExport(first.id), first);
-    assert.equal(await store.getExport("missing"), null);
-    assert.deepEqual((await store.listExports(u.id)).map((e) => e.id), [
+    for (const e of [first, second, expired]) await store.exports.createExport(e);
+    assert.deepEqual(await store.exports.getExport(first.id), first);
+    assert.equal(await store.exports.getExport("missing"), null);
+    assert.deepEqual((await store.exports.listExports(u.id)).map((e) => e.id), [
       expired.id,
       second.id,
       first.id,
     ]);
     const at = tick();
-    const ready = await store.updateExport(first.id, {
+    const ready = await store.exports.updateExport(first.id, {
       status: "ready",
       keyId: "k1",
       size: 1234,
@@ -138,38 +149,45 @@ export function lifecycleContract(test: ContractTest): void {
     }, { whenStatus: "processing" });
     assert.equal(ready?.status, "ready");
     assert.equal(ready?.size, 1234);
-    assert.deepEqual(await store.getExport(first.id), ready);
+    assert.deepEqual(await store.exports.getExport(first.id), ready);
     assert.equal(
-      await store.updateExport(first.id, { status: "failed", updatedAt: tick() }, {
+      await store.exports.updateExport(first.id, { status: "failed", updatedAt: tick() }, {
         whenStatus: "processing",
       }),
       null,
       "no longer processing",
     );
-    const due = await store.dueExports("2020-01-01T00:00:00.000Z", 10);
+    const due = await store.exports.dueExports("2020-01-01T00:00:00.000Z", 10);
     assert.deepEqual(due.map((e) => e.id).sort(), [second.id, expired.id].sort());
-    assert.equal(await store.deleteExport(expired.id), true);
-    assert.equal(await store.deleteExport(expired.id), false);
-    assert.deepEqual((await store.listExports(u.id)).map((e) => e.id), [second.id, first.id]);
+    assert.equal(await store.exports.deleteExport(expired.id), true);
+    assert.equal(await store.exports.deleteExport(expired.id), false);
+    assert.deepEqual((await store.exports.listExports(u.id)).map((e) => e.id), [
+      second.id,
+      first.id,
+    ]);
   });
 
   test("markActive() and countActive() count distinct users over days", async (store) => {
-    await store.markActive("2026-03-01", ["u1", "u2", "u1"]);
-    await store.markActive("2026-03-01", ["u2", "u3"]);
-    await store.markActive("2026-03-02", ["u3", "u4"]);
-    await store.markActive("2026-03-02", []);
-    assert.equal(await store.countActive(["2026-03-01"]), 3);
-    assert.equal(await store.countActive(["2026-03-02"]), 2);
-    assert.equal(await store.countActive(["2026-03-01", "2026-03-02"]), 4);
-    assert.equal(await store.countActive(["2026-03-03"]), 0);
-    assert.equal(await store.countActive([]), 0);
+    await store.activity.markActive("2026-03-01", ["u1", "u2", "u1"]);
+    await store.activity.markActive("2026-03-01", ["u2", "u3"]);
+    await store.activity.markActive("2026-03-02", ["u3", "u4"]);
+    await store.activity.markActive("2026-03-02", []);
+    assert.equal(await store.activity.countActive(["2026-03-01"]), 3);
+    assert.equal(await store.activity.countActive(["2026-03-02"]), 2);
+    assert.equal(await store.activity.countActive(["2026-03-01", "2026-03-02"]), 4);
+    assert.equal(await store.activity.countActive(["2026-03-03"]), 0);
+    assert.equal(await store.activity.countActive([]), 0);
   });
 
   test("addDailyCounts() adds up per day and counter", async (store) => {
-    await store.addDailyCounts("2026-03-01", { messages: 3, "media.image": 1 });
-    await store.addDailyCounts("2026-03-01", { messages: 2, registrations: 1, "media.video": 0 });
-    await store.addDailyCounts("2026-03-02", { "media.audio": 4 });
-    const counts = await store.dailyCounts(["2026-03-01", "2026-03-02", "2026-03-03"]);
+    await store.activity.addDailyCounts("2026-03-01", { messages: 3, "media.image": 1 });
+    await store.activity.addDailyCounts("2026-03-01", {
+      messages: 2,
+      registrations: 1,
+      "media.video": 0,
+    });
+    await store.activity.addDailyCounts("2026-03-02", { "media.audio": 4 });
+    const counts = await store.activity.dailyCounts(["2026-03-01", "2026-03-02", "2026-03-03"]);
     assert.deepEqual(counts.get("2026-03-01"), { messages: 5, "media.image": 1, registrations: 1 });
     assert.deepEqual(counts.get("2026-03-02"), { "media.audio": 4 });
     assert.equal(counts.has("2026-03-03"), false);

@@ -16,7 +16,7 @@ async function sendWithMedia(
   if (mutation.op !== "insertMessage") throw new Error("fixture changed");
   mutation.message.mediaIds = mediaIds;
   mutation.message.kind = "media";
-  const result = await store.commit(change);
+  const result = await store.log.commit(change);
   assert.equal(result.status, "committed");
   return change.messageId!;
 }
@@ -30,21 +30,21 @@ export function mediaContract(test: ContractTest): void {
       width: 2048,
       height: 1536,
     });
-    await store.createMedia(m);
-    assert.deepEqual(await store.getMedia(m.id), m);
-    assert.equal(await store.getMedia(newId()), null);
+    await store.media.createMedia(m);
+    assert.deepEqual(await store.media.getMedia(m.id), m);
+    assert.equal(await store.media.getMedia(newId()), null);
     const other = mediaRecord(a.id);
-    await store.createMedia(other);
-    const many = await store.getMediaMany([m.id, newId(), other.id]);
+    await store.media.createMedia(other);
+    const many = await store.media.getMediaMany([m.id, newId(), other.id]);
     assert.deepEqual(many.map((x) => x.id).sort(), [m.id, other.id].sort());
-    assert.deepEqual(await store.getMediaMany([]), []);
+    assert.deepEqual(await store.media.getMediaMany([]), []);
   });
 
   test("updateMedia() applies a patch, optionally only while in a status", async (store) => {
     const a = await addUser(store);
     const m = mediaRecord(a.id);
-    await store.createMedia(m);
-    const ready = await store.updateMedia(m.id, {
+    await store.media.createMedia(m);
+    const ready = await store.media.updateMedia(m.id, {
       status: "ready",
       mime: "image/webp",
       size: 99,
@@ -53,46 +53,46 @@ export function mediaContract(test: ContractTest): void {
     }, { whenStatus: "processing" });
     assert.equal(ready?.status, "ready");
     assert.equal(ready?.durationMs, 1500);
-    assert.deepEqual(await store.getMedia(m.id), ready);
-    const late = await store.updateMedia(m.id, {
+    assert.deepEqual(await store.media.getMedia(m.id), ready);
+    const late = await store.media.updateMedia(m.id, {
       status: "failed",
       failureReason: "too late",
       updatedAt: tick(),
     }, { whenStatus: "processing" });
     assert.equal(late, null, "the condition no longer holds");
-    assert.equal((await store.getMedia(m.id))?.status, "ready");
-    assert.equal(await store.updateMedia(newId(), { updatedAt: tick() }), null);
+    assert.equal((await store.media.getMedia(m.id))?.status, "ready");
+    assert.equal(await store.media.updateMedia(newId(), { updatedAt: tick() }), null);
   });
 
   test("claimMedia(): one holder at a time, taken over once expired, counted", async (store) => {
     const a = await addUser(store);
     const m = mediaRecord(a.id);
-    await store.createMedia(m);
+    await store.media.createMedia(m);
     const now = "2026-01-01T00:00:00.000Z";
     const later = "2026-01-01T00:10:00.000Z";
     const claims = await Promise.all(
       ["i1", "i2", "i3"].map((owner) =>
-        store.claimMedia(m.id, { owner, until: "2026-01-01T00:05:00.000Z", now })
+        store.media.claimMedia(m.id, { owner, until: "2026-01-01T00:05:00.000Z", now })
       ),
     );
     assert.equal(claims.filter((c) => c !== null).length, 1, "exactly one instance wins");
     const winner = claims.find((c) => c !== null)!.leaseOwner!;
-    const again = await store.claimMedia(m.id, { owner: winner, until: later, now });
+    const again = await store.media.claimMedia(m.id, { owner: winner, until: later, now });
     assert.equal(again?.attempts, 2, "the holder may renew; attempts are counted");
     assert.equal(
-      await store.claimMedia(m.id, { owner: "other", until: later, now }),
+      await store.media.claimMedia(m.id, { owner: "other", until: later, now }),
       null,
       "a live claim holds",
     );
-    const taken = await store.claimMedia(m.id, {
+    const taken = await store.media.claimMedia(m.id, {
       owner: "other",
       until: "2026-01-01T00:20:00.000Z",
       now: "2026-01-01T00:11:00.000Z",
     });
     assert.equal(taken?.leaseOwner, "other", "an expired claim is taken over");
-    await store.updateMedia(m.id, { status: "ready", updatedAt: tick() });
+    await store.media.updateMedia(m.id, { status: "ready", updatedAt: tick() });
     assert.equal(
-      await store.claimMedia(m.id, { owner: "other", until: later, now: later }),
+      await store.media.claimMedia(m.id, { owner: "other", until: later, now: later }),
       null,
       "only processing media can be claimed",
     );
@@ -103,18 +103,18 @@ export function mediaContract(test: ContractTest): void {
     const items = [];
     for (let i = 0; i < 5; i++) {
       const m = mediaRecord(a.id, { status: i === 2 ? "ready" : "processing" });
-      await store.createMedia(m);
+      await store.media.createMedia(m);
       items.push(m);
     }
     const processing = items.filter((m) => m.status === "processing").map((m) => m.id).sort();
-    const first = await store.listMediaByStatus("processing", { limit: 3 });
+    const first = await store.media.listMediaByStatus("processing", { limit: 3 });
     assert.deepEqual(first.map((m) => m.id), processing.slice(0, 3));
-    const rest = await store.listMediaByStatus("processing", {
+    const rest = await store.media.listMediaByStatus("processing", {
       limit: 3,
       afterId: first.at(-1)!.id,
     });
     assert.deepEqual(rest.map((m) => m.id), processing.slice(3));
-    assert.equal((await store.listMediaByStatus("ready", { limit: 10 })).length, 1);
+    assert.equal((await store.media.listMediaByStatus("ready", { limit: 10 })).length, 1);
   });
 
   test("canSeeMedia(): the uploader, members where a live message carries it, never strangers", async (store) => {
@@ -125,15 +125,17 @@ export function mediaContract(test: ContractTest): void {
       addUser(store),
     ]);
     const m = mediaRecord(a.id);
-    await store.createMedia(m);
-    assert.equal(await store.canSeeMedia(a.id, m.id), true, "the uploader");
-    assert.equal(await store.canSeeMedia(b.id, m.id), false, "not yet shared");
-    const { conversation: group } = await store.createConversation(groupInput(a.id, [b.id, c.id]));
+    await store.media.createMedia(m);
+    assert.equal(await store.media.canSeeMedia(a.id, m.id), true, "the uploader");
+    assert.equal(await store.media.canSeeMedia(b.id, m.id), false, "not yet shared");
+    const { conversation: group } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id, c.id]),
+    );
     const messageId = await sendWithMedia(store, group.id, a.id, [m.id]);
-    for (const u of [a, b, c]) assert.equal(await store.canSeeMedia(u.id, m.id), true);
-    assert.equal(await store.canSeeMedia(x.id, m.id), false, "a stranger");
-    assert.equal(await store.isMediaReferenced(m.id), true);
-    const erased = await store.commit({
+    for (const u of [a, b, c]) assert.equal(await store.media.canSeeMedia(u.id, m.id), true);
+    assert.equal(await store.media.canSeeMedia(x.id, m.id), false, "a stranger");
+    assert.equal(await store.media.isMediaReferenced(m.id), true);
+    const erased = await store.log.commit({
       conversationId: group.id,
       event: "message.deleted",
       actorId: a.id,
@@ -142,40 +144,44 @@ export function mediaContract(test: ContractTest): void {
       mutations: [{ op: "eraseMessage", messageId, deletedAt: tick() }],
     });
     assert.equal(erased.status, "committed");
-    assert.equal(await store.canSeeMedia(b.id, m.id), false, "the message no longer carries it");
-    assert.equal(await store.canSeeMedia(a.id, m.id), true, "the uploader still does");
-    assert.equal(await store.isMediaReferenced(m.id), false);
+    assert.equal(
+      await store.media.canSeeMedia(b.id, m.id),
+      false,
+      "the message no longer carries it",
+    );
+    assert.equal(await store.media.canSeeMedia(a.id, m.id), true, "the uploader still does");
+    assert.equal(await store.media.isMediaReferenced(m.id), false);
   });
 
   test("avatars are visible to anyone and count as references", async (store) => {
     const [a, b, x] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
     const avatar = mediaRecord(a.id, { status: "ready" });
     const groupAvatar = mediaRecord(a.id, { status: "ready" });
-    await store.createMedia(avatar);
-    await store.createMedia(groupAvatar);
-    assert.equal(await store.isMediaReferenced(avatar.id), false);
-    await store.updateUser(a.id, { avatarMediaId: avatar.id });
-    assert.equal(await store.canSeeMedia(x.id, avatar.id), true);
-    assert.equal(await store.isMediaReferenced(avatar.id), true);
+    await store.media.createMedia(avatar);
+    await store.media.createMedia(groupAvatar);
+    assert.equal(await store.media.isMediaReferenced(avatar.id), false);
+    await store.accounts.updateUser(a.id, { avatarMediaId: avatar.id });
+    assert.equal(await store.media.canSeeMedia(x.id, avatar.id), true);
+    assert.equal(await store.media.isMediaReferenced(avatar.id), true);
     const input = groupInput(a.id, [b.id]);
     input.conversation.avatarMediaId = groupAvatar.id;
-    await store.createConversation(input);
-    assert.equal(await store.canSeeMedia(x.id, groupAvatar.id), true);
-    assert.equal(await store.isMediaReferenced(groupAvatar.id), true);
-    await store.updateUser(a.id, { avatarMediaId: null });
-    assert.equal(await store.canSeeMedia(x.id, avatar.id), false);
+    await store.conversations.createConversation(input);
+    assert.equal(await store.media.canSeeMedia(x.id, groupAvatar.id), true);
+    assert.equal(await store.media.isMediaReferenced(groupAvatar.id), true);
+    await store.accounts.updateUser(a.id, { avatarMediaId: null });
+    assert.equal(await store.media.canSeeMedia(x.id, avatar.id), false);
   });
 
   test("a message in a direct conversation shares media with the peer only; deleteMedia() removes", async (store) => {
     const [a, b, x] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
     const m = mediaRecord(a.id);
-    await store.createMedia(m);
-    const { conversation } = await store.createConversation(directInput(a.id, b.id));
+    await store.media.createMedia(m);
+    const { conversation } = await store.conversations.createConversation(directInput(a.id, b.id));
     await sendWithMedia(store, conversation.id, a.id, [m.id]);
-    assert.equal(await store.canSeeMedia(b.id, m.id), true);
-    assert.equal(await store.canSeeMedia(x.id, m.id), false);
-    assert.equal(await store.deleteMedia(m.id), true);
-    assert.equal(await store.getMedia(m.id), null);
-    assert.equal(await store.deleteMedia(m.id), false);
+    assert.equal(await store.media.canSeeMedia(b.id, m.id), true);
+    assert.equal(await store.media.canSeeMedia(x.id, m.id), false);
+    assert.equal(await store.media.deleteMedia(m.id), true);
+    assert.equal(await store.media.getMedia(m.id), null);
+    assert.equal(await store.media.deleteMedia(m.id), false);
   });
 }

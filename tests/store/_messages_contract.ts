@@ -7,13 +7,17 @@ import type { ContractTest } from "./store_contract.ts";
 export function messageContract(test: ContractTest): void {
   test("parallel appends to one conversation get distinct, gap-free, increasing seqs", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: c } = await store.createConversation(directInput(a.id, b.id));
-    const { conversation: other } = await store.createConversation(groupInput(a.id, [b.id]));
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    const { conversation: other } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id]),
+    );
     const changes = Array.from(
       { length: 200 },
       (_, i) => textChange(i % 3 ? c.id : other.id, i % 2 ? a.id : b.id),
     );
-    const results = await Promise.all(changes.map((ch) => store.commit(ch)));
+    const results = await Promise.all(changes.map((ch) => store.log.commit(ch)));
     const seqs = (id: string) =>
       results.filter((_r, i) => changes[i].conversationId === id).map((r) =>
         r.status === "committed" ? r.event.seq : -1
@@ -21,121 +25,140 @@ export function messageContract(test: ContractTest): void {
     for (const conv of [c, other]) {
       const got = seqs(conv.id).sort((x, y) => x - y);
       assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => i + 2), "gap-free from 2");
-      const log = await store.listEvents(conv.id, { after: 0, limit: 500 });
+      const log = await store.log.listEvents(conv.id, { after: 0, limit: 500 });
       assert.deepEqual(log.events.map((e) => e.seq), [1, ...got], "the log is in seq order");
-      assert.equal((await store.getConversation(conv.id))!.lastSeq, got.at(-1));
+      assert.equal((await store.conversations.getConversation(conv.id))!.lastSeq, got.at(-1));
     }
   });
 
   test("appendEvent() returns the same message for a repeated clientMsgId", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: c } = await store.createConversation(directInput(a.id, b.id));
-    const first = await store.commit(textChange(c.id, a.id, "cm-1"));
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    const first = await store.log.commit(textChange(c.id, a.id, "cm-1"));
     assert.equal(first.status, "committed");
-    const again = await store.commit(textChange(c.id, a.id, "cm-1"));
+    const again = await store.log.commit(textChange(c.id, a.id, "cm-1"));
     assert.equal(again.status, "duplicate");
     assert.equal(
       again.status === "duplicate" && again.message.id,
       first.status === "committed" && first.message!.id,
     );
     const racing = await Promise.all(
-      Array.from({ length: 6 }, () => store.commit(textChange(c.id, b.id, "cm-race"))),
+      Array.from({ length: 6 }, () => store.log.commit(textChange(c.id, b.id, "cm-race"))),
     );
     assert.equal(
       racing.filter((r) => r.status === "committed").length,
       1,
       "racing retries store one",
     );
-    const fromOther = await store.commit(textChange(c.id, b.id, "cm-1"));
+    const fromOther = await store.log.commit(textChange(c.id, b.id, "cm-1"));
     assert.equal(
       fromOther.status,
       "committed",
       "the same clientMsgId from another sender is another message",
     );
-    const page = await store.listMessages(c.id, a.id, { limit: 50 });
+    const page = await store.messages.listMessages(c.id, a.id, { limit: 50 });
     assert.equal(page.messages.filter((m) => m.clientMsgId === "cm-1").length, 2);
-    assert.equal((await store.getMessageByClientId(a.id, "cm-1"))!.senderId, a.id);
-    const { conversation: g } = await store.createConversation(groupInput(a.id, [b.id]));
-    await assert.rejects(
-      store.commit(textChange(g.id, a.id, "cm-1")),
-      (e: AppError) => e.status === 409,
+    assert.equal((await store.messages.getMessageByClientId(a.id, "cm-1"))!.senderId, a.id);
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id]),
     );
+    // The key is the sender's across conversations: the caller sees where the first one went.
+    const elsewhere = await store.log.commit(textChange(g.id, a.id, "cm-1"));
+    assert.equal(elsewhere.status, "duplicate");
+    assert.equal(elsewhere.status === "duplicate" && elsewhere.message.conversationId, c.id);
+    assert.equal((await store.conversations.getConversation(g.id))!.lastSeq, 1, "no seq consumed");
   });
 
   test("a repeated clientMsgId returns the first message even after the sender left", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: g } = await store.createConversation(groupInput(b.id, [a.id]));
-    const first = await store.commit(textChange(g.id, a.id, "before-leaving"));
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(b.id, [a.id]),
+    );
+    const first = await store.log.commit(textChange(g.id, a.id, "before-leaving"));
     assert.equal(first.status, "committed");
-    await store.commit({
+    await store.log.commit({
       conversationId: g.id,
       event: "member.removed",
       actorId: a.id,
       at: tick(),
       mutations: [{ op: "removeMember", userId: a.id }],
     });
-    const again = await store.commit(textChange(g.id, a.id, "before-leaving"));
+    const again = await store.log.commit(textChange(g.id, a.id, "before-leaving"));
     assert.equal(again.status, "duplicate");
     assert.equal(
       again.status === "duplicate" && again.message.id,
       first.status === "committed" && first.message!.id,
     );
     await assert.rejects(
-      store.commit(textChange(g.id, a.id, "after-leaving")),
+      store.log.commit(textChange(g.id, a.id, "after-leaving")),
       (e: AppError) => e.status === 404,
     );
   });
 
   test("a non-member cannot append and no seq is consumed", async (store) => {
     const [a, b, x] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
-    const { conversation: c } = await store.createConversation(directInput(a.id, b.id));
-    await assert.rejects(store.commit(textChange(c.id, x.id)), (e: AppError) => e.status === 404);
-    assert.equal((await store.getConversation(c.id))!.lastSeq, 1);
-    assert.equal(await store.getMessageByClientId(x.id, "anything"), null);
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    await assert.rejects(
+      store.log.commit(textChange(c.id, x.id)),
+      (e: AppError) => e.status === 404,
+    );
+    assert.equal((await store.conversations.getConversation(c.id))!.lastSeq, 1);
+    assert.equal(await store.messages.getMessageByClientId(x.id, "anything"), null);
   });
 
   test("listMessages(): newest page, before and after, ascending, with hasMore; hidden per viewer", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: c } = await store.createConversation(directInput(a.id, b.id));
-    for (let i = 0; i < 7; i++) await store.commit(textChange(c.id, a.id));
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    for (let i = 0; i < 7; i++) await store.log.commit(textChange(c.id, a.id));
     // seqs: 1 (system), 2..8 messages
-    const newest = await store.listMessages(c.id, a.id, { limit: 3 });
+    const newest = await store.messages.listMessages(c.id, a.id, { limit: 3 });
     assert.deepEqual(newest.messages.map((m) => m.seq), [6, 7, 8]);
     assert.equal(newest.hasMore, true);
-    const before = await store.listMessages(c.id, a.id, { before: 6, limit: 3 });
+    const before = await store.messages.listMessages(c.id, a.id, { before: 6, limit: 3 });
     assert.deepEqual(before.messages.map((m) => m.seq), [3, 4, 5]);
-    const oldest = await store.listMessages(c.id, a.id, { before: 3, limit: 3 });
+    const oldest = await store.messages.listMessages(c.id, a.id, { before: 3, limit: 3 });
     assert.deepEqual(oldest.messages.map((m) => m.seq), [1, 2]);
     assert.equal(oldest.hasMore, false);
-    const after = await store.listMessages(c.id, a.id, { after: 2, limit: 3 });
+    const after = await store.messages.listMessages(c.id, a.id, { after: 2, limit: 3 });
     assert.deepEqual(after.messages.map((m) => m.seq), [3, 4, 5]);
     assert.equal(after.hasMore, true);
-    assert.equal((await store.listMessages(c.id, a.id, { after: 5, limit: 3 })).hasMore, false);
+    assert.equal(
+      (await store.messages.listMessages(c.id, a.id, { after: 5, limit: 3 })).hasMore,
+      false,
+    );
     const hidden = newest.messages[2];
-    await store.hideMessage(a.id, hidden);
-    await store.hideMessage(a.id, hidden);
+    await store.messages.hideMessage(a.id, hidden);
+    await store.messages.hideMessage(a.id, hidden);
     const probe = [hidden.id, newest.messages[1].id];
-    assert.deepEqual(await store.hiddenMessageIds(a.id, probe), new Set([hidden.id]));
-    assert.deepEqual(await store.hiddenMessageIds(b.id, probe), new Set());
+    assert.deepEqual(await store.messages.hiddenMessageIds(a.id, probe), new Set([hidden.id]));
+    assert.deepEqual(await store.messages.hiddenMessageIds(b.id, probe), new Set());
     assert.deepEqual(
-      (await store.listMessages(c.id, a.id, { limit: 2 })).messages.map((m) => m.seq),
+      (await store.messages.listMessages(c.id, a.id, { limit: 2 })).messages.map((m) => m.seq),
       [6, 7],
     );
     assert.deepEqual(
-      (await store.listMessages(c.id, b.id, { limit: 2 })).messages.map((m) => m.seq),
+      (await store.messages.listMessages(c.id, b.id, { limit: 2 })).messages.map((m) => m.seq),
       [7, 8],
     );
   });
 
   test("edits replace the body; erasing leaves a tombstone without body, media or reactions", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: c } = await store.createConversation(directInput(a.id, b.id));
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
     const sent = textChange(c.id, a.id);
-    await store.commit(sent);
+    await store.log.commit(sent);
     const id = sent.messageId!;
     const notAuthor = forbidden("not yours");
     await assert.rejects(
-      store.commit({
+      store.log.commit({
         conversationId: c.id,
         event: "message.updated",
         actorId: b.id,
@@ -152,7 +175,7 @@ export function messageContract(test: ContractTest): void {
       (e) => e === notAuthor,
     );
     const editedAt = tick();
-    const edit = await store.commit({
+    const edit = await store.log.commit({
       conversationId: c.id,
       event: "message.updated",
       actorId: a.id,
@@ -171,9 +194,9 @@ export function messageContract(test: ContractTest): void {
       keyId: "k2",
       blob: new Uint8Array([7, 7]),
     });
-    await store.commit(reactionChange(c.id, id, b.id, "👍"));
+    await store.log.commit(reactionChange(c.id, id, b.id, "👍"));
     const erase = () =>
-      store.commit({
+      store.log.commit({
         conversationId: c.id,
         event: "message.deleted",
         actorId: a.id,
@@ -183,98 +206,114 @@ export function messageContract(test: ContractTest): void {
       });
     const erased = await erase();
     assert.equal(erased.status, "committed");
-    const tomb = await store.getMessage(c.id, id);
+    const tomb = await store.messages.getMessage(c.id, id);
     assert.equal(tomb!.body, null);
     assert.deepEqual(tomb!.mediaIds, []);
     assert.ok(tomb!.deletedAt);
-    assert.equal((await store.reactions([id])).size, 0);
+    assert.equal((await store.messages.reactions([id])).size, 0);
     assert.equal((await erase()).status, "unchanged", "erasing twice changes nothing");
   });
 
   test("reactions: idempotent add and remove, aggregated per emoji in first-use order", async (store) => {
     const [a, b, c3] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
-    const { conversation: g } = await store.createConversation(groupInput(a.id, [b.id, c3.id]));
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id, c3.id]),
+    );
     const sent = textChange(g.id, a.id);
-    await store.commit(sent);
+    await store.log.commit(sent);
     const id = sent.messageId!;
-    assert.equal((await store.commit(reactionChange(g.id, id, b.id, "👍"))).status, "committed");
-    assert.equal((await store.commit(reactionChange(g.id, id, b.id, "👍"))).status, "unchanged");
-    await store.commit(reactionChange(g.id, id, c3.id, "🎉"));
-    await store.commit(reactionChange(g.id, id, c3.id, "👍"));
-    assert.deepEqual((await store.reactions([id])).get(id), [
+    assert.equal(
+      (await store.log.commit(reactionChange(g.id, id, b.id, "👍"))).status,
+      "committed",
+    );
+    assert.equal(
+      (await store.log.commit(reactionChange(g.id, id, b.id, "👍"))).status,
+      "unchanged",
+    );
+    await store.log.commit(reactionChange(g.id, id, c3.id, "🎉"));
+    await store.log.commit(reactionChange(g.id, id, c3.id, "👍"));
+    assert.deepEqual((await store.messages.reactions([id])).get(id), [
       { emoji: "👍", userIds: [b.id, c3.id] },
       { emoji: "🎉", userIds: [c3.id] },
     ]);
     assert.equal(
-      (await store.commit(reactionChange(g.id, id, b.id, "👍", "removeReaction"))).status,
+      (await store.log.commit(reactionChange(g.id, id, b.id, "👍", "removeReaction"))).status,
       "committed",
     );
     assert.equal(
-      (await store.commit(reactionChange(g.id, id, b.id, "👍", "removeReaction"))).status,
+      (await store.log.commit(reactionChange(g.id, id, b.id, "👍", "removeReaction"))).status,
       "unchanged",
     );
     // Order follows the earliest remaining reaction of each emoji.
-    assert.deepEqual((await store.reactions([id])).get(id), [
+    assert.deepEqual((await store.messages.reactions([id])).get(id), [
       { emoji: "🎉", userIds: [c3.id] },
       { emoji: "👍", userIds: [c3.id] },
     ]);
     const missing = reactionChange(g.id, newId(), b.id, "👍");
-    await assert.rejects(store.commit(missing), (e: AppError) => e.status === 404);
+    await assert.rejects(store.log.commit(missing), (e: AppError) => e.status === 404);
   });
 
   test("markers only move forward and receipts report when each member got and read a seq", async (store) => {
     const [a, b, c3] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
-    const { conversation: g } = await store.createConversation(groupInput(a.id, [b.id, c3.id]));
-    for (let i = 0; i < 3; i++) await store.commit(textChange(g.id, a.id)); // seqs 2,3,4
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id, c3.id]),
+    );
+    for (let i = 0; i < 3; i++) await store.log.commit(textChange(g.id, a.id)); // seqs 2,3,4
     const t1 = tick();
-    assert.equal(await store.advanceMarker(g.id, b.id, "delivered", 3, t1), 3);
+    assert.equal(await store.messages.advanceMarker(g.id, b.id, "delivered", 3, t1), 3);
     assert.equal(
-      await store.advanceMarker(g.id, b.id, "delivered", 2, tick()),
+      await store.messages.advanceMarker(g.id, b.id, "delivered", 2, tick()),
       null,
       "lower is ignored",
     );
     assert.equal(
-      await store.advanceMarker(g.id, b.id, "delivered", 3, tick()),
+      await store.messages.advanceMarker(g.id, b.id, "delivered", 3, tick()),
       null,
       "equal is ignored",
     );
     const t2 = tick();
-    assert.equal(await store.advanceMarker(g.id, b.id, "read", 4, t2), 4);
+    assert.equal(await store.messages.advanceMarker(g.id, b.id, "read", 4, t2), 4);
     const t3 = tick();
-    await store.advanceMarker(g.id, c3.id, "read", 2, t3);
-    const at2 = Object.fromEntries((await store.receipts(g.id, 2)).map((r) => [r.userId, r]));
+    await store.messages.advanceMarker(g.id, c3.id, "read", 2, t3);
+    const at2 = Object.fromEntries(
+      (await store.messages.receipts(g.id, 2)).map((r) => [r.userId, r]),
+    );
     assert.equal(at2[b.id].deliveredAt, t1);
     assert.equal(at2[b.id].readAt, t2);
     assert.equal(at2[c3.id].deliveredAt, t3, "reading implies delivery");
     assert.equal(at2[c3.id].readAt, t3);
-    const at4 = Object.fromEntries((await store.receipts(g.id, 4)).map((r) => [r.userId, r]));
+    const at4 = Object.fromEntries(
+      (await store.messages.receipts(g.id, 4)).map((r) => [r.userId, r]),
+    );
     assert.equal(at4[b.id].deliveredAt, t2);
     assert.equal(at4[c3.id].deliveredAt, null);
     assert.equal(at4[c3.id].readAt, null);
-    const mb = (await store.getMember(g.id, b.id))!;
+    const mb = (await store.conversations.getMember(g.id, b.id))!;
     assert.equal(mb.readSeq, 4);
     assert.equal(mb.deliveredSeq, 3);
   });
 
   test("listEvents() pages the log after a seq and joins the messages it points at", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
-    const { conversation: c } = await store.createConversation(directInput(a.id, b.id));
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
     const sent = [];
     for (let i = 0; i < 4; i++) {
       const ch = textChange(c.id, a.id);
       sent.push(ch.messageId!);
-      await store.commit(ch);
+      await store.log.commit(ch);
     }
-    const page = await store.listEvents(c.id, { after: 1, limit: 2 });
+    const page = await store.log.listEvents(c.id, { after: 1, limit: 2 });
     assert.deepEqual(page.events.map((e) => [e.seq, e.event, e.messageId]), [
       [2, "message.created", sent[0]],
       [3, "message.created", sent[1]],
     ]);
     assert.equal(page.hasMore, true);
     assert.equal(page.messages.get(sent[0])!.seq, 2);
-    const tail = await store.listEvents(c.id, { after: 3, limit: 10 });
+    const tail = await store.log.listEvents(c.id, { after: 3, limit: 10 });
     assert.deepEqual(tail.events.map((e) => e.seq), [4, 5]);
     assert.equal(tail.hasMore, false);
-    assert.deepEqual((await store.listEvents(c.id, { after: 5, limit: 10 })).events, []);
+    assert.deepEqual((await store.log.listEvents(c.id, { after: 5, limit: 10 })).events, []);
   });
 }

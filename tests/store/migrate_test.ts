@@ -97,12 +97,16 @@ async function withStore(fn: (store: SqliteStore, raw: DatabaseSync) => Promise<
 /** A small deployment with at least one row in every table. */
 async function populate(store: SqliteStore): Promise<void> {
   const [a, b, c] = [await addUser(store), await addUser(store), await addUser(store)];
-  await store.updateUser(a.id, { displayName: "Ärger Ölig", statusText: "hi", presence: "dnd" });
+  await store.accounts.updateUser(a.id, {
+    displayName: "Ärger Ölig",
+    statusText: "hi",
+    presence: "dnd",
+  });
   const s = session(a.id);
-  await store.createSession(s, "hash-1");
-  await store.rotateRefreshToken("hash-1", "hash-2", tick(), "2999-01-01T00:00:00.000Z");
+  await store.accounts.createSession(s, "hash-1");
+  await store.accounts.rotateRefreshToken("hash-1", "hash-2", tick(), "2999-01-01T00:00:00.000Z");
   for (const u of [a, b]) {
-    await store.ensureUserKey(u.id, () =>
+    await store.accounts.ensureUserKey(u.id, () =>
       Promise.resolve({
         id: newId(),
         userId: u.id,
@@ -111,9 +115,11 @@ async function populate(store: SqliteStore): Promise<void> {
         createdAt: tick(),
       }));
   }
-  const { conversation: d } = await store.createConversation(directInput(a.id, b.id));
-  const { conversation: g } = await store.createConversation(groupInput(a.id, [b.id]));
-  await store.commit({
+  const { conversation: d } = await store.conversations.createConversation(directInput(a.id, b.id));
+  const { conversation: g } = await store.conversations.createConversation(
+    groupInput(a.id, [b.id]),
+  );
+  await store.log.commit({
     conversationId: g.id,
     event: "member.added",
     actorId: a.id,
@@ -128,11 +134,11 @@ async function populate(store: SqliteStore): Promise<void> {
     const ch = textChange(i % 2 ? d.id : g.id, i % 2 ? b.id : a.id);
     ch.mutations.push({ op: "readUpTo", userId: ch.actorId! });
     sent.push(ch);
-    await store.commit(ch);
+    await store.log.commit(ch);
   }
-  await store.commit(reactionChange(g.id, sent[0].messageId!, b.id, "👍"));
-  await store.commit(reactionChange(g.id, sent[0].messageId!, c.id, "🎉"));
-  await store.commit({
+  await store.log.commit(reactionChange(g.id, sent[0].messageId!, b.id, "👍"));
+  await store.log.commit(reactionChange(g.id, sent[0].messageId!, c.id, "🎉"));
+  await store.log.commit({
     conversationId: g.id,
     event: "message.deleted",
     actorId: a.id,
@@ -140,16 +146,19 @@ async function populate(store: SqliteStore): Promise<void> {
     at: tick(),
     mutations: [{ op: "eraseMessage", messageId: sent[2].messageId!, deletedAt: tick() }],
   });
-  await store.hideMessage(b.id, (await store.getMessage(d.id, sent[1].messageId!))!);
-  await store.advanceMarker(g.id, c.id, "delivered", 3, tick());
-  await store.createMedia(mediaRecord(a.id, {
+  await store.messages.hideMessage(
+    b.id,
+    (await store.messages.getMessage(d.id, sent[1].messageId!))!,
+  );
+  await store.messages.advanceMarker(g.id, c.id, "delivered", 3, tick());
+  await store.media.createMedia(mediaRecord(a.id, {
     status: "ready",
     width: 640,
     height: 480,
     waveform: [0, 0.5, 1],
     thumbnail: { mime: "image/jpeg", size: 900, width: 320, height: 240 },
   }));
-  await store.createExport({
+  await store.exports.createExport({
     id: newId(),
     userId: a.id,
     status: "ready",
@@ -163,9 +172,9 @@ async function populate(store: SqliteStore): Promise<void> {
     completedAt: tick(),
     expiresAt: "2999-01-01T00:00:00.000Z",
   });
-  await store.markActive("2026-03-01", [a.id, b.id]);
-  await store.addDailyCounts("2026-03-01", { messages: 5, "media.image": 1 });
-  await store.appendAudit({
+  await store.activity.markActive("2026-03-01", [a.id, b.id]);
+  await store.activity.addDailyCounts("2026-03-01", { messages: 5, "media.image": 1 });
+  await store.audit.appendAudit({
     id: newId(),
     at: tick(),
     action: "login.succeeded",
@@ -189,37 +198,40 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
     assert.deepEqual(checks.map((c) => c.table), TABLES.map((t) => t.table));
 
     for (const d of target.docs<UserDoc>("users")) {
-      assert.deepEqual(toUser(d), await store.getUser(d._id));
-      assert.equal(d.passwordHash, await store.getPasswordHash(d._id));
+      assert.deepEqual(toUser(d), await store.accounts.getUser(d._id));
+      assert.equal(d.passwordHash, await store.accounts.getPasswordHash(d._id));
     }
     assert.ok(target.docs<UserDoc>("users").some((d) => d.displayNameFold === "ärger ölig"));
     for (const d of target.docs<SessionDoc>("sessions")) {
-      assert.deepEqual(toSession(d), await store.getSession(d._id));
+      assert.deepEqual(toSession(d), await store.accounts.getSession(d._id));
     }
     for (const d of target.docs<UserKeyDoc>("user_keys")) {
       const key = toUserKey(d);
       assert.ok(key.wrapped instanceof Uint8Array && key.wrapped.length === 40);
-      assert.deepEqual(key, await store.getUserKey(d._id));
+      assert.deepEqual(key, await store.accounts.getUserKey(d._id));
       assert.equal(d.currentOf, d.userId, "a key that is not retired is current");
     }
     const conversations = target.docs<ConversationDoc>("conversations");
     for (const d of conversations) {
-      assert.deepEqual(toConversation(d), await store.getConversation(d._id));
+      assert.deepEqual(toConversation(d), await store.conversations.getConversation(d._id));
       assert.equal(d.directKey === null, d.type === "group");
     }
     for (const d of target.docs<MemberDoc>("members")) {
-      assert.deepEqual(toMember(d), await store.getMember(d.conversationId, d.userId));
+      assert.deepEqual(
+        toMember(d),
+        await store.conversations.getMember(d.conversationId, d.userId),
+      );
     }
     const messages = target.docs<MessageDoc>("messages");
     assert.ok(messages.some((d) => d.body !== null) && messages.some((d) => d.deletedAt !== null));
     for (const d of messages) {
-      assert.deepEqual(toMessage(d), await store.getMessage(d.conversationId, d._id));
+      assert.deepEqual(toMessage(d), await store.messages.getMessage(d.conversationId, d._id));
     }
     for (const { _id, ...rest } of target.docs<{ _id: string }>("media")) {
-      assert.deepEqual({ id: _id, ...rest }, await store.getMedia(_id));
+      assert.deepEqual({ id: _id, ...rest }, await store.media.getMedia(_id));
     }
     for (const c of conversations) {
-      const log = await store.listEvents(c._id, { after: 0, limit: 100 });
+      const log = await store.log.listEvents(c._id, { after: 0, limit: 100 });
       const docs = target.docs<EventDoc>("events").filter((d) => d.conversationId === c._id)
         .sort((x, y) => x.seq - y.seq);
       assert.deepEqual(docs.map(toEvent), log.events);
@@ -227,10 +239,10 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
     }
     assert.deepEqual(
       target.docs<AuditDoc>("audit_log").map(toAudit),
-      await store.listAudit({ limit: 10 }),
+      await store.audit.listAudit({ limit: 10 }),
     );
     for (const { _id, ...rest } of target.docs<{ _id: string }>("data_exports")) {
-      assert.deepEqual({ id: _id, ...rest }, await store.getExport(_id));
+      assert.deepEqual({ id: _id, ...rest }, await store.exports.getExport(_id));
     }
     assert.deepEqual(
       target.docs<{ day: string; userId: string }>("activity_days").map((d) => d.userId).sort(),
@@ -244,7 +256,7 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
           d.value,
         ]),
       ),
-      (await store.dailyCounts(["2026-03-01"])).get("2026-03-01"),
+      (await store.activity.dailyCounts(["2026-03-01"])).get("2026-03-01"),
     );
   });
 });

@@ -30,7 +30,7 @@ export async function dataDirHits(dir: string, needles: Needle[]): Promise<strin
 
 /** Gives `user` the global admin role (the role is read from the store on every request). */
 export async function makeAdmin(s: TestServer, user: TestUser): Promise<void> {
-  await s.parley.services.store.updateUser(user.id, { role: "admin" });
+  await s.parley.store.accounts.updateUser(user.id, { role: "admin" });
 }
 
 /** Requests an export and waits (polling the status route) until it is no longer processing. */

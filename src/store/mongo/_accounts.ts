@@ -1,7 +1,14 @@
 import { Binary } from "mongodb";
-import { conflict } from "../../domain/errors.ts";
 import type { Session, User } from "../../domain/types.ts";
-import type { NewUser, RefreshOutcome, UserKeyRecord, UserPatch } from "../store.ts";
+import type {
+  AccountStore,
+  CreateUserOutcome,
+  NewUser,
+  RefreshOutcome,
+  UpdateUserOutcome,
+  UserKeyRecord,
+  UserPatch,
+} from "../accounts.ts";
 import { isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
 import {
   foldName,
@@ -14,7 +21,7 @@ import {
 } from "./codec.ts";
 import { type UserDoc } from "./schema.ts";
 
-export async function createUser(m: Mongo, u: NewUser): Promise<User> {
+async function createUser(m: Mongo, u: NewUser): Promise<CreateUserOutcome> {
   const user: User = {
     id: u.id,
     username: u.username,
@@ -31,28 +38,28 @@ export async function createUser(m: Mongo, u: NewUser): Promise<User> {
   try {
     await m.users.insertOne(userDoc(user, u.passwordHash));
   } catch (err) {
-    if (isDuplicateKey(err)) throw conflict("That username is taken");
+    if (isDuplicateKey(err)) return { status: "username_taken" };
     throw err;
   }
-  return user;
+  return { status: "created", user };
 }
 
-export async function getUser(m: Mongo, id: string): Promise<User | null> {
+async function getUser(m: Mongo, id: string): Promise<User | null> {
   const d = await m.users.findOne({ _id: id });
   return d ? toUser(d) : null;
 }
 
-export async function getUsers(m: Mongo, ids: string[]): Promise<User[]> {
+async function getUsers(m: Mongo, ids: string[]): Promise<User[]> {
   if (ids.length === 0) return [];
   return (await m.users.find({ _id: { $in: ids } }).toArray()).map(toUser);
 }
 
-export async function getUserByUsername(m: Mongo, username: string): Promise<User | null> {
+async function getUserByUsername(m: Mongo, username: string): Promise<User | null> {
   const d = await m.users.findOne({ username });
   return d ? toUser(d) : null;
 }
 
-export async function getPasswordHash(m: Mongo, userId: string): Promise<string | null> {
+async function getPasswordHash(m: Mongo, userId: string): Promise<string | null> {
   const d = await m.users.findOne(
     { _id: userId, deletedAt: null },
     { projection: { passwordHash: 1 } },
@@ -60,7 +67,11 @@ export async function getPasswordHash(m: Mongo, userId: string): Promise<string 
   return d ? d.passwordHash : null;
 }
 
-export async function searchUsers(
+async function setPasswordHash(m: Mongo, userId: string, hash: string): Promise<void> {
+  await m.users.updateOne({ _id: userId }, { $set: { passwordHash: hash } });
+}
+
+async function searchUsers(
   m: Mongo,
   prefix: string,
   options: { limit: number; afterUsername?: string },
@@ -74,7 +85,7 @@ export async function searchUsers(
   return docs.map(toUser);
 }
 
-export async function updateUser(m: Mongo, id: string, patch: UserPatch): Promise<User> {
+async function updateUser(m: Mongo, id: string, patch: UserPatch): Promise<UpdateUserOutcome> {
   const set: Partial<UserDoc> = {};
   if (patch.username !== undefined) set.username = patch.username;
   if (patch.displayName !== undefined) {
@@ -91,14 +102,16 @@ export async function updateUser(m: Mongo, id: string, patch: UserPatch): Promis
     try {
       await m.users.updateOne({ _id: id }, { $set: set });
     } catch (err) {
-      if (isDuplicateKey(err)) throw conflict("That username is taken");
+      // The username's is the only unique index an update can break.
+      if (isDuplicateKey(err)) return { status: "username_taken" };
       throw err;
     }
   }
-  return (await getUser(m, id))!;
+  const user = await getUser(m, id);
+  return user ? { status: "updated", user } : { status: "missing" };
 }
 
-export async function createSession(m: Mongo, s: Session, refreshHash: string): Promise<void> {
+async function createSession(m: Mongo, s: Session, refreshHash: string): Promise<void> {
   // The session first: a token never points at a session that is not there.
   await m.sessions.insertOne(sessionDoc(s));
   await m.refreshTokens.insertOne({
@@ -109,23 +122,27 @@ export async function createSession(m: Mongo, s: Session, refreshHash: string): 
   });
 }
 
-export async function getSession(m: Mongo, id: string): Promise<Session | null> {
+async function getSession(m: Mongo, id: string): Promise<Session | null> {
   const d = await m.sessions.findOne({ _id: id });
   return d ? toSession(d) : null;
 }
 
-export async function listSessions(m: Mongo, userId: string, now: string): Promise<Session[]> {
+async function listSessions(m: Mongo, userId: string, now: string): Promise<Session[]> {
   const docs = await m.sessions.find({ userId, revokedAt: null, expiresAt: { $gt: now } })
     .sort({ createdAt: -1, _id: -1 }).toArray();
   return docs.map(toSession);
 }
 
-export async function revokeSession(m: Mongo, id: string, at: string): Promise<boolean> {
+async function touchSession(m: Mongo, id: string, at: string): Promise<void> {
+  await m.sessions.updateOne({ _id: id }, { $set: { lastSeenAt: at } });
+}
+
+async function revokeSession(m: Mongo, id: string, at: string): Promise<boolean> {
   const r = await m.sessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
   return r.matchedCount > 0;
 }
 
-export async function revokeUserSessions(
+async function revokeUserSessions(
   m: Mongo,
   userId: string,
   at: string,
@@ -144,7 +161,7 @@ export async function revokeUserSessions(
  * The token is claimed with one conditional update (`usedAt: null` → now), so of two racing
  * exchanges exactly one rotates and the other is a reuse, as in a serial run.
  */
-export async function rotateRefreshToken(
+async function rotateRefreshToken(
   m: Mongo,
   oldHash: string,
   newHash: string,
@@ -175,17 +192,23 @@ export async function rotateRefreshToken(
   return { status: "rotated", session: { ...session, lastSeenAt: now, expiresAt } };
 }
 
-export async function currentUserKey(m: Mongo, userId: string): Promise<UserKeyRecord | null> {
+async function currentUserKey(m: Mongo, userId: string): Promise<UserKeyRecord | null> {
   const d = await m.userKeys.findOne({ currentOf: partialEq(userId) });
   return d ? toUserKey(d) : null;
 }
 
-/** Inserts `key` as the user's current key unless one exists; returns whichever is current. */
-export async function ensureUserKey(
+/**
+ * The user's current key; else inserts the one `make` builds, unless another instance inserted one
+ * first; returns whichever is current.
+ */
+async function ensureUserKey(
   m: Mongo,
   userId: string,
-  key: UserKeyRecord,
+  make: () => Promise<UserKeyRecord>,
 ): Promise<UserKeyRecord> {
+  const existing = await currentUserKey(m, userId);
+  if (existing) return existing;
+  const key = await make();
   try {
     await m.userKeys.insertOne(userKeyDoc({ ...key, userId }, null));
   } catch (err) {
@@ -197,12 +220,12 @@ export async function ensureUserKey(
   return (await currentUserKey(m, userId))!;
 }
 
-export async function getUserKey(m: Mongo, keyId: string): Promise<UserKeyRecord | null> {
+async function getUserKey(m: Mongo, keyId: string): Promise<UserKeyRecord | null> {
   const d = await m.userKeys.findOne({ _id: keyId });
   return d ? toUserKey(d) : null;
 }
 
-export async function userKeysNotWrappedBy(
+async function userKeysNotWrappedBy(
   m: Mongo,
   kekId: string,
   limit: number,
@@ -212,11 +235,80 @@ export async function userKeysNotWrappedBy(
   return docs.map(toUserKey);
 }
 
-export async function rewrapUserKey(
+async function rewrapUserKey(
   m: Mongo,
   keyId: string,
   wrapped: Uint8Array,
   kekId: string,
 ): Promise<void> {
   await m.userKeys.updateOne({ _id: keyId }, { $set: { wrapped: new Binary(wrapped), kekId } });
+}
+
+/**
+ * The MongoDB {@link AccountStore}: users, sessions with their refresh tokens, and data keys. The
+ * unique `username` index keeps usernames unique, one conditional update claims a refresh token, and
+ * the unique `currentOf` index keeps one current data key per user.
+ */
+export class MongoAccounts implements AccountStore {
+  constructor(private readonly m: Mongo) {}
+
+  createUser(user: NewUser) {
+    return createUser(this.m, user);
+  }
+  getUser(id: string) {
+    return getUser(this.m, id);
+  }
+  getUsers(ids: string[]) {
+    return getUsers(this.m, ids);
+  }
+  getUserByUsername(username: string) {
+    return getUserByUsername(this.m, username);
+  }
+  getPasswordHash(userId: string) {
+    return getPasswordHash(this.m, userId);
+  }
+  setPasswordHash(userId: string, hash: string) {
+    return setPasswordHash(this.m, userId, hash);
+  }
+  searchUsers(prefix: string, options: { limit: number; afterUsername?: string }) {
+    return searchUsers(this.m, prefix, options);
+  }
+  updateUser(id: string, patch: UserPatch) {
+    return updateUser(this.m, id, patch);
+  }
+
+  createSession(session: Session, refreshHash: string) {
+    return createSession(this.m, session, refreshHash);
+  }
+  getSession(id: string) {
+    return getSession(this.m, id);
+  }
+  listSessions(userId: string, now: string) {
+    return listSessions(this.m, userId, now);
+  }
+  touchSession(id: string, at: string) {
+    return touchSession(this.m, id, at);
+  }
+  revokeSession(id: string, at: string) {
+    return revokeSession(this.m, id, at);
+  }
+  revokeUserSessions(userId: string, at: string, options: { except?: string } = {}) {
+    return revokeUserSessions(this.m, userId, at, options.except);
+  }
+  rotateRefreshToken(oldHash: string, newHash: string, now: string, expiresAt: string) {
+    return rotateRefreshToken(this.m, oldHash, newHash, now, expiresAt);
+  }
+
+  ensureUserKey(userId: string, make: () => Promise<UserKeyRecord>) {
+    return ensureUserKey(this.m, userId, make);
+  }
+  getUserKey(keyId: string) {
+    return getUserKey(this.m, keyId);
+  }
+  userKeysNotWrappedBy(kekId: string, limit: number) {
+    return userKeysNotWrappedBy(this.m, kekId, limit);
+  }
+  rewrapUserKey(keyId: string, wrapped: Uint8Array, kekId: string) {
+    return rewrapUserKey(this.m, keyId, wrapped, kekId);
+  }
 }

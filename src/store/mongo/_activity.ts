@@ -1,7 +1,8 @@
 import type { DailyCounter } from "../../domain/privacy.ts";
+import type { ActivityStore } from "../activity.ts";
 import type { Mongo } from "./_db.ts";
 
-export async function markActive(m: Mongo, day: string, userIds: string[]): Promise<void> {
+async function markActive(m: Mongo, day: string, userIds: string[]): Promise<void> {
   if (userIds.length === 0) return;
   await m.activityDays.bulkWrite(
     userIds.map((userId) => ({
@@ -15,7 +16,7 @@ export async function markActive(m: Mongo, day: string, userIds: string[]): Prom
   );
 }
 
-export async function countActive(m: Mongo, days: string[]): Promise<number> {
+async function countActive(m: Mongo, days: string[]): Promise<number> {
   if (days.length === 0) return 0;
   const [r] = await m.activityDays.aggregate<{ n: number }>([
     { $match: { day: { $in: days } } },
@@ -25,7 +26,7 @@ export async function countActive(m: Mongo, days: string[]): Promise<number> {
   return r?.n ?? 0;
 }
 
-export async function addDailyCounts(
+async function addDailyCounts(
   m: Mongo,
   day: string,
   counts: Partial<Record<DailyCounter, number>>,
@@ -44,7 +45,7 @@ export async function addDailyCounts(
   );
 }
 
-export async function dailyCounts(
+async function dailyCounts(
   m: Mongo,
   days: string[],
 ): Promise<Map<string, Partial<Record<DailyCounter, number>>>> {
@@ -56,4 +57,25 @@ export async function dailyCounts(
     counts[d.metric] = d.value;
   }
   return out;
+}
+
+/**
+ * The MongoDB {@link ActivityStore}: one document per active user and day, one per day and counter
+ * (upserts, so repeating is harmless).
+ */
+export class MongoActivity implements ActivityStore {
+  constructor(private readonly m: Mongo) {}
+
+  markActive(day: string, userIds: string[]) {
+    return markActive(this.m, day, userIds);
+  }
+  countActive(days: string[]) {
+    return countActive(this.m, days);
+  }
+  addDailyCounts(day: string, counts: Partial<Record<DailyCounter, number>>) {
+    return addDailyCounts(this.m, day, counts);
+  }
+  dailyCounts(days: string[]) {
+    return dailyCounts(this.m, days);
+  }
 }

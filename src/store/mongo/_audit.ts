@@ -1,14 +1,14 @@
 import type { Filter } from "mongodb";
-import type { AuditEntry } from "../store.ts";
+import type { AuditEntry, AuditStore } from "../audit.ts";
 import type { Mongo } from "./_db.ts";
 import { auditDoc, toAudit } from "./codec.ts";
 import { type AuditDoc } from "./schema.ts";
 
-export async function appendAudit(m: Mongo, e: AuditEntry): Promise<void> {
+async function appendAudit(m: Mongo, e: AuditEntry): Promise<void> {
   await m.auditLog.insertOne(auditDoc(e));
 }
 
-export async function listAudit(
+async function listAudit(
   m: Mongo,
   o: { limit: number; before?: string; action?: string; actorId?: string },
 ): Promise<AuditEntry[]> {
@@ -18,4 +18,16 @@ export async function listAudit(
   if (o.actorId) filter.actorId = o.actorId;
   const docs = await m.auditLog.find(filter).sort({ _id: -1 }).limit(o.limit).toArray();
   return docs.map(toAudit);
+}
+
+/** The MongoDB {@link AuditStore}: an append-only collection, newest first by entry id. */
+export class MongoAudit implements AuditStore {
+  constructor(private readonly m: Mongo) {}
+
+  appendAudit(entry: AuditEntry) {
+    return appendAudit(this.m, entry);
+  }
+  listAudit(options: { limit: number; before?: string; action?: string; actorId?: string }) {
+    return listAudit(this.m, options);
+  }
 }

@@ -1,6 +1,5 @@
-import { conflict, notFound } from "../../domain/errors.ts";
 import type { EventRecord, MessageRecord } from "../../domain/types.ts";
-import type { Change, CommitResult, Expectation } from "../store.ts";
+import type { Change, CommitResult, Expectation } from "../log.ts";
 import {
   eachOf,
   inTransaction,
@@ -15,18 +14,19 @@ import { eventDoc, messageDoc, systemMessageDoc, toMessage } from "./codec.ts";
 import { memberKey } from "./schema.ts";
 
 const UNCHANGED: CommitResult = { status: "unchanged" };
+const MISSING: CommitResult = { status: "missing" };
 
 /**
  * Commits one {@link Change}. Messages, edits, erasures, reactions and markers (the send path) run
  * without a transaction:
- * 1. idempotency: a message with the same (sender, clientMsgId) is the answer (409 if it lives in
- *    another conversation);
- * 2. the conversation must be live (404), then each expectation must hold (its error);
- *    steps 1 and 2 read in parallel and are judged in this order;
+ * 1. idempotency: a message with the same (sender, clientMsgId) is the answer, as `duplicate` (it
+ *    may live in another conversation: the caller decides);
+ * 2. the conversation must be live (else `missing`), then each expectation must hold (else its
+ *    error is thrown); steps 1 and 2 read in parallel and are judged in this order;
  * 3. whether anything would change is read, so a no-op (a reaction already there) takes no seq;
  *    check-then-act: a racing commit can still turn it into a no-op after this read;
  * 4. the seq is taken with one atomic `findOneAndUpdate` on the conversation (`$inc lastSeq`,
- *    `$max updatedAt`, only while not deleted);
+ *    `$max updatedAt`, only while not deleted: `missing` if it was deleted meanwhile);
  * 5. the mutations are applied with conditional writes; a message insert that loses a race on the
  *    unique (sender, clientMsgId) index answers with the winner as a duplicate;
  * 6. the system message, then the event (write concern majority) are written.
@@ -41,16 +41,20 @@ export async function commit(m: Mongo, c: Change): Promise<CommitResult> {
   if (!grouped) {
     // Steps 1 and 2 read in parallel; their answers are still taken in order.
     const [first, checks] = await Promise.all([_firstSend(m, c), _readChecks(m, c, undefined)]);
-    if (first) return _duplicate(c, first);
-    _enforce(c, checks);
+    if (first) return { status: "duplicate", message: first };
+    if (!_proceeds(c, checks)) return MISSING;
     return await _commit(m, c, undefined);
   }
   const first = await _firstSend(m, c);
-  if (first) return _duplicate(c, first);
+  if (first) return { status: "duplicate", message: first };
   return await inTransaction(m, async (session) => {
-    _enforce(c, await _readChecks(m, c, session));
-    const result = await _commit(m, c, session);
-    if (result.status === "unchanged") await session.abortTransaction();
+    const result = _proceeds(c, await _readChecks(m, c, session))
+      ? await _commit(m, c, session)
+      : MISSING;
+    // Nothing was written: the transaction is abandoned.
+    if (result.status === "unchanged" || result.status === "missing") {
+      await session.abortTransaction();
+    }
     return result;
   });
 }
@@ -58,13 +62,6 @@ export async function commit(m: Mongo, c: Change): Promise<CommitResult> {
 async function _firstSend(m: Mongo, c: Change): Promise<MessageRecord | null> {
   if (!c.idempotency) return null;
   return await getMessageByClientId(m, c.idempotency.senderId, c.idempotency.clientMsgId);
-}
-
-function _duplicate(c: Change, message: MessageRecord): CommitResult {
-  if (message.conversationId !== c.conversationId) {
-    throw conflict("clientMsgId was already used for a message in another conversation");
-  }
-  return { status: "duplicate", message };
 }
 
 /** Steps 3 to 6, after the expectations held. */
@@ -83,7 +80,7 @@ async function _commit(m: Mongo, c: Change, session: Session): Promise<CommitRes
     { $inc: { lastSeq: 1 }, $max: { updatedAt: c.at } },
     { returnDocument: "after", projection: { lastSeq: 1 }, session },
   );
-  if (!head) throw notFound("Conversation not found");
+  if (!head) return MISSING;
   const seq = head.lastSeq;
   const seqAt = Date.now();
   let changed = false;
@@ -93,7 +90,7 @@ async function _commit(m: Mongo, c: Change, session: Session): Promise<CommitRes
     // A retry racing its first attempt: both passed step 1, the unique index let one message in.
     const first = !session && isDuplicateKey(err) ? await _firstSend(m, c) : null;
     if (!first) throw err;
-    return _duplicate(c, first);
+    return { status: "duplicate", message: first };
   }
   for (const e of c.expect ?? []) if (e.kind === "memberLimit") await _checkLimit(m, c, e, session);
   if (!changed) return UNCHANGED;
@@ -117,12 +114,16 @@ async function _readChecks(
   return { live, holds };
 }
 
-/** A missing conversation answers 404 first (as in SQLite), then the first failed expectation. */
-function _enforce(c: Change, checks: { live: boolean; holds: boolean[] }): void {
-  if (!checks.live) throw notFound("Conversation not found");
+/**
+ * Whether the commit goes on after the checks: false for a missing conversation, which answers first
+ * (as in SQLite); otherwise the error of the first expectation that does not hold is thrown.
+ */
+function _proceeds(c: Change, checks: { live: boolean; holds: boolean[] }): boolean {
+  if (!checks.live) return false;
   _checked(c).forEach((e, i) => {
     if (!checks.holds[i]) throw e.error;
   });
+  return true;
 }
 
 function _checked(c: Change): Expectation[] {

@@ -1,13 +1,14 @@
 import type { Conversation, Member } from "../../domain/types.ts";
 import {
   type ConversationListItem,
+  type ConversationStore,
   directPeer,
   type ListCursor,
   type MemberCursor,
+  type MemberStatePatch,
   type NewConversation,
-} from "../store.ts";
+} from "../conversations.ts";
 import { inTransaction, isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
-import { settledHeads } from "./_event_log.ts";
 import { visibleTo } from "./_messages.ts";
 import {
   conversationDoc,
@@ -25,7 +26,7 @@ import { type ConversationDoc, type MemberDoc, memberKey } from "./schema.ts";
  * second direct conversation for the same pair fails on the unique `directKey` and the existing one
  * is returned instead.
  */
-export async function createConversation(
+async function createConversation(
   m: Mongo,
   input: NewConversation,
 ): Promise<{ conversation: Conversation; created: boolean }> {
@@ -55,11 +56,7 @@ export async function createConversation(
           conversationId: c.id,
           seq: 1,
           actorId: input.event.actorId,
-          system: {
-            action: "conversation.created",
-            actorId: input.event.actorId,
-            userIds: input.members.map((x) => x.userId),
-          },
+          system: input.system,
           at: c.createdAt,
         }),
         { session },
@@ -87,12 +84,12 @@ export async function createConversation(
   return { conversation: toConversation(doc), created: true };
 }
 
-export async function getConversation(m: Mongo, id: string): Promise<Conversation | null> {
+async function getConversation(m: Mongo, id: string): Promise<Conversation | null> {
   const d = await m.conversations.findOne({ _id: id });
   return d ? toConversation(d) : null;
 }
 
-export async function getMember(
+async function getMember(
   m: Mongo,
   conversationId: string,
   userId: string,
@@ -101,7 +98,7 @@ export async function getMember(
   return d ? toMember(d) : null;
 }
 
-export async function listMembers(
+async function listMembers(
   m: Mongo,
   conversationId: string,
   options: { limit: number; after?: MemberCursor },
@@ -117,7 +114,7 @@ export async function listMembers(
   return docs.map(toMember);
 }
 
-export async function memberIds(m: Mongo, conversationId: string): Promise<string[]> {
+async function memberIds(m: Mongo, conversationId: string): Promise<string[]> {
   return await m.members.distinct("userId", { conversationId });
 }
 
@@ -125,25 +122,7 @@ async function _conversationIdsOf(m: Mongo, userId: string): Promise<string[]> {
   return await m.members.distinct("conversationId", { userId });
 }
 
-/**
- * The user's live conversations with their heads. A head is `lastSeq` unless a commit that took a
- * seq has not written its event yet; then it is the last seq below that (see `_event_log.ts`).
- */
-export async function conversationHeads(
-  m: Mongo,
-  userId: string,
-): Promise<Array<{ id: string; lastSeq: number }>> {
-  const ids = await _conversationIdsOf(m, userId);
-  if (ids.length === 0) return [];
-  const docs = await m.conversations.find(
-    { _id: { $in: ids }, deletedAt: null },
-    { projection: { lastSeq: 1 } },
-  ).toArray();
-  // Below a commit still in flight, so a socket told this head still gets that event live.
-  return await settledHeads(m, docs.map((d) => ({ id: d._id, lastSeq: d.lastSeq })));
-}
-
-export async function contactIds(m: Mongo, userId: string): Promise<string[]> {
+async function contactIds(m: Mongo, userId: string): Promise<string[]> {
   const ids = await _conversationIdsOf(m, userId);
   if (ids.length === 0) return [];
   return await m.members.distinct("userId", {
@@ -152,7 +131,7 @@ export async function contactIds(m: Mongo, userId: string): Promise<string[]> {
   });
 }
 
-export async function sharesConversation(m: Mongo, a: string, b: string): Promise<boolean> {
+async function sharesConversation(m: Mongo, a: string, b: string): Promise<boolean> {
   const ids = await _conversationIdsOf(m, a);
   if (ids.length === 0) return false;
   return !!(await m.members.findOne(
@@ -200,7 +179,7 @@ async function _listItem(
  * them, latest activity first, from the cursor on. The sort is over one user's conversations, as in
  * the SQLite adapter; activity is not copied onto memberships, so a send writes no member documents.
  */
-export async function listConversations(
+async function listConversations(
   m: Mongo,
   userId: string,
   options: { archived: boolean; limit: number; cursor?: ListCursor },
@@ -224,7 +203,7 @@ export async function listConversations(
   return await Promise.all(docs.map((d) => _listItem(m, d, byConversation.get(d._id)!)));
 }
 
-export async function conversationItem(
+async function conversationItem(
   m: Mongo,
   userId: string,
   conversationId: string,
@@ -236,11 +215,11 @@ export async function conversationItem(
   return member && conversation ? await _listItem(m, conversation, member) : null;
 }
 
-export async function setMemberState(
+async function setMemberState(
   m: Mongo,
   conversationId: string,
   userId: string,
-  patch: { muted?: boolean; mutedUntil?: string | null; archived?: boolean },
+  patch: MemberStatePatch,
 ): Promise<Member | null> {
   const set: Partial<MemberDoc> = {};
   if (patch.muted !== undefined) set.muted = patch.muted;
@@ -250,4 +229,47 @@ export async function setMemberState(
     await m.members.updateOne({ _id: memberKey(conversationId, userId) }, { $set: set });
   }
   return await getMember(m, conversationId, userId);
+}
+
+/**
+ * The MongoDB {@link ConversationStore}: conversations with their members as they are now. A new
+ * conversation is written in one transaction; the unique `directKey` index keeps one direct
+ * conversation per pair.
+ */
+export class MongoConversations implements ConversationStore {
+  constructor(private readonly m: Mongo) {}
+
+  createConversation(input: NewConversation) {
+    return createConversation(this.m, input);
+  }
+  getConversation(id: string) {
+    return getConversation(this.m, id);
+  }
+  getMember(conversationId: string, userId: string) {
+    return getMember(this.m, conversationId, userId);
+  }
+  listMembers(conversationId: string, options: { limit: number; after?: MemberCursor }) {
+    return listMembers(this.m, conversationId, options);
+  }
+  memberIds(conversationId: string) {
+    return memberIds(this.m, conversationId);
+  }
+  contactIds(userId: string) {
+    return contactIds(this.m, userId);
+  }
+  sharesConversation(a: string, b: string) {
+    return sharesConversation(this.m, a, b);
+  }
+  listConversations(
+    userId: string,
+    options: { archived: boolean; limit: number; cursor?: ListCursor },
+  ) {
+    return listConversations(this.m, userId, options);
+  }
+  conversationItem(userId: string, conversationId: string) {
+    return conversationItem(this.m, userId, conversationId);
+  }
+  setMemberState(conversationId: string, userId: string, patch: MemberStatePatch) {
+    return setMemberState(this.m, conversationId, userId, patch);
+  }
 }

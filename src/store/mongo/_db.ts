@@ -53,6 +53,7 @@ export interface Mongo {
 /** An optional session: group changes pass theirs, the send path runs without one. */
 export type Session = ClientSession | undefined;
 
+/** The typed collections of database `db` on `client`, for the sub-stores to share. */
 export function collections(client: MongoClient, db: Db): Mongo {
   return {
     client,

@@ -1,5 +1,6 @@
 import type { MessageRecord } from "../../domain/types.ts";
-import type { EventPage } from "../store.ts";
+import type { Change, EventPage, LogStore } from "../log.ts";
+import { commit } from "./_commit.ts";
 import type { Mongo } from "./_db.ts";
 import { toEvent, toMessage } from "./codec.ts";
 import { type EventDoc, eventKey } from "./schema.ts";
@@ -40,7 +41,7 @@ export function settledRun(
  * Events after a seq with the messages they point at. The page ends before a hole that may still
  * fill and then reports no more, so a reader asks again shortly.
  */
-export async function listEvents(
+async function listEvents(
   m: Mongo,
   conversationId: string,
   options: { after: number; limit: number },
@@ -98,7 +99,7 @@ async function _settledHead(
  * The heads a socket may start from (see {@link _settledHead}): `lastSeq` itself whenever its event
  * is written and settled, which one query answers for every quiet conversation at once.
  */
-export async function settledHeads(
+async function settledHeads(
   m: Mongo,
   heads: Array<{ id: string; lastSeq: number }>,
 ): Promise<Array<{ id: string; lastSeq: number }>> {
@@ -116,4 +117,43 @@ export async function settledHeads(
         : { id: h.id, lastSeq: await _settledHead(m, h.id, h.lastSeq, now) }
     ),
   );
+}
+
+/**
+ * The user's live conversations with their heads. A head is `lastSeq` unless a commit that took a
+ * seq has not written its event yet; then it is the last seq below that.
+ */
+async function conversationHeads(
+  m: Mongo,
+  userId: string,
+): Promise<Array<{ id: string; lastSeq: number }>> {
+  const ids = await m.members.distinct("conversationId", { userId });
+  if (ids.length === 0) return [];
+  const docs = await m.conversations.find(
+    { _id: { $in: ids }, deletedAt: null },
+    { projection: { lastSeq: 1 } },
+  ).toArray();
+  // Below a commit still in flight, so a socket told this head still gets that event live.
+  return await settledHeads(m, docs.map((d) => ({ id: d._id, lastSeq: d.lastSeq })));
+}
+
+/**
+ * The MongoDB {@link LogStore}. Commits run without transactions on the send path (see `commit` in
+ * `_commit.ts`), so a seq can be missing for a moment below a committed one: reads of the log and
+ * the heads hold back behind such a hole for up to {@link HOLE_SETTLES_MS}.
+ */
+export class MongoLog implements LogStore {
+  readonly holeSettleMs: number = HOLE_SETTLES_MS;
+
+  constructor(private readonly m: Mongo) {}
+
+  commit(change: Change) {
+    return commit(this.m, change);
+  }
+  listEvents(conversationId: string, options: { after: number; limit: number }) {
+    return listEvents(this.m, conversationId, options);
+  }
+  conversationHeads(userId: string) {
+    return conversationHeads(this.m, userId);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Filter } from "mongodb";
 import type { DataExportPatch, DataExportRecord, ExportStatus } from "../../domain/privacy.ts";
+import type { ExportStore } from "../exports.ts";
 import type { Mongo } from "./_db.ts";
 import type { DataExportDoc } from "./schema.ts";
 
@@ -7,17 +8,17 @@ function toExport({ _id, ...rest }: DataExportDoc): DataExportRecord {
   return { id: _id, ...rest };
 }
 
-export async function createExport(m: Mongo, { id, ...rest }: DataExportRecord): Promise<void> {
+async function createExport(m: Mongo, { id, ...rest }: DataExportRecord): Promise<void> {
   await m.dataExports.insertOne({ _id: id, ...rest });
 }
 
-export async function getExport(m: Mongo, id: string): Promise<DataExportRecord | null> {
+async function getExport(m: Mongo, id: string): Promise<DataExportRecord | null> {
   const d = await m.dataExports.findOne({ _id: id });
   return d ? toExport(d) : null;
 }
 
 /** Applies `patch` in one atomic update, only while the status is `whenStatus` when given. */
-export async function updateExport(
+async function updateExport(
   m: Mongo,
   id: string,
   patch: DataExportPatch,
@@ -30,12 +31,12 @@ export async function updateExport(
   return d ? toExport(d) : null;
 }
 
-export async function listExports(m: Mongo, userId: string): Promise<DataExportRecord[]> {
+async function listExports(m: Mongo, userId: string): Promise<DataExportRecord[]> {
   const docs = await m.dataExports.find({ userId }).sort({ createdAt: -1, _id: -1 }).toArray();
   return docs.map(toExport);
 }
 
-export async function dueExports(
+async function dueExports(
   m: Mongo,
   now: string,
   limit: number,
@@ -46,6 +47,30 @@ export async function dueExports(
   return docs.map(toExport);
 }
 
-export async function deleteExport(m: Mongo, id: string): Promise<boolean> {
+async function deleteExport(m: Mongo, id: string): Promise<boolean> {
   return (await m.dataExports.deleteOne({ _id: id })).deletedCount > 0;
+}
+
+/** The MongoDB {@link ExportStore}: data export jobs, updated with one atomic update each. */
+export class MongoExports implements ExportStore {
+  constructor(private readonly m: Mongo) {}
+
+  createExport(record: DataExportRecord) {
+    return createExport(this.m, record);
+  }
+  getExport(id: string) {
+    return getExport(this.m, id);
+  }
+  updateExport(id: string, patch: DataExportPatch, options: { whenStatus?: ExportStatus } = {}) {
+    return updateExport(this.m, id, patch, options.whenStatus);
+  }
+  listExports(userId: string) {
+    return listExports(this.m, userId);
+  }
+  dueExports(now: string, limit: number) {
+    return dueExports(this.m, now, limit);
+  }
+  deleteExport(id: string) {
+    return deleteExport(this.m, id);
+  }
 }

@@ -1,5 +1,5 @@
 import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
-import type { MediaClaim } from "../store.ts";
+import type { MediaClaim, MediaStore } from "../media.ts";
 import { type Mongo, partialEq } from "./_db.ts";
 import type { MediaDoc } from "./schema.ts";
 
@@ -13,22 +13,22 @@ function toMedia(d: MediaDoc): MediaRecord {
   return { id: _id, ...rest };
 }
 
-export async function createMedia(m: Mongo, record: MediaRecord): Promise<void> {
+async function createMedia(m: Mongo, record: MediaRecord): Promise<void> {
   await m.media.insertOne(toDoc(record));
 }
 
-export async function getMedia(m: Mongo, id: string): Promise<MediaRecord | null> {
+async function getMedia(m: Mongo, id: string): Promise<MediaRecord | null> {
   const d = await m.media.findOne({ _id: id });
   return d ? toMedia(d) : null;
 }
 
-export async function getMediaMany(m: Mongo, ids: string[]): Promise<MediaRecord[]> {
+async function getMediaMany(m: Mongo, ids: string[]): Promise<MediaRecord[]> {
   if (ids.length === 0) return [];
   return (await m.media.find({ _id: { $in: ids } }).toArray()).map(toMedia);
 }
 
 /** Applies `patch` in one atomic update, only while the status is `whenStatus` when given. */
-export async function updateMedia(
+async function updateMedia(
   m: Mongo,
   id: string,
   patch: MediaPatch,
@@ -40,7 +40,7 @@ export async function updateMedia(
 }
 
 /** Takes the processing lease when it is free, expired, or already ours (one atomic update). */
-export async function claimMedia(
+async function claimMedia(
   m: Mongo,
   id: string,
   claim: MediaClaim,
@@ -62,7 +62,7 @@ export async function claimMedia(
   return d ? toMedia(d) : null;
 }
 
-export async function listMediaByStatus(
+async function listMediaByStatus(
   m: Mongo,
   status: MediaStatus,
   options: { limit: number; afterId?: string },
@@ -71,7 +71,7 @@ export async function listMediaByStatus(
     .limit(options.limit).toArray()).map(toMedia);
 }
 
-export async function deleteMedia(m: Mongo, id: string): Promise<boolean> {
+async function deleteMedia(m: Mongo, id: string): Promise<boolean> {
   return (await m.media.deleteOne({ _id: id })).deletedCount > 0;
 }
 
@@ -88,7 +88,7 @@ async function isAvatar(m: Mongo, mediaId: string): Promise<boolean> {
 }
 
 /** The uploader, members of a conversation where a live message carries it, or anyone for avatars. */
-export async function canSeeMedia(m: Mongo, userId: string, mediaId: string): Promise<boolean> {
+async function canSeeMedia(m: Mongo, userId: string, mediaId: string): Promise<boolean> {
   const media = await m.media.findOne({ _id: mediaId }, { projection: { ownerId: 1 } });
   if (media?.ownerId === userId) return true;
   const conversations = await m.messages.distinct("conversationId", { mediaIds: mediaId });
@@ -103,7 +103,43 @@ export async function canSeeMedia(m: Mongo, userId: string, mediaId: string): Pr
 }
 
 /** Whether a live message, a user's avatar or a live group's avatar uses the media. */
-export async function isMediaReferenced(m: Mongo, mediaId: string): Promise<boolean> {
+async function isMediaReferenced(m: Mongo, mediaId: string): Promise<boolean> {
   const message = await m.messages.findOne({ mediaIds: mediaId }, { projection: { _id: 1 } });
   return !!message || await isAvatar(m, mediaId);
+}
+
+/**
+ * The MongoDB {@link MediaStore}: media records, their processing claims (one atomic
+ * `findOneAndUpdate` each) and who may see them.
+ */
+export class MongoMedia implements MediaStore {
+  constructor(private readonly m: Mongo) {}
+
+  createMedia(record: MediaRecord) {
+    return createMedia(this.m, record);
+  }
+  getMedia(id: string) {
+    return getMedia(this.m, id);
+  }
+  getMediaMany(ids: string[]) {
+    return getMediaMany(this.m, ids);
+  }
+  updateMedia(id: string, patch: MediaPatch, options: { whenStatus?: MediaStatus } = {}) {
+    return updateMedia(this.m, id, patch, options.whenStatus);
+  }
+  claimMedia(id: string, claim: MediaClaim) {
+    return claimMedia(this.m, id, claim);
+  }
+  listMediaByStatus(status: MediaStatus, options: { limit: number; afterId?: string }) {
+    return listMediaByStatus(this.m, status, options);
+  }
+  deleteMedia(id: string) {
+    return deleteMedia(this.m, id);
+  }
+  canSeeMedia(userId: string, mediaId: string) {
+    return canSeeMedia(this.m, userId, mediaId);
+  }
+  isMediaReferenced(mediaId: string) {
+    return isMediaReferenced(this.m, mediaId);
+  }
 }

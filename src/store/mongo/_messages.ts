@@ -1,11 +1,11 @@
 import type { ReadPreferenceMode } from "mongodb";
 import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
-import type { MessagePage } from "../store.ts";
-import { type Mongo, partialEq } from "./_db.ts";
+import type { MessagePage, MessageStore, ReceiptRow } from "../messages.ts";
+import { eachOf, type Mongo, partialEq, type Session } from "./_db.ts";
 import { toMessage } from "./codec.ts";
-import { hiddenKey } from "./schema.ts";
+import { hiddenKey, memberKey, receiptMarkKey } from "./schema.ts";
 
-export async function getMessage(
+async function getMessage(
   m: Mongo,
   conversationId: string,
   id: string,
@@ -14,6 +14,7 @@ export async function getMessage(
   return d ? toMessage(d) : null;
 }
 
+/** The message `senderId` sent with `clientMsgId` (the idempotency key), in any conversation. */
 export async function getMessageByClientId(
   m: Mongo,
   senderId: string,
@@ -41,7 +42,7 @@ export async function visibleTo(
  * default: a replica's slight lag is harmless there); the newest page and pages after a seq, which
  * must show what was just committed, are read from the primary.
  */
-export async function listMessages(
+async function listMessages(
   m: Mongo,
   conversationId: string,
   viewerId: string,
@@ -65,7 +66,7 @@ export async function listMessages(
   return { messages: page.map(toMessage), hasMore: docs.length > options.limit };
 }
 
-export async function reactions(
+async function reactions(
   m: Mongo,
   messageIds: string[],
 ): Promise<Map<string, ReactionSummary>> {
@@ -83,7 +84,7 @@ export async function reactions(
   return out;
 }
 
-export async function hiddenMessageIds(
+async function hiddenMessageIds(
   m: Mongo,
   userId: string,
   messageIds: string[],
@@ -96,10 +97,170 @@ export async function hiddenMessageIds(
   return new Set(docs.map((d) => d.messageId));
 }
 
-export async function hideMessage(m: Mongo, userId: string, message: MessageRecord): Promise<void> {
+async function hideMessage(m: Mongo, userId: string, message: MessageRecord): Promise<void> {
   await m.hiddenMessages.updateOne(
     { _id: hiddenKey(userId, message.id) },
     { $setOnInsert: { userId, messageId: message.id, conversationId: message.conversationId } },
     { upsert: true },
   );
+}
+
+async function _mark(
+  m: Mongo,
+  conversationId: string,
+  userId: string,
+  kind: "read" | "delivered",
+  seq: number,
+  at: string,
+  session: Session,
+): Promise<void> {
+  await m.receiptMarks.updateOne(
+    { _id: receiptMarkKey({ conversationId, userId, kind, seq }) },
+    { $setOnInsert: { conversationId, userId, kind, seq, at } },
+    { upsert: true, session },
+  );
+}
+
+/**
+ * Moves one marker of a member up to `seq` if it is below, and records when (the first mark at or
+ * after a seq is when that seq was reached). Returns whether it moved.
+ */
+async function moveMarker(
+  m: Mongo,
+  conversationId: string,
+  userId: string,
+  kind: "read" | "delivered",
+  seq: number,
+  at: string,
+): Promise<boolean> {
+  const _id = memberKey(conversationId, userId);
+  const moved = kind === "read"
+    ? await m.members.updateOne({ _id, readSeq: { $lt: seq } }, { $set: { readSeq: seq } })
+    : await m.members.updateOne({ _id, deliveredSeq: { $lt: seq } }, {
+      $set: { deliveredSeq: seq },
+    });
+  if (moved.matchedCount === 0) return false;
+  await _mark(m, conversationId, userId, kind, seq, at, undefined);
+  return true;
+}
+
+/**
+ * Moves both markers of a member up to `seq` in one atomic update (a sender has read what they
+ * sent); the document as it was before tells which of them moved, and only those get a mark. The
+ * log's `readUpTo` mutation, applied inside a commit (see `_mutations.ts`).
+ */
+export async function readUpTo(
+  m: Mongo,
+  conversationId: string,
+  userId: string,
+  seq: number,
+  at: string,
+  session: Session,
+): Promise<void> {
+  const before = await m.members.findOneAndUpdate(
+    { _id: memberKey(conversationId, userId) },
+    { $max: { readSeq: seq, deliveredSeq: seq } },
+    { returnDocument: "before", projection: { readSeq: 1, deliveredSeq: 1 }, session },
+  );
+  if (!before) return;
+  const moved = [
+    ...(before.readSeq < seq ? ["read" as const] : []),
+    ...(before.deliveredSeq < seq ? ["delivered" as const] : []),
+  ];
+  await eachOf(
+    session,
+    moved.map((kind) => () => _mark(m, conversationId, userId, kind, seq, at, session)),
+  );
+}
+
+async function advanceMarker(
+  m: Mongo,
+  conversationId: string,
+  userId: string,
+  kind: "read" | "delivered",
+  seq: number,
+  at: string,
+): Promise<number | null> {
+  return await moveMarker(m, conversationId, userId, kind, seq, at) ? seq : null;
+}
+
+/**
+ * For each member who had joined when message `seq` was created: the first delivered and read marks
+ * at or after `seq` (one pass over the conversation's marks from `seq` on, earliest first).
+ */
+async function receipts(
+  m: Mongo,
+  conversationId: string,
+  seq: number,
+): Promise<ReceiptRow[]> {
+  const message = await m.messages.findOne(
+    { conversationId, seq },
+    { projection: { createdAt: 1 } },
+  );
+  if (!message) return [];
+  const [members, marks] = await Promise.all([
+    m.members.find(
+      { conversationId, joinedAt: { $lte: message.createdAt } },
+      { projection: { userId: 1 } },
+    ).sort({ joinedAt: 1, userId: 1 }).toArray(),
+    m.receiptMarks.aggregate<{ _id: { userId: string; kind: string }; at: string }>([
+      { $match: { conversationId, seq: { $gte: seq } } },
+      { $sort: { seq: 1 } },
+      { $group: { _id: { userId: "$userId", kind: "$kind" }, at: { $first: "$at" } } },
+    ]).toArray(),
+  ]);
+  const first = new Map(marks.map((x) => [`${x._id.kind}:${x._id.userId}`, x.at]));
+  return members.map(({ userId }) => {
+    const readAt = first.get(`read:${userId}`) ?? null;
+    const deliveredAt = first.get(`delivered:${userId}`) ?? null;
+    // Reading implies delivery; the earlier of the two is when it arrived.
+    const delivered = deliveredAt && readAt
+      ? (deliveredAt < readAt ? deliveredAt : readAt)
+      : deliveredAt ?? readAt;
+    return { userId, deliveredAt: delivered, readAt };
+  });
+}
+
+/**
+ * The MongoDB {@link MessageStore}: messages as they are now, reactions, per-user hidden messages and
+ * read/delivered markers (each marker move also records when it happened, for receipts). Pages of
+ * older history are read with the `historyReads` preference.
+ */
+export class MongoMessages implements MessageStore {
+  constructor(private readonly m: Mongo, private readonly historyReads: ReadPreferenceMode) {}
+
+  getMessage(conversationId: string, messageId: string) {
+    return getMessage(this.m, conversationId, messageId);
+  }
+  getMessageByClientId(senderId: string, clientMsgId: string) {
+    return getMessageByClientId(this.m, senderId, clientMsgId);
+  }
+  listMessages(
+    conversationId: string,
+    viewerId: string,
+    options: { before?: number; after?: number; limit: number },
+  ) {
+    return listMessages(this.m, conversationId, viewerId, options, this.historyReads);
+  }
+  reactions(messageIds: string[]) {
+    return reactions(this.m, messageIds);
+  }
+  hiddenMessageIds(userId: string, messageIds: string[]) {
+    return hiddenMessageIds(this.m, userId, messageIds);
+  }
+  hideMessage(userId: string, message: MessageRecord) {
+    return hideMessage(this.m, userId, message);
+  }
+  advanceMarker(
+    conversationId: string,
+    userId: string,
+    kind: "read" | "delivered",
+    seq: number,
+    at: string,
+  ) {
+    return advanceMarker(this.m, conversationId, userId, kind, seq, at);
+  }
+  receipts(conversationId: string, seq: number) {
+    return receipts(this.m, conversationId, seq);
+  }
 }

@@ -1,7 +1,7 @@
 import type { Member } from "../../domain/types.ts";
-import type { Change, ConversationPatch, Mutation } from "../store.ts";
+import type { Change, ConversationPatch, Mutation } from "../log.ts";
 import type { Mongo, Session } from "./_db.ts";
-import { readUpTo } from "./_markers.ts";
+import { readUpTo } from "./_messages.ts";
 import { memberDoc, messageDoc, sealedDoc } from "./codec.ts";
 import { type ConversationDoc, memberKey, reactionKey } from "./schema.ts";
 

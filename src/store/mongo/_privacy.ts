@@ -3,6 +3,7 @@ import type { MessageRecord, Session } from "../../domain/types.ts";
 import type {
   ErasureFinish,
   ErasureStart,
+  PrivacyStore,
   ReactionCursor,
   RetentionBatch,
   SentCursor,
@@ -11,12 +12,12 @@ import type {
 import type { Mongo } from "./_db.ts";
 import { foldName, toMessage, toSession } from "./codec.ts";
 
-export async function allSessions(m: Mongo, userId: string): Promise<Session[]> {
+async function allSessions(m: Mongo, userId: string): Promise<Session[]> {
   const docs = await m.sessions.find({ userId }).sort({ createdAt: -1, _id: -1 }).toArray();
   return docs.map(toSession);
 }
 
-export async function listSentMessages(
+async function listSentMessages(
   m: Mongo,
   userId: string,
   options: { limit: number; after?: SentCursor },
@@ -34,7 +35,7 @@ export async function listSentMessages(
   return docs.map(toMessage);
 }
 
-export async function listUserReactions(
+async function listUserReactions(
   m: Mongo,
   userId: string,
   options: { limit: number; after?: ReactionCursor },
@@ -63,7 +64,7 @@ export async function listUserReactions(
   }));
 }
 
-export async function listMediaByOwner(
+async function listMediaByOwner(
   m: Mongo,
   ownerId: string,
   options: { limit: number; afterId?: string },
@@ -77,7 +78,7 @@ export async function listMediaByOwner(
  * The account is marked deleted and scrubbed first, so a crash after it leaves an erasure the sweep
  * finds and resumes (this step is repeated then: every write here is idempotent).
  */
-export async function beginErasure(
+async function beginErasure(
   m: Mongo,
   userId: string,
   start: ErasureStart,
@@ -113,7 +114,7 @@ async function deleteSessions(m: Mongo, userId: string): Promise<void> {
   await m.sessions.deleteMany({ userId });
 }
 
-export async function finishErasure(m: Mongo, userId: string, at: string): Promise<ErasureFinish> {
+async function finishErasure(m: Mongo, userId: string, at: string): Promise<ErasureFinish> {
   const live = (await m.messages.find(
     { senderId: userId, kind: { $ne: "system" }, deletedAt: null },
     { projection: { _id: 1 } },
@@ -133,7 +134,7 @@ export async function finishErasure(m: Mongo, userId: string, at: string): Promi
   return { messages: live.length, reactions };
 }
 
-export async function pendingErasures(m: Mongo, before: string, limit: number): Promise<string[]> {
+async function pendingErasures(m: Mongo, before: string, limit: number): Promise<string[]> {
   const docs = await m.users.find(
     { deletedAt: { $type: "string", $lt: before }, erasedAt: null },
     { projection: { _id: 1 } },
@@ -141,7 +142,7 @@ export async function pendingErasures(m: Mongo, before: string, limit: number): 
   return docs.map((d) => d._id);
 }
 
-export async function retentionConversations(
+async function retentionConversations(
   m: Mongo,
   options: { limit: number; afterId?: string },
 ): Promise<Array<{ id: string; retentionDays: number }>> {
@@ -156,7 +157,7 @@ export async function retentionConversations(
  * Events go before the messages they point at, so no remaining event ever names a removed message;
  * a crash part-way leaves a batch the next sweep finishes (every step is idempotent).
  */
-export async function sweepRetention(
+async function sweepRetention(
   m: Mongo,
   conversationId: string,
   cutoff: string,
@@ -179,4 +180,48 @@ export async function sweepRetention(
   const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
   const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));
   return { messages: removed, events, mediaIds: [...mediaIds] };
+}
+
+/**
+ * The MongoDB {@link PrivacyStore}: what an export reads, the steps of an erasure (each idempotent,
+ * so a crashed one is resumed by repeating it) and retention batches.
+ */
+export class MongoPrivacy implements PrivacyStore {
+  constructor(private readonly m: Mongo) {}
+
+  allSessions(userId: string) {
+    return allSessions(this.m, userId);
+  }
+  listSentMessages(userId: string, options: { limit: number; after?: SentCursor }) {
+    return listSentMessages(this.m, userId, options);
+  }
+  listUserReactions(userId: string, options: { limit: number; after?: ReactionCursor }) {
+    return listUserReactions(this.m, userId, options);
+  }
+  listMediaByOwner(ownerId: string, options: { limit: number; afterId?: string }) {
+    return listMediaByOwner(this.m, ownerId, options);
+  }
+  beginErasure(userId: string, start: ErasureStart) {
+    return beginErasure(this.m, userId, start);
+  }
+  finishErasure(userId: string, at: string) {
+    return finishErasure(this.m, userId, at);
+  }
+  pendingErasures(before: string, limit: number) {
+    return pendingErasures(this.m, before, limit);
+  }
+  /**
+   * Nothing to do here: WiredTiger reuses the space of deleted documents, and what an erasure removed
+   * is unreadable in any copy because the user's data keys are gone. Reclaiming disk space
+   * (`compact`) is an operator's task.
+   */
+  scrub() {
+    return Promise.resolve();
+  }
+  retentionConversations(options: { limit: number; afterId?: string }) {
+    return retentionConversations(this.m, options);
+  }
+  sweepRetention(conversationId: string, cutoff: string, limit: number) {
+    return sweepRetention(this.m, conversationId, cutoff, limit);
+  }
 }

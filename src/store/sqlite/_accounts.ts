@@ -1,7 +1,15 @@
-import { conflict } from "../../domain/errors.ts";
 import type { Session, User } from "../../domain/types.ts";
-import type { NewUser, RefreshOutcome, UserKeyRecord, UserPatch } from "../store.ts";
-import { type Db, placeholders, str } from "./_db.ts";
+import type {
+  AccountStore,
+  CreateUserOutcome,
+  NewUser,
+  RefreshOutcome,
+  UpdateUserOutcome,
+  UserKeyRecord,
+  UserPatch,
+} from "../accounts.ts";
+import { type Db, placeholders, read, str } from "./_db.ts";
+import type { Writer } from "./_writer.ts";
 import { toSession, toUser, toUserKey } from "./_rows.ts";
 
 /** Folds a display name for prefix search. */
@@ -13,7 +21,7 @@ function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && /UNIQUE constraint failed/.test(err.message);
 }
 
-export function createUser(db: Db, u: NewUser): User {
+export function createUser(db: Db, u: NewUser): CreateUserOutcome {
   try {
     db.run(
       `INSERT INTO users (id, username, display_name, display_name_fold, password_hash, role, created_at)
@@ -27,10 +35,10 @@ export function createUser(db: Db, u: NewUser): User {
       u.createdAt,
     );
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict("That username is taken");
+    if (isUniqueViolation(err)) return { status: "username_taken" };
     throw err;
   }
-  return getUser(db, u.id)!;
+  return { status: "created", user: getUser(db, u.id)! };
 }
 
 export function getUser(db: Db, id: string): User | null {
@@ -75,7 +83,7 @@ export function searchUsers(
   ).map(toUser);
 }
 
-export function updateUser(db: Db, id: string, patch: UserPatch): User {
+export function updateUser(db: Db, id: string, patch: UserPatch): UpdateUserOutcome {
   const sets: string[] = [];
   const params: Array<string | null> = [];
   const put = (col: string, v: string | null | undefined) => {
@@ -96,11 +104,12 @@ export function updateUser(db: Db, id: string, patch: UserPatch): User {
     try {
       db.run(`UPDATE users SET ${sets.join(", ")} WHERE id = ?`, ...params, id);
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict("That username is taken");
+      if (isUniqueViolation(err)) return { status: "username_taken" };
       throw err;
     }
   }
-  return getUser(db, id)!;
+  const user = getUser(db, id);
+  return user ? { status: "updated", user } : { status: "missing" };
 }
 
 export function createSession(db: Db, s: Session, refreshHash: string): void {
@@ -210,4 +219,93 @@ export function ensureUserKey(db: Db, userId: string, key: UserKeyRecord): UserK
 export function currentUserKey(db: Db, userId: string): UserKeyRecord | null {
   const r = db.get("SELECT * FROM user_keys WHERE user_id = ? AND retired_at IS NULL", userId);
   return r ? toUserKey(r) : null;
+}
+
+/** The account writes, run on the writer thread (see `_writes.ts`). */
+export const accountWrites = {
+  createUser,
+  updateUser,
+  setPasswordHash: (db: Db, userId: string, hash: string) =>
+    void db.run("UPDATE users SET password_hash = ? WHERE id = ?", hash, userId),
+  createSession,
+  touchSession: (db: Db, id: string, at: string) =>
+    void db.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at, id),
+  revokeSession: (db: Db, id: string, at: string) =>
+    db.run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id) > 0,
+  revokeUserSessions,
+  rotateRefreshToken,
+  ensureUserKey,
+  rewrapUserKey: (db: Db, keyId: string, wrapped: Uint8Array, kekId: string) =>
+    void db.run("UPDATE user_keys SET wrapped = ?, kek_id = ? WHERE id = ?", wrapped, kekId, keyId),
+};
+
+/** The SQLite {@link AccountStore}: reads on the main connection, writes on the writer thread. */
+export class SqliteAccounts implements AccountStore {
+  constructor(private readonly db: Db, private readonly writer: Writer) {}
+
+  createUser(user: NewUser) {
+    return this.writer.write("createUser", user);
+  }
+  getUser(id: string) {
+    return read(() => getUser(this.db, id));
+  }
+  getUsers(ids: string[]) {
+    return read(() => getUsers(this.db, ids));
+  }
+  getUserByUsername(username: string) {
+    return read(() => getUserByUsername(this.db, username));
+  }
+  getPasswordHash(userId: string) {
+    return read(() => getPasswordHash(this.db, userId));
+  }
+  setPasswordHash(userId: string, hash: string) {
+    return this.writer.write("setPasswordHash", userId, hash);
+  }
+  searchUsers(prefix: string, options: { limit: number; afterUsername?: string }) {
+    return read(() => searchUsers(this.db, prefix, options));
+  }
+  updateUser(id: string, patch: UserPatch) {
+    return this.writer.write("updateUser", id, patch);
+  }
+  createSession(session: Session, refreshHash: string) {
+    return this.writer.write("createSession", session, refreshHash);
+  }
+  getSession(id: string) {
+    return read(() => getSession(this.db, id));
+  }
+  listSessions(userId: string, now: string) {
+    return read(() => listSessions(this.db, userId, now));
+  }
+  touchSession(id: string, at: string) {
+    return this.writer.write("touchSession", id, at);
+  }
+  revokeSession(id: string, at: string) {
+    return this.writer.write("revokeSession", id, at);
+  }
+  revokeUserSessions(userId: string, at: string, options: { except?: string } = {}) {
+    return this.writer.write("revokeUserSessions", userId, at, options.except ?? null);
+  }
+  rotateRefreshToken(oldHash: string, newHash: string, now: string, expiresAt: string) {
+    return this.writer.write("rotateRefreshToken", oldHash, newHash, now, expiresAt);
+  }
+  async ensureUserKey(userId: string, make: () => Promise<UserKeyRecord>) {
+    const current = currentUserKey(this.db, userId);
+    if (current) return current;
+    return await this.writer.write("ensureUserKey", userId, await make());
+  }
+  getUserKey(keyId: string) {
+    return read(() => {
+      const r = this.db.get("SELECT * FROM user_keys WHERE id = ?", keyId);
+      return r ? toUserKey(r) : null;
+    });
+  }
+  userKeysNotWrappedBy(kekId: string, limit: number) {
+    return read(() =>
+      this.db.all("SELECT * FROM user_keys WHERE kek_id != ? ORDER BY id LIMIT ?", kekId, limit)
+        .map(toUserKey)
+    );
+  }
+  rewrapUserKey(keyId: string, wrapped: Uint8Array, kekId: string) {
+    return this.writer.write("rewrapUserKey", keyId, wrapped, kekId);
+  }
 }

@@ -1,5 +1,7 @@
 import type { DailyCounter } from "../../domain/privacy.ts";
-import { type Db, num, placeholders, str } from "./_db.ts";
+import type { ActivityStore } from "../activity.ts";
+import { type Db, num, placeholders, read, str } from "./_db.ts";
+import type { Writer } from "./_writer.ts";
 
 export function markActive(db: Db, day: string, userIds: string[]): void {
   db.transaction(() => {
@@ -61,4 +63,25 @@ export function dailyCounts(
     counts[str(r.metric) as DailyCounter] = num(r.value);
   }
   return out;
+}
+
+/** The activity writes, run on the writer thread (see `_writes.ts`). */
+export const activityWrites = { markActive, addDailyCounts };
+
+/** The SQLite {@link ActivityStore}. */
+export class SqliteActivity implements ActivityStore {
+  constructor(private readonly db: Db, private readonly writer: Writer) {}
+
+  markActive(day: string, userIds: string[]) {
+    return this.writer.write("markActive", day, userIds);
+  }
+  countActive(days: string[]) {
+    return read(() => countActive(this.db, days));
+  }
+  addDailyCounts(day: string, counts: Partial<Record<DailyCounter, number>>) {
+    return this.writer.write("addDailyCounts", day, counts);
+  }
+  dailyCounts(days: string[]) {
+    return read(() => dailyCounts(this.db, days));
+  }
 }

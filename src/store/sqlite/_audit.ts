@@ -1,5 +1,6 @@
-import type { AuditEntry } from "../store.ts";
-import { type Db, str, strOrNull } from "./_db.ts";
+import type { AuditEntry, AuditStore } from "../audit.ts";
+import { type Db, read, str, strOrNull } from "./_db.ts";
+import type { Writer } from "./_writer.ts";
 
 export function appendAudit(db: Db, e: AuditEntry): void {
   db.run(
@@ -38,4 +39,19 @@ export function listAudit(
     userAgent: strOrNull(r.user_agent),
     details: JSON.parse(str(r.details)),
   }));
+}
+
+/** The audit writes, run on the writer thread (see `_writes.ts`). */
+export const auditWrites = { appendAudit };
+
+/** The SQLite {@link AuditStore}. */
+export class SqliteAudit implements AuditStore {
+  constructor(private readonly db: Db, private readonly writer: Writer) {}
+
+  appendAudit(entry: AuditEntry) {
+    return this.writer.write("appendAudit", entry);
+  }
+  listAudit(options: { limit: number; before?: string; action?: string; actorId?: string }) {
+    return read(() => listAudit(this.db, options));
+  }
 }

@@ -1,4 +1,3 @@
-import { conflict, notFound } from "../../domain/errors.ts";
 import type { EventRecord, MessageRecord, SystemInfo } from "../../domain/types.ts";
 import type { Change, CommitResult, Expectation, Mutation } from "../store.ts";
 import { type Db, num, str } from "./_db.ts";
@@ -260,7 +259,7 @@ export function applyChange(db: Db, c: Change): CommitResult {
       c.at,
       c.conversationId,
     );
-    if (!head) throw notFound("Conversation not found");
+    if (!head) throw MISSING;
     const seq = num(head.last_seq);
     const expect = c.expect ?? [];
     for (const e of expect) if (e.kind !== "memberLimit") check(db, c.conversationId, e);
@@ -316,15 +315,14 @@ function existing(db: Db, c: Change): CommitResult {
     c.idempotency!.senderId,
     c.idempotency!.clientMsgId,
   );
-  const message = toMessage(r!);
-  if (message.conversationId !== c.conversationId) {
-    throw conflict("clientMsgId was already used for a message in another conversation");
-  }
-  return { status: "duplicate", message };
+  // Possibly in another conversation: the caller decides what that means.
+  return { status: "duplicate", message: toMessage(r!) };
 }
 
 /** Thrown inside the savepoint to undo the seq increment when nothing changed. */
 const UNCHANGED = new Error("unchanged");
+/** Thrown inside the savepoint when the conversation does not exist or was deleted. */
+const MISSING = new Error("missing");
 
 /** {@link applyChange}, mapping "nothing changed" to an `unchanged` result. */
 export function commitOne(db: Db, c: Change): CommitResult {
@@ -337,6 +335,7 @@ export function commitOne(db: Db, c: Change): CommitResult {
     // A repeat is answered with the first message even when the conditions no longer hold (the
     // sender has left since): the key is only consulted on failure, off the hot path.
     if (c.idempotency && hasMessage(db, c)) return existing(db, c);
+    if (err === MISSING) return { status: "missing" };
     throw err;
   }
 }

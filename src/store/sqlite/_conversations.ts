@@ -1,12 +1,15 @@
 import type { Conversation, Member } from "../../domain/types.ts";
 import {
   type ConversationListItem,
+  type ConversationStore,
   directPeer,
   type ListCursor,
   type MemberCursor,
+  type MemberStatePatch,
   type NewConversation,
-} from "../store.ts";
-import { type Db, num, type Row, str, strOrNull } from "./_db.ts";
+} from "../conversations.ts";
+import { type Db, num, read, type Row, str, strOrNull } from "./_db.ts";
+import type { Writer } from "./_writer.ts";
 import { insertEvent, insertSystemMessage } from "./_commit.ts";
 import { MEMBER_COLUMNS_AS_M, toConversation, toMember, toMessage } from "./_rows.ts";
 
@@ -52,11 +55,7 @@ export function createConversation(
       conversationId: c.id,
       seq: 1,
       actorId: input.event.actorId,
-      system: {
-        action: "conversation.created",
-        actorId: input.event.actorId,
-        userIds: input.members.map((m) => m.userId),
-      },
+      system: input.system,
       at: c.createdAt,
     });
     return { conversation: getConversation(db, c.id)!, created: true };
@@ -115,14 +114,6 @@ export function listMembers(
 export function memberIds(db: Db, conversationId: string): string[] {
   return db.all("SELECT user_id FROM members WHERE conversation_id = ?", conversationId)
     .map((r) => str(r.user_id));
-}
-
-export function conversationHeads(db: Db, userId: string): Array<{ id: string; lastSeq: number }> {
-  return db.all(
-    `SELECT c.id, c.last_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
-     WHERE m.user_id = ? AND c.deleted_at IS NULL`,
-    userId,
-  ).map((r) => ({ id: str(r.id), lastSeq: num(r.last_seq) }));
 }
 
 export function contactIds(db: Db, userId: string): string[] {
@@ -226,4 +217,46 @@ export function setMemberState(
     );
   }
   return getMember(db, conversationId, userId);
+}
+
+/** The conversation writes, run on the writer thread (see `_writes.ts`). */
+export const conversationWrites = { createConversation, setMemberState };
+
+/** The SQLite {@link ConversationStore}: reads on the main connection, writes on the writer thread. */
+export class SqliteConversations implements ConversationStore {
+  constructor(private readonly db: Db, private readonly writer: Writer) {}
+
+  createConversation(input: NewConversation) {
+    return this.writer.write("createConversation", input);
+  }
+  getConversation(id: string) {
+    return read(() => getConversation(this.db, id));
+  }
+  getMember(conversationId: string, userId: string) {
+    return read(() => getMember(this.db, conversationId, userId));
+  }
+  listMembers(conversationId: string, options: { limit: number; after?: MemberCursor }) {
+    return read(() => listMembers(this.db, conversationId, options));
+  }
+  memberIds(conversationId: string) {
+    return read(() => memberIds(this.db, conversationId));
+  }
+  contactIds(userId: string) {
+    return read(() => contactIds(this.db, userId));
+  }
+  sharesConversation(a: string, b: string) {
+    return read(() => sharesConversation(this.db, a, b));
+  }
+  listConversations(
+    userId: string,
+    options: { archived: boolean; limit: number; cursor?: ListCursor },
+  ) {
+    return read(() => listConversations(this.db, userId, options));
+  }
+  conversationItem(userId: string, conversationId: string) {
+    return read(() => conversationItem(this.db, userId, conversationId));
+  }
+  setMemberState(conversationId: string, userId: string, patch: MemberStatePatch) {
+    return this.writer.write("setMemberState", conversationId, userId, patch);
+  }
 }

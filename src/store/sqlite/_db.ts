@@ -108,3 +108,15 @@ export function num(v: SQLInputValue): number {
 export function bytes(v: SQLInputValue): Uint8Array {
   return v as Uint8Array;
 }
+
+/**
+ * Runs synchronous SQLite work on the reading connection and returns it as a settled promise
+ * (errors become rejections), so adapter methods keep the port's async shape.
+ */
+export function read<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

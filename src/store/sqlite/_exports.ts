@@ -1,5 +1,7 @@
 import type { DataExportPatch, DataExportRecord, ExportStatus } from "../../domain/privacy.ts";
-import { type Db, type Row, str, strOrNull } from "./_db.ts";
+import type { ExportStore } from "../exports.ts";
+import { type Db, read, type Row, str, strOrNull } from "./_db.ts";
+import type { Writer } from "./_writer.ts";
 
 function toExport(r: Row): DataExportRecord {
   return {
@@ -88,4 +90,35 @@ export function dueExports(db: Db, now: string, limit: number): DataExportRecord
     now,
     limit,
   ).map(toExport);
+}
+
+/** The data export writes, run on the writer thread (see `_writes.ts`). */
+export const exportWrites = {
+  createExport,
+  updateExport,
+  deleteExport: (db: Db, id: string) => db.run("DELETE FROM data_exports WHERE id = ?", id) > 0,
+};
+
+/** The SQLite {@link ExportStore}. */
+export class SqliteExports implements ExportStore {
+  constructor(private readonly db: Db, private readonly writer: Writer) {}
+
+  createExport(record: DataExportRecord) {
+    return this.writer.write("createExport", record);
+  }
+  getExport(id: string) {
+    return read(() => getExport(this.db, id));
+  }
+  updateExport(id: string, patch: DataExportPatch, options: { whenStatus?: ExportStatus } = {}) {
+    return this.writer.write("updateExport", id, patch, options.whenStatus);
+  }
+  listExports(userId: string) {
+    return read(() => listExports(this.db, userId));
+  }
+  dueExports(now: string, limit: number) {
+    return read(() => dueExports(this.db, now, limit));
+  }
+  deleteExport(id: string) {
+    return this.writer.write("deleteExport", id);
+  }
 }

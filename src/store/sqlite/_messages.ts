@@ -1,6 +1,7 @@
-import type { EventRecord, MessageRecord, ReactionSummary } from "../../domain/types.ts";
-import type { EventPage, MessagePage, ReceiptRow } from "../store.ts";
-import { type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
+import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
+import type { MessagePage, MessageStore, ReceiptRow } from "../messages.ts";
+import { type Db, placeholders, read, type Row, str, strOrNull } from "./_db.ts";
+import type { Writer } from "./_writer.ts";
 import { toMessage } from "./_rows.ts";
 
 export function getMessage(db: Db, conversationId: string, id: string): MessageRecord | null {
@@ -57,39 +58,6 @@ export function listMessages(
   );
   const hasMore = rows.length > options.limit;
   return { messages: rows.slice(0, options.limit).reverse().map(toMessage), hasMore };
-}
-
-export function listEvents(
-  db: Db,
-  conversationId: string,
-  options: { after: number; limit: number },
-): EventPage {
-  const rows = db.all(
-    "SELECT * FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-    conversationId,
-    options.after,
-    options.limit + 1,
-  );
-  const hasMore = rows.length > options.limit;
-  const events: EventRecord[] = rows.slice(0, options.limit).map((r) => ({
-    conversationId: str(r.conversation_id),
-    seq: num(r.seq),
-    event: str(r.event) as EventRecord["event"],
-    actorId: strOrNull(r.actor_id),
-    messageId: strOrNull(r.message_id),
-    data: JSON.parse(str(r.data)),
-    createdAt: str(r.created_at),
-  }));
-  const ids = [...new Set(events.map((e) => e.messageId).filter((x): x is string => !!x))];
-  const messages = new Map<string, MessageRecord>();
-  if (ids.length > 0) {
-    for (
-      const r of db.all(`SELECT * FROM messages WHERE id IN (${placeholders(ids.length)})`, ...ids)
-    ) {
-      messages.set(str(r.id), toMessage(r));
-    }
-  }
-  return { events, messages, hasMore };
 }
 
 export function reactions(db: Db, messageIds: string[]): Map<string, ReactionSummary> {
@@ -190,4 +158,47 @@ export function receipts(db: Db, conversationId: string, seq: number): ReceiptRo
       : deliveredAt ?? readAt;
     return { userId: str(r.user_id), deliveredAt: delivered, readAt };
   });
+}
+
+/** The message writes, run on the writer thread (see `_writes.ts`). */
+export const messageWrites = { hideMessage, advanceMarker };
+
+/** The SQLite {@link MessageStore}: reads on the main connection, writes on the writer thread. */
+export class SqliteMessages implements MessageStore {
+  constructor(private readonly db: Db, private readonly writer: Writer) {}
+
+  getMessage(conversationId: string, messageId: string) {
+    return read(() => getMessage(this.db, conversationId, messageId));
+  }
+  getMessageByClientId(senderId: string, clientMsgId: string) {
+    return read(() => getMessageByClientId(this.db, senderId, clientMsgId));
+  }
+  listMessages(
+    conversationId: string,
+    viewerId: string,
+    options: { before?: number; after?: number; limit: number },
+  ) {
+    return read(() => listMessages(this.db, conversationId, viewerId, options));
+  }
+  reactions(messageIds: string[]) {
+    return read(() => reactions(this.db, messageIds));
+  }
+  hiddenMessageIds(userId: string, messageIds: string[]) {
+    return read(() => hiddenMessageIds(this.db, userId, messageIds));
+  }
+  hideMessage(userId: string, message: MessageRecord) {
+    return this.writer.write("hideMessage", userId, message);
+  }
+  advanceMarker(
+    conversationId: string,
+    userId: string,
+    kind: "read" | "delivered",
+    seq: number,
+    at: string,
+  ) {
+    return this.writer.write("advanceMarker", conversationId, userId, kind, seq, at);
+  }
+  receipts(conversationId: string, seq: number) {
+    return read(() => receipts(this.db, conversationId, seq));
+  }
 }

@@ -1,0 +1,261 @@
+import type { Broker } from "../broker/broker.ts";
+import type { ReadThrough } from "../cache/read_through.ts";
+import type { Config } from "../config.ts";
+import { DataKeys, Keyring } from "../crypto/envelope.ts";
+import type { Keys } from "../crypto/keys.ts";
+import { PasswordHasher } from "../crypto/passwords.ts";
+import { TokenService } from "../crypto/tokens.ts";
+import type { ActivityLedger } from "../activity/activity.ts";
+import type { BlobStore } from "../media/blob_store.ts";
+import { EncryptedBlobs } from "../media/encrypted_blobs.ts";
+import { ImagePool, imageWorkerCount } from "../media/image_pool.ts";
+import { UrlSigner } from "../media/signed_url.ts";
+import type { RateLimiter } from "../limits/rate_limit.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
+import type { PresenceRegistry } from "../presence/presence.ts";
+import type { Store } from "../store/store.ts";
+import { AccountSecurity } from "./account_security.ts";
+import { ActivityService } from "./activity.ts";
+import { AdminService } from "./admin.ts";
+import { AuditLog } from "./audit.ts";
+import { AuthService } from "./auth.ts";
+import { ConversationMembers } from "./conversation_members.ts";
+import { ConversationViews } from "./conversation_views.ts";
+import { ConversationsService } from "./conversations.ts";
+import { DataExports } from "./data_exports.ts";
+import { AccountErasure } from "./erasure.ts";
+import { EventLog } from "./events.ts";
+import { HotReads } from "./hot_reads.ts";
+import { MediaService } from "./media.ts";
+import { MediaJobs } from "./media_jobs.ts";
+import { MessagesService } from "./messages.ts";
+import { Notices } from "./notices.ts";
+import { PresenceService } from "./presence.ts";
+import { Publisher } from "./publisher.ts";
+import { ReceiptsService } from "./receipts.ts";
+import { MessageRenderer } from "./render.ts";
+import { SessionGuard } from "./session_guard.ts";
+import { PrivacySweeper } from "./sweeper.ts";
+import { TypingService } from "./typing.ts";
+import { UsersService } from "./users.ts";
+
+/**
+ * The use cases of one instance: all the edges (routes, realtime) ever see. No store, publisher,
+ * keys, hasher or renderer is in here: an edge that needs something new asks a service for it.
+ */
+export interface Services {
+  auth: AuthService;
+  security: AccountSecurity;
+  users: UsersService;
+  presence: PresenceService;
+  admin: AdminService;
+  audit: AuditLog;
+  activity: ActivityService;
+  conversations: ConversationsService;
+  members: ConversationMembers;
+  messages: MessagesService;
+  receipts: ReceiptsService;
+  typing: TypingService;
+  media: MediaService;
+  exports: DataExports;
+  erasure: AccountErasure;
+  sweeper: PrivacySweeper;
+}
+
+/** The adapters the composition root chose, which the services are wired to. */
+export interface ServicePorts {
+  config: Config;
+  keys: Keys;
+  store: Store;
+  broker: Broker;
+  limiter: RateLimiter;
+  registry: PresenceRegistry;
+  ledger: ActivityLedger;
+  /** The read cache; absent when caching is off. */
+  reads?: ReadThrough;
+  /** Where encrypted media chunks and export archives are kept. */
+  blobs: { media: BlobStore; exports: BlobStore };
+  logger: Logger;
+  metrics: MetricsRegistry;
+}
+
+/** The wired services with what the composition root still needs: the event log and the lifecycle. */
+export interface ServiceLayer {
+  services: Services;
+  /** The conversation event log (the realtime hub delivers from it). */
+  events: EventLog;
+  /** The publisher the hub listens to for this instance's own events. */
+  publisher: Publisher;
+  /** Starts background work: media recovery, export expiry, retention sweeps, engagement flushes. */
+  start(): Promise<void>;
+  /** Stops background work and flushes what is pending; the adapters are the caller's to close. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires every service to the given ports. Choosing the ports is the composition root's job
+ * (`src/app.ts`); this only connects use cases to each other and to them.
+ */
+export async function createServices(ports: ServicePorts): Promise<ServiceLayer> {
+  const { config, keys, store, logger, metrics, limiter } = ports;
+  const activity = new ActivityService({ ledger: ports.ledger, metrics, logger });
+  const publisher = new Publisher(ports.broker, config.instanceId, logger, metrics);
+  const notices = new Notices(publisher);
+  const guard = new SessionGuard(store, publisher);
+  await guard.start();
+  const hasher = new PasswordHasher(config.auth.argon2, config.auth.passwordWorkers);
+  const tokens = new TokenService(
+    keys.jwt,
+    config.publicUrl ?? "parley",
+    config.auth.accessTokenTtlSeconds,
+  );
+  const dataKeys = new DataKeys(
+    store,
+    new Keyring(keys.encryption.keys, keys.encryption.activeKeyId),
+  );
+  const audit = new AuditLog(store, logger);
+  const admin = new AdminService({ store, audit });
+  const presence = new PresenceService({ store, registry: ports.registry, notices, logger });
+  const blobs = new EncryptedBlobs(ports.blobs.media);
+  const archives = new EncryptedBlobs(ports.blobs.exports);
+  const signer = new UrlSigner(keys.urlSigning, config.media.urlTtlSeconds, config.publicUrl ?? "");
+  const images = new ImagePool(imageWorkerCount(config.media.concurrency));
+  const jobs: MediaJobs = new MediaJobs({
+    config,
+    store,
+    dataKeys,
+    blobs,
+    images,
+    ffmpeg: {
+      ffmpegPath: config.media.ffmpegPath,
+      ffprobePath: config.media.ffprobePath,
+      timeoutMs: config.media.jobTimeoutMs,
+    },
+    logger,
+    metrics,
+    onSettled: (m) => media.settled(m),
+  });
+  const media: MediaService = new MediaService({
+    config,
+    store,
+    dataKeys,
+    blobs,
+    signer,
+    jobs,
+    notices,
+    logger,
+  });
+  const users = new UsersService({ store, presence, avatars: media, audit });
+  const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit, activity });
+  const renderer = new MessageRenderer({ store, dataKeys, media, logger });
+  const events = new EventLog({ store, renderer, publisher });
+  const hot = ports.reads && new HotReads({ store, renderer, reads: ports.reads });
+  const views = new ConversationViews({ store, renderer, avatars: media });
+  const conversations = new ConversationsService({
+    config,
+    store,
+    events,
+    avatars: media,
+    views,
+    hot,
+  });
+  const members = new ConversationMembers({ config, store, events, conversations, views });
+  const messages = new MessagesService({
+    config,
+    store,
+    dataKeys,
+    renderer,
+    events,
+    media,
+    conversations,
+    limiter,
+    notices,
+    logger,
+    hot,
+    activity,
+  });
+  const receipts = new ReceiptsService({ config, store, conversations, notices });
+  const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
+  const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
+  const exports = new DataExports({
+    config,
+    store,
+    dataKeys,
+    blobs: archives,
+    mediaBlobs: blobs,
+    signer,
+    notices,
+    audit,
+    logger,
+    metrics,
+  });
+  const erasure = new AccountErasure({
+    store,
+    security,
+    auth,
+    dataKeys,
+    members,
+    events,
+    media,
+    exports,
+    limiter,
+    audit,
+    logger,
+    metrics,
+  });
+  const sweeper = new PrivacySweeper({
+    store,
+    media,
+    exports,
+    erasure,
+    logger,
+    metrics,
+    intervalMs: config.retentionSweepMs,
+  });
+  const hashOps = metrics.gauge("parley_password_operations", "argon2id operations run, by kind");
+  hashOps.collect(
+    () => [[{ op: "hash" }, hasher.operations.hash], [{ op: "verify" }, hasher.operations.verify]],
+  );
+
+  return {
+    services: {
+      auth,
+      security,
+      users,
+      presence,
+      admin,
+      audit,
+      activity,
+      conversations,
+      members,
+      messages,
+      receipts,
+      typing,
+      media,
+      exports,
+      erasure,
+      sweeper,
+    },
+    events,
+    publisher,
+    async start() {
+      await jobs.start();
+      activity.start();
+      exports.start();
+      sweeper.start();
+    },
+    async close() {
+      typing.close();
+      await sweeper.stop();
+      await exports.close();
+      await jobs.close();
+      images.close();
+      await receipts.flush();
+      await activity.close();
+      await guard.stop();
+      hasher.close();
+      publisher.close();
+    },
+  };
+}

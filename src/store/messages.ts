@@ -1,0 +1,43 @@
+import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
+
+/** A page of history, in ascending seq order. */
+export interface MessagePage {
+  messages: MessageRecord[];
+  hasMore: boolean;
+}
+
+/** When each member's delivered and read markers first reached a position. */
+export interface ReceiptRow {
+  userId: string;
+  deliveredAt: string | null;
+  readAt: string | null;
+}
+
+/**
+ * Messages as they are now (they change through the log), reactions, per-user hidden messages and
+ * read/delivered markers. Part of {@link import("./store.ts").Store}.
+ */
+export interface MessageStore {
+  getMessage(conversationId: string, messageId: string): Promise<MessageRecord | null>;
+  getMessageByClientId(senderId: string, clientMsgId: string): Promise<MessageRecord | null>;
+  /** History as `viewerId` sees it (messages they deleted for themselves left out). */
+  listMessages(
+    conversationId: string,
+    viewerId: string,
+    options: { before?: number; after?: number; limit: number },
+  ): Promise<MessagePage>;
+  reactions(messageIds: string[]): Promise<Map<string, ReactionSummary>>;
+  /** Which of `messageIds` the user deleted for themselves. */
+  hiddenMessageIds(userId: string, messageIds: string[]): Promise<Set<string>>;
+  /** Hides a message from one user's history only (delete for me). */
+  hideMessage(userId: string, message: MessageRecord): Promise<void>;
+  /** Moves a marker forward; returns the new position, or null when `seq` was not past it. */
+  advanceMarker(
+    conversationId: string,
+    userId: string,
+    kind: "read" | "delivered",
+    seq: number,
+    at: string,
+  ): Promise<number | null>;
+  receipts(conversationId: string, seq: number): Promise<ReceiptRow[]>;
+}
