@@ -6,6 +6,7 @@ import type { Logger } from "../src/observability/logger.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
 import type { Actor } from "../src/domain/actor.ts";
 import type { Hub, LocalConnection } from "./hub.ts";
+import { dispatchFrame } from "./dispatch.ts";
 import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, recoverId, sniffId } from "./protocol.ts";
 
 /** What a connection needs from the gateway. */
@@ -231,49 +232,9 @@ export class Connection implements LocalConnection {
     this.deps.onFrame(frame.type);
     this.deps.services.activity.seen(this.userId);
     try {
-      this.#ack(frame.id, await this.#dispatch(frame));
+      this.#ack(frame.id, await dispatchFrame(this.deps.services, this.#actor!, frame));
     } catch (err) {
       this.#reportFailure(frame.id, err);
-    }
-  }
-
-  async #dispatch(frame: ClientFrame): Promise<Record<string, unknown>> {
-    const actor = this.#actor!;
-    const s = this.deps.services;
-    switch (frame.type) {
-      case "message.send": {
-        const { message } = await s.messages.send(actor, frame.conversationId, frame);
-        return { message };
-      }
-      case "message.edit":
-        return {
-          message: await s.messages.edit(actor, frame.conversationId, frame.messageId, frame.text),
-        };
-      case "message.delete":
-        await s.messages.delete(actor, frame.conversationId, frame.messageId, frame.for);
-        return {};
-      case "reaction.add":
-      case "reaction.remove":
-        return {
-          reactions: await s.messages.react(
-            actor,
-            frame.conversationId,
-            frame.messageId,
-            frame.emoji,
-            frame.type === "reaction.add",
-          ),
-        };
-      case "typing":
-        await this.deps.services.typing.typing(actor, frame.conversationId, frame.state);
-        return {};
-      case "receipt":
-        await s.receipts.mark(actor, frame.conversationId, frame.seq, frame.kind);
-        return {};
-      case "presence":
-        await s.users.updateMe(actor, { presence: frame.presence });
-        return {};
-      case "ping":
-        return { serverTime: new Date().toISOString() };
     }
   }
 

@@ -1,12 +1,9 @@
 import { z } from "zod";
+import { SendFields, WireId } from "../src/domain/send.ts";
 
-const Id = z.string().min(1).max(64);
+const Id = WireId;
 /** The client's request id; echoed in the ack. */
 const RequestId = z.union([z.string().min(1).max(128), z.number().int()]).optional();
-const ClientMsgId = z.string().min(1).max(128).regex(
-  /^[\x21-\x7e]+$/,
-  "printable ASCII, no spaces",
-);
 
 /** `{type:"auth", token, resume?}`: must be the first frame, within the auth timeout. */
 export const AuthFrame = z.object({
@@ -23,11 +20,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
     type: z.literal("message.send"),
     id: RequestId,
     conversationId: Id,
-    clientMsgId: ClientMsgId,
-    text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8").optional(),
-    mediaIds: z.array(Id).max(10).optional(),
-    replyTo: Id.optional(),
-    mentions: z.array(Id).max(50).optional(),
+    ...SendFields.shape,
   }),
   z.object({
     type: z.literal("message.edit"),

@@ -5,25 +5,15 @@ import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts";
 import { EventSchema, MessageSchema, ReactionSchema } from "./_message_schemas.ts";
 import { Iso } from "./_schemas.ts";
+import { SendFields } from "../src/domain/send.ts";
 
 const Id = z.string().max(64);
 const ConvParams = z.object({ id: Id });
 const MessageParams = z.object({ id: Id, messageId: Id });
 const Seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** A clientMsgId: the client's idempotency key for a send (a UUID is ideal). */
-export const ClientMsgId = z.string().min(1).max(128).regex(
-  /^[\x21-\x7e]+$/,
-  "printable ASCII, no spaces",
-);
-
-export const SendMessage = z.object({
-  clientMsgId: ClientMsgId,
-  text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8").optional(),
-  mediaIds: z.array(Id).max(10).optional(),
-  replyTo: Id.optional(),
-  mentions: z.array(Id).max(50).optional(),
-}).openapi("SendMessage");
+/** The body of a send: the same fields as the socket's `message.send` frame. */
+export const SendMessage = SendFields.openapi("SendMessage");
 
 /** Messages, reactions, markers, receipts and the event catch-up of one conversation. */
 export function messageRoutes(services: Services) {

@@ -76,3 +76,11 @@ export function roleChangeAction(newRole: MemberRole): GroupAction {
 
 /** All roles, strongest first. */
 export const ROLES: readonly MemberRole[] = ["owner", "admin", "moderator", "member"];
+
+/**
+ * The roles that may do `action` (judged on the actor's role alone) under `settings`, strongest
+ * first: what a commit re-checks, so a role or setting that changed meanwhile makes it fail.
+ */
+export function rolesThatCan(action: GroupAction, settings: GroupSettings): MemberRole[] {
+  return ROLES.filter((role) => can(role, action, null, settings));
+}

@@ -28,7 +28,7 @@ export class AccountSecurity {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Store;
+      store: Pick<Store, "accounts">;
       hasher: PasswordHasher;
       limiter: RateLimiter;
       auth: AuthService;

@@ -17,7 +17,7 @@ export interface AuditRecord {
  * session revocations, erasures): who, what, when, from where. Retrievable by admins.
  */
 export class AuditLog {
-  constructor(private readonly store: Store, private readonly logger: Logger) {}
+  constructor(private readonly store: Pick<Store, "audit">, private readonly logger: Logger) {}
 
   /** Appends an entry. A failure is logged, never surfaced to the user action that caused it. */
   async record(r: AuditRecord): Promise<void> {

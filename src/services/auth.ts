@@ -56,7 +56,7 @@ export class AuthService {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Store;
+      store: Pick<Store, "accounts">;
       hasher: PasswordHasher;
       tokens: TokenService;
       limiter: RateLimiter;

@@ -42,7 +42,7 @@ export interface MemberView {
 export class ConversationViews {
   constructor(
     private readonly deps: {
-      store: Store;
+      store: Pick<Store, "accounts">;
       renderer: MessageRenderer;
       avatars: AvatarResolver;
     },

@@ -51,7 +51,7 @@ export class DataExports {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Store;
+      store: Pick<Store, "accounts" | "exports" | "privacy" | "conversations" | "media">;
       dataKeys: DataKeys;
       /** Where archives are stored (encrypted). */
       blobs: EncryptedBlobs;

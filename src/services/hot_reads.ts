@@ -34,7 +34,11 @@ const NOBODY = "";
  */
 export class HotReads {
   constructor(
-    private readonly deps: { store: Store; renderer: MessageRenderer; reads: ReadThrough },
+    private readonly deps: {
+      store: Pick<Store, "messages" | "log" | "conversations">;
+      renderer: MessageRenderer;
+      reads: ReadThrough;
+    },
   ) {}
 
   /**

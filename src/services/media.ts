@@ -57,7 +57,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
   constructor(
     private readonly deps: {
       config: Config;
-      store: Store;
+      store: Pick<Store, "media" | "privacy">;
       dataKeys: DataKeys;
       blobs: EncryptedBlobs;
       signer: UrlSigner;

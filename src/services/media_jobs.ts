@@ -32,7 +32,7 @@ export class MediaJobs {
   constructor(
     private readonly deps: Omit<ProcessorDeps, "tempPrefix"> & {
       config: Config;
-      store: Store;
+      store: Pick<Store, "media">;
       dataKeys: DataKeys;
       logger: Logger;
       metrics: MetricsRegistry;

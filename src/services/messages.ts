@@ -10,10 +10,11 @@ import {
   rateLimited,
   validationFailed,
 } from "../domain/errors.ts";
-import { can } from "../domain/permissions.ts";
+import { can, rolesThatCan } from "../domain/permissions.ts";
+import { SEND_LIMITS, type SendInput } from "../domain/send.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
 import type { MediaKind } from "../domain/media.ts";
-import type { MemberRole, MessageRecord, ReactionSummary } from "../domain/types.ts";
+import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -32,24 +33,10 @@ import {
   type ViewerReactions,
 } from "./render.ts";
 
-/** What a client sends (REST body or socket frame). */
-export interface SendInput {
-  clientMsgId: string;
-  text?: string;
-  mediaIds?: string[];
-  replyTo?: string;
-  mentions?: string[];
-}
-
 /** Deleting media that no message references any more (the media service does it). */
 export interface MediaReleaser {
   release(mediaIds: string[]): Promise<void>;
 }
-
-const MAX_MEDIA = 10;
-const MAX_MENTIONS = 50;
-const ANY_ROLE: MemberRole[] = ["owner", "admin", "moderator", "member"];
-const ADMINS: MemberRole[] = ["owner", "admin"];
 
 /**
  * Messages: send (idempotent on sender + clientMsgId, encrypted at rest, acknowledged only after the
@@ -60,7 +47,7 @@ export class MessagesService {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Store;
+      store: Pick<Store, "conversations" | "messages">;
       dataKeys: DataKeys;
       renderer: MessageRenderer;
       events: EventLog;
@@ -107,15 +94,15 @@ export class MessagesService {
       else problems.push(...r.problems);
     }
     const mediaIds = [...new Set(input.mediaIds ?? [])];
-    if (mediaIds.length > MAX_MEDIA) {
-      problems.push({ path: "mediaIds", message: `at most ${MAX_MEDIA} attachments` });
+    if (mediaIds.length > SEND_LIMITS.media) {
+      problems.push({ path: "mediaIds", message: `at most ${SEND_LIMITS.media} attachments` });
     }
     if (input.text === undefined && mediaIds.length === 0) {
       problems.push({ path: "text", message: "a message needs text or mediaIds" });
     }
     const mentions = [...new Set(input.mentions ?? [])];
-    if (mentions.length > MAX_MENTIONS) {
-      problems.push({ path: "mentions", message: `at most ${MAX_MENTIONS} mentions` });
+    if (mentions.length > SEND_LIMITS.mentions) {
+      problems.push({ path: "mentions", message: `at most ${SEND_LIMITS.mentions} mentions` });
     }
     if (problems.length) throw validationFailed(problems);
     await Promise.all([
@@ -141,9 +128,7 @@ export class MessagesService {
       expect: [{
         kind: "member",
         userId: actor.userId,
-        roles: conversation.settings.onlyAdminsCanSend && conversation.type === "group"
-          ? ADMINS
-          : ANY_ROLE,
+        roles: rolesThatCan("send", conversation.settings),
         error: notFound("Conversation not found"),
       }],
       mutations: [

@@ -33,7 +33,7 @@ export class PresenceService {
 
   constructor(
     private readonly deps: {
-      store: Store;
+      store: Pick<Store, "accounts" | "conversations">;
       registry: PresenceRegistry;
       notices: Notices;
       logger: Logger;

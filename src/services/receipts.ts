@@ -28,7 +28,7 @@ export class ReceiptsService {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Store;
+      store: Pick<Store, "messages">;
       conversations: ConversationsService;
       notices: Notices;
     },

@@ -92,7 +92,7 @@ export function needsPersonalizing(value: unknown): boolean {
 export class MessageRenderer {
   constructor(
     private readonly deps: {
-      store: Store;
+      store: Pick<Store, "messages">;
       dataKeys: DataKeys;
       media: MediaCatalog;
       logger: Logger;

@@ -15,7 +15,7 @@ export class SessionGuard {
   #unsubscribe?: () => Promise<void>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, "accounts">,
     private readonly publisher: Publisher,
     private readonly ttlMs = 30_000,
   ) {}

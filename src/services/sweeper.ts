@@ -37,7 +37,7 @@ export class PrivacySweeper {
 
   constructor(
     private readonly deps: {
-      store: Store;
+      store: Pick<Store, "privacy">;
       media: MediaReleaser;
       exports: DataExports;
       erasure: AccountErasure;

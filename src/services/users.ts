@@ -62,7 +62,7 @@ export interface ProfilePatch {
 export class UsersService {
   constructor(
     private readonly deps: {
-      store: Store;
+      store: Pick<Store, "accounts">;
       presence: PresenceService;
       avatars: AvatarResolver;
       audit: AuditLog;

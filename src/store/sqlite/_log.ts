@@ -1,6 +1,6 @@
 import type { EventRecord, MessageRecord } from "../../domain/types.ts";
 import type { Change, CommitResult, EventPage, LogStore } from "../log.ts";
-import type { CommitQueue } from "./_commit.ts";
+import type { CommitQueue } from "./_commit_queue.ts";
 import { type Db, num, placeholders, read, str, strOrNull } from "./_db.ts";
 import { toMessage } from "./_rows.ts";
 

@@ -2,7 +2,7 @@ import type { Store } from "../store.ts";
 import { SqliteAccounts } from "./_accounts.ts";
 import { SqliteActivity } from "./_activity.ts";
 import { SqliteAudit } from "./_audit.ts";
-import { CommitQueue } from "./_commit.ts";
+import { CommitQueue } from "./_commit_queue.ts";
 import { SqliteConversations } from "./_conversations.ts";
 import { Db } from "./_db.ts";
 import { SqliteExports } from "./_exports.ts";
