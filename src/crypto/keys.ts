@@ -1,6 +1,6 @@
 import * as jose from "jose";
 import { type Config, ConfigError } from "../config.ts";
-import { decodeBase64, encodeBase64 } from "./encoding.ts";
+import { decodeBase64, encodeBase64 } from "../domain/encoding.ts";
 
 /** A JWT signing key pair (Ed25519) with its key id. */
 export interface JwtKey {

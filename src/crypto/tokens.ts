@@ -1,7 +1,7 @@
 import * as jose from "jose";
 import { unauthorized } from "../domain/errors.ts";
 import type { GlobalRole } from "../domain/types.ts";
-import { encodeBase64Url, sha256Hex } from "./encoding.ts";
+import { encodeBase64Url, sha256Hex } from "../domain/encoding.ts";
 import type { JwtKey } from "./keys.ts";
 
 /** What a verified access token says. */

@@ -1,5 +1,5 @@
 import { invalidField } from "./errors.ts";
-import { decodeBase64, encodeBase64Url } from "../crypto/encoding.ts";
+import { decodeBase64, encodeBase64Url } from "./encoding.ts";
 
 /** An opaque pagination cursor for `value` (clients must not parse it). */
 export function encodeCursor(value: unknown): string {

@@ -1,4 +1,4 @@
-import { decodeBase64, encodeBase64Url } from "../crypto/encoding.ts";
+import { decodeBase64, encodeBase64Url } from "../domain/encoding.ts";
 
 /** The variants a signed link may point at, and the path segment that serves each. */
 export const LINK_PATHS = { main: "content", thumb: "thumbnail" } as const;

@@ -1,6 +1,6 @@
 import { conversationDep, userDep } from "../cache/cache.ts";
 import type { MissReason, ReadThrough } from "../cache/read_through.ts";
-import { decodeBase64, encodeBase64 } from "../crypto/encoding.ts";
+import { decodeBase64, encodeBase64 } from "../domain/encoding.ts";
 import type { Conversation, MessageRecord, ReactionSummary } from "../domain/types.ts";
 import type { ConversationListItem, Store } from "../store/store.ts";
 import type { MessageRenderer } from "./render.ts";
