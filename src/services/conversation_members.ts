@@ -68,11 +68,7 @@ export class ConversationMembers {
     if (wanted.length === 0) throw invalidField("userIds", "must name at least one user");
     await checkUsers(this.deps.store.accounts, wanted, { field: "userIds" });
     const present = new Set(
-      (await Promise.all(wanted.map((u) => this.deps.store.conversations.getMember(id, u)))).filter(
-        Boolean,
-      ).map((
-        m,
-      ) => m!.userId),
+      (await this.deps.store.conversations.getMembers(id, wanted)).map((m) => m.userId),
     );
     const fresh = wanted.filter((u) => !present.has(u));
     if (fresh.length === 0) return { members: [] };

@@ -198,10 +198,13 @@ export class MessagesService {
   }
 
   async #checkMentions(conversationId: string, mentions: string[]): Promise<void> {
-    const members = await Promise.all(
-      mentions.map((u) => this.deps.store.conversations.getMember(conversationId, u)),
+    if (mentions.length === 0) return;
+    const members = new Set(
+      (await this.deps.store.conversations.getMembers(conversationId, mentions)).map((m) =>
+        m.userId
+      ),
     );
-    const outsiders = mentions.filter((_, i) => !members[i]);
+    const outsiders = mentions.filter((u) => !members.has(u));
     if (outsiders.length) throw invalidField("mentions", `not members: ${outsiders.join(", ")}`);
   }
 

@@ -72,6 +72,8 @@ export interface ConversationStore {
   ): Promise<{ conversation: Conversation; created: boolean }>;
   getConversation(id: string): Promise<Conversation | null>;
   getMember(conversationId: string, userId: string): Promise<Member | null>;
+  /** The members among `userIds` (non-members left out), in no particular order. */
+  getMembers(conversationId: string, userIds: string[]): Promise<Member[]>;
   /** Members ordered by join time, then user id, after the cursor position. */
   listMembers(
     conversationId: string,

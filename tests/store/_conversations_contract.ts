@@ -56,6 +56,13 @@ export function conversationContract(test: ContractTest): void {
     assert.equal(g.memberCount, 3);
     assert.equal((await store.conversations.getMember(g.id, o.id))!.role, "owner");
     assert.equal(await store.conversations.getMember(g.id, stranger.id), null);
+    const some = await store.conversations.getMembers(g.id, [m2.id, stranger.id, o.id, "nobody"]);
+    assert.deepEqual(some.map((m) => m.userId).sort(), [m2.id, o.id].sort(), "members only");
+    assert.deepEqual(
+      some.find((m) => m.userId === o.id),
+      await store.conversations.getMember(g.id, o.id),
+    );
+    assert.deepEqual(await store.conversations.getMembers(g.id, []), []);
     const page1 = await store.conversations.listMembers(g.id, { limit: 2 });
     assert.deepEqual(page1.map((m) => m.userId), [o.id, m1.id]);
     const cursor = { joinedAt: page1[1].joinedAt, userId: page1[1].userId };

@@ -248,6 +248,11 @@ export class MongoConversations implements ConversationStore {
   getMember(conversationId: string, userId: string) {
     return getMember(this.m, conversationId, userId);
   }
+  async getMembers(conversationId: string, userIds: string[]) {
+    if (userIds.length === 0) return [];
+    const keys = userIds.map((u) => memberKey(conversationId, u));
+    return (await this.m.members.find({ _id: { $in: keys } }).toArray()).map(toMember);
+  }
   listMembers(conversationId: string, options: { limit: number; after?: MemberCursor }) {
     return listMembers(this.m, conversationId, options);
   }

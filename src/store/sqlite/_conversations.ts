@@ -8,7 +8,7 @@ import {
   type MemberStatePatch,
   type NewConversation,
 } from "../conversations.ts";
-import { type Db, num, read, type Row, str, strOrNull } from "./_db.ts";
+import { type Db, num, placeholders, read, type Row, str, strOrNull } from "./_db.ts";
 import type { Writer } from "./_writer.ts";
 import { insertEvent, insertSystemMessage } from "./_commit.ts";
 import { MEMBER_COLUMNS_AS_M, toConversation, toMember, toMessage } from "./_rows.ts";
@@ -234,6 +234,17 @@ export class SqliteConversations implements ConversationStore {
   }
   getMember(conversationId: string, userId: string) {
     return read(() => getMember(this.db, conversationId, userId));
+  }
+  getMembers(conversationId: string, userIds: string[]) {
+    return read(() =>
+      userIds.length === 0 ? [] : this.db.all(
+        `SELECT * FROM members WHERE conversation_id = ? AND user_id IN (${
+          placeholders(userIds.length)
+        })`,
+        conversationId,
+        ...userIds,
+      ).map((r) => toMember(r))
+    );
   }
   listMembers(conversationId: string, options: { limit: number; after?: MemberCursor }) {
     return read(() => listMembers(this.db, conversationId, options));
