@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Services } from "../src/services/mod.ts";
 import type { AuthGrant } from "../src/services/auth.ts";
 import type { AppEnv } from "./_env.ts";
-import { requireAuth } from "./_middleware.ts";
+import { requestMeta, requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts";
 import { AuthResultSchema } from "./_schemas.ts";
 import type { Context } from "hono";
@@ -22,19 +22,20 @@ const Login = z.object({
 
 const Refresh = z.object({ refreshToken: z.string().min(1).max(256) }).openapi("RefreshRequest");
 
-function meta(c: Context<AppEnv>) {
-  return { ip: c.get("clientIp"), userAgent: c.req.header("user-agent") };
-}
-
 /** Registration, login, token refresh and logout. */
 export function authRoutes(services: Services) {
   const r = router();
-  const grant = async (g: AuthGrant) => ({
-    user: await services.users.meView(g.user),
-    accessToken: g.accessToken,
-    refreshToken: g.refreshToken,
-    expiresIn: g.expiresIn,
-  });
+  /** Answers with a session's tokens and the caller's profile (and logs who they are). */
+  const granted = async <S extends 200 | 201>(c: Context<AppEnv>, g: AuthGrant, status: S) => {
+    c.set("userId", g.user.id);
+    const body = {
+      user: await services.users.meView(g.user),
+      accessToken: g.accessToken,
+      refreshToken: g.refreshToken,
+      expiresIn: g.expiresIn,
+    };
+    return c.json(body, status);
+  };
 
   r.openapi(
     createRoute({
@@ -48,11 +49,7 @@ export function authRoutes(services: Services) {
         ...problems(400, 409, 429),
       },
     }),
-    async (c) => {
-      const g = await services.auth.register(c.req.valid("json"), meta(c));
-      c.set("userId", g.user.id);
-      return c.json(await grant(g), 201);
-    },
+    async (c) => granted(c, await services.auth.register(c.req.valid("json"), requestMeta(c)), 201),
   );
 
   r.openapi(
@@ -69,11 +66,7 @@ export function authRoutes(services: Services) {
         ...problems(400, 401, 429),
       },
     }),
-    async (c) => {
-      const g = await services.auth.login(c.req.valid("json"), meta(c));
-      c.set("userId", g.user.id);
-      return c.json(await grant(g), 200);
-    },
+    async (c) => granted(c, await services.auth.login(c.req.valid("json"), requestMeta(c)), 200),
   );
 
   r.openapi(
@@ -92,9 +85,8 @@ export function authRoutes(services: Services) {
       },
     }),
     async (c) => {
-      const g = await services.auth.refresh(c.req.valid("json").refreshToken, meta(c));
-      c.set("userId", g.user.id);
-      return c.json(await grant(g), 200);
+      const { refreshToken } = c.req.valid("json");
+      return granted(c, await services.auth.refresh(refreshToken, requestMeta(c)), 200);
     },
   );
 

@@ -50,67 +50,58 @@ export function clientOptions(options: MongoStoreOptions): MongoClientOptions {
 }
 
 /**
- * The production {@link Store} on MongoDB through the official driver, assembled from one sub-store
- * per area over the same collections. Collections and indexes are created on connect
- * (idempotently). Each conversation's seq comes from one atomic `findOneAndUpdate` on its document;
- * unique indexes hold idempotency (sender + clientMsgId), the one direct conversation per pair, the
- * one current data key per user and usernames. Messages, edits, erasures and reactions commit
- * without multi-document transactions (see `commit` in `_commit.ts`); group changes and
- * conversation creation use one, so the deployment must be a replica set or sharded cluster (Atlas
- * always is).
+ * The production {@link Store} on MongoDB through the official driver. Collections and indexes are
+ * created on connect (idempotently). Each conversation's seq comes from one atomic `findOneAndUpdate`
+ * on its document; unique indexes hold idempotency (sender + clientMsgId), the one direct
+ * conversation per pair, the one current data key per user and usernames. Messages, edits, erasures
+ * and reactions commit without multi-document transactions (see `commit` in `_commit.ts`); group
+ * changes and new conversations use one transaction each.
  *
  * @example
  * const store = await MongoStore.connect(config.mongo!);
  */
-export class MongoStore implements Store {
-  readonly kind = "mongo" as const;
-  readonly accounts: MongoAccounts;
-  readonly conversations: MongoConversations;
-  readonly log: MongoLog;
-  readonly messages: MongoMessages;
-  readonly media: MongoMedia;
-  readonly audit: MongoAudit;
-  readonly privacy: MongoPrivacy;
-  readonly exports: MongoExports;
-  readonly activity: MongoActivity;
-  readonly #m: Mongo;
+export interface MongoStore extends Store {
+  readonly kind: "mongo";
+  /** The underlying database (for tools and tests). */
+  readonly db: Db;
+}
 
-  private constructor(m: Mongo, historyReads: ReadPreferenceMode) {
-    this.#m = m;
-    this.accounts = new MongoAccounts(m);
-    this.conversations = new MongoConversations(m);
-    this.log = new MongoLog(m);
-    this.messages = new MongoMessages(m, historyReads);
-    this.media = new MongoMedia(m);
-    this.audit = new MongoAudit(m);
-    this.privacy = new MongoPrivacy(m);
-    this.exports = new MongoExports(m);
-    this.activity = new MongoActivity(m);
-  }
-
+/** Opening a {@link MongoStore}. */
+export const MongoStore = {
   /** Connects, ensures collections and indexes, and returns the store. */
-  static async connect(options: MongoStoreOptions): Promise<MongoStore> {
+  async connect(options: MongoStoreOptions): Promise<MongoStore> {
     const client = new MongoClient(options.uri, clientOptions(options));
     await client.connect();
     try {
       const m = collections(client, client.db(options.db));
       await ensureIndexes(m);
-      return new MongoStore(m, options.historyReads ?? "nearest");
+      return assemble(m, options.historyReads ?? "nearest");
     } catch (err) {
       await client.close();
       throw err;
     }
-  }
+  },
+};
 
-  /** The underlying database (for tools and tests). */
-  get db(): Db {
-    return this.#m.db;
-  }
-
-  async ping() {
-    await this.#m.db.command({ ping: 1 });
-  }
-  async close() {
-    await this.#m.client.close();
-  }
+/** The sub-stores of one connection. */
+function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
+  return {
+    kind: "mongo",
+    db: m.db,
+    accounts: new MongoAccounts(m),
+    conversations: new MongoConversations(m),
+    log: new MongoLog(m),
+    messages: new MongoMessages(m, historyReads),
+    media: new MongoMedia(m),
+    audit: new MongoAudit(m),
+    privacy: new MongoPrivacy(m),
+    exports: new MongoExports(m),
+    activity: new MongoActivity(m),
+    async ping() {
+      await m.db.command({ ping: 1 });
+    },
+    async close() {
+      await m.client.close();
+    },
+  };
 }

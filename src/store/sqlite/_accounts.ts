@@ -8,7 +8,8 @@ import type {
   UserKeyRecord,
   UserPatch,
 } from "../accounts.ts";
-import { type Db, placeholders, read, str } from "./_db.ts";
+import { type Db, placeholders, str } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 import { toSession, toUser, toUserKey } from "./_rows.ts";
 
@@ -152,8 +153,9 @@ export function revokeUserSessions(
   db: Db,
   userId: string,
   at: string,
-  except: string | null = null,
+  options: { except?: string } = {},
 ): string[] {
+  const except = options.except ?? null;
   return db.transaction(() => {
     const ids = db.all(
       "SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
@@ -240,72 +242,28 @@ export const accountWrites = {
 };
 
 /** The SQLite {@link AccountStore}: reads on the main connection, writes on the writer thread. */
-export class SqliteAccounts implements AccountStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  createUser(user: NewUser) {
-    return this.writer.write("createUser", user);
-  }
-  getUser(id: string) {
-    return read(() => getUser(this.db, id));
-  }
-  getUsers(ids: string[]) {
-    return read(() => getUsers(this.db, ids));
-  }
-  getUserByUsername(username: string) {
-    return read(() => getUserByUsername(this.db, username));
-  }
-  getPasswordHash(userId: string) {
-    return read(() => getPasswordHash(this.db, userId));
-  }
-  setPasswordHash(userId: string, hash: string) {
-    return this.writer.write("setPasswordHash", userId, hash);
-  }
-  searchUsers(prefix: string, options: { limit: number; afterUsername?: string }) {
-    return read(() => searchUsers(this.db, prefix, options));
-  }
-  updateUser(id: string, patch: UserPatch) {
-    return this.writer.write("updateUser", id, patch);
-  }
-  createSession(session: Session, refreshHash: string) {
-    return this.writer.write("createSession", session, refreshHash);
-  }
-  getSession(id: string) {
-    return read(() => getSession(this.db, id));
-  }
-  listSessions(userId: string, now: string) {
-    return read(() => listSessions(this.db, userId, now));
-  }
-  touchSession(id: string, at: string) {
-    return this.writer.write("touchSession", id, at);
-  }
-  revokeSession(id: string, at: string) {
-    return this.writer.write("revokeSession", id, at);
-  }
-  revokeUserSessions(userId: string, at: string, options: { except?: string } = {}) {
-    return this.writer.write("revokeUserSessions", userId, at, options.except ?? null);
-  }
-  rotateRefreshToken(oldHash: string, newHash: string, now: string, expiresAt: string) {
-    return this.writer.write("rotateRefreshToken", oldHash, newHash, now, expiresAt);
-  }
-  async ensureUserKey(userId: string, make: () => Promise<UserKeyRecord>) {
-    const current = currentUserKey(this.db, userId);
-    if (current) return current;
-    return await this.writer.write("ensureUserKey", userId, await make());
-  }
-  getUserKey(keyId: string) {
-    return read(() => {
-      const r = this.db.get("SELECT * FROM user_keys WHERE id = ?", keyId);
-      return r ? toUserKey(r) : null;
-    });
-  }
-  userKeysNotWrappedBy(kekId: string, limit: number) {
-    return read(() =>
-      this.db.all("SELECT * FROM user_keys WHERE kek_id != ? ORDER BY id LIMIT ?", kekId, limit)
-        .map(toUserKey)
-    );
-  }
-  rewrapUserKey(keyId: string, wrapped: Uint8Array, kekId: string) {
-    return this.writer.write("rewrapUserKey", keyId, wrapped, kekId);
-  }
+export function sqliteAccounts(db: Db, writer: Writer): AccountStore {
+  return {
+    ...bindReads(db, {
+      getUser,
+      getUsers,
+      getUserByUsername,
+      getPasswordHash,
+      searchUsers,
+      getSession,
+      listSessions,
+      getUserKey: (db: Db, keyId: string) => {
+        const r = db.get("SELECT * FROM user_keys WHERE id = ?", keyId);
+        return r ? toUserKey(r) : null;
+      },
+      userKeysNotWrappedBy: (db: Db, kekId: string, limit: number) =>
+        db.all("SELECT * FROM user_keys WHERE kek_id != ? ORDER BY id LIMIT ?", kekId, limit)
+          .map(toUserKey),
+    }),
+    ...bindWrites(writer, accountWrites),
+    async ensureUserKey(userId: string, make: () => Promise<UserKeyRecord>) {
+      return currentUserKey(db, userId) ??
+        await writer.write("ensureUserKey", userId, await make());
+    },
+  };
 }

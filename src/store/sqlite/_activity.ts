@@ -1,6 +1,7 @@
 import type { DailyCounter } from "../../domain/privacy.ts";
 import type { ActivityStore } from "../activity.ts";
-import { type Db, num, placeholders, read, str } from "./_db.ts";
+import { type Db, num, placeholders, str } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 
 export function markActive(db: Db, day: string, userIds: string[]): void {
@@ -69,19 +70,6 @@ export function dailyCounts(
 export const activityWrites = { markActive, addDailyCounts };
 
 /** The SQLite {@link ActivityStore}. */
-export class SqliteActivity implements ActivityStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  markActive(day: string, userIds: string[]) {
-    return this.writer.write("markActive", day, userIds);
-  }
-  countActive(days: string[]) {
-    return read(() => countActive(this.db, days));
-  }
-  addDailyCounts(day: string, counts: Partial<Record<DailyCounter, number>>) {
-    return this.writer.write("addDailyCounts", day, counts);
-  }
-  dailyCounts(days: string[]) {
-    return read(() => dailyCounts(this.db, days));
-  }
+export function sqliteActivity(db: Db, writer: Writer): ActivityStore {
+  return { ...bindReads(db, { countActive, dailyCounts }), ...bindWrites(writer, activityWrites) };
 }

@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditStore } from "../audit.ts";
-import { type Db, read, str, strOrNull } from "./_db.ts";
+import { type Db, str, strOrNull } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 
 export function appendAudit(db: Db, e: AuditEntry): void {
@@ -45,13 +46,6 @@ export function listAudit(
 export const auditWrites = { appendAudit };
 
 /** The SQLite {@link AuditStore}. */
-export class SqliteAudit implements AuditStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  appendAudit(entry: AuditEntry) {
-    return this.writer.write("appendAudit", entry);
-  }
-  listAudit(options: { limit: number; before?: string; action?: string; actorId?: string }) {
-    return read(() => listAudit(this.db, options));
-  }
+export function sqliteAudit(db: Db, writer: Writer): AuditStore {
+  return { ...bindReads(db, { listAudit }), ...bindWrites(writer, auditWrites) };
 }

@@ -5,10 +5,10 @@ import {
   directPeer,
   type ListCursor,
   type MemberCursor,
-  type MemberStatePatch,
   type NewConversation,
 } from "../conversations.ts";
-import { type Db, num, placeholders, read, type Row, str, strOrNull } from "./_db.ts";
+import { type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 import { insertEvent, insertSystemMessage } from "./_commit.ts";
 import { MEMBER_COLUMNS_AS_M, toConversation, toMember, toMessage } from "./_rows.ts";
@@ -91,6 +91,17 @@ export function getMember(db: Db, conversationId: string, userId: string): Membe
     userId,
   );
   return r ? toMember(r) : null;
+}
+
+export function getMembers(db: Db, conversationId: string, userIds: string[]): Member[] {
+  if (userIds.length === 0) return [];
+  return db.all(
+    `SELECT * FROM members WHERE conversation_id = ? AND user_id IN (${
+      placeholders(userIds.length)
+    })`,
+    conversationId,
+    ...userIds,
+  ).map((r) => toMember(r));
 }
 
 export function listMembers(
@@ -223,51 +234,19 @@ export function setMemberState(
 export const conversationWrites = { createConversation, setMemberState };
 
 /** The SQLite {@link ConversationStore}: reads on the main connection, writes on the writer thread. */
-export class SqliteConversations implements ConversationStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  createConversation(input: NewConversation) {
-    return this.writer.write("createConversation", input);
-  }
-  getConversation(id: string) {
-    return read(() => getConversation(this.db, id));
-  }
-  getMember(conversationId: string, userId: string) {
-    return read(() => getMember(this.db, conversationId, userId));
-  }
-  getMembers(conversationId: string, userIds: string[]) {
-    return read(() =>
-      userIds.length === 0 ? [] : this.db.all(
-        `SELECT * FROM members WHERE conversation_id = ? AND user_id IN (${
-          placeholders(userIds.length)
-        })`,
-        conversationId,
-        ...userIds,
-      ).map((r) => toMember(r))
-    );
-  }
-  listMembers(conversationId: string, options: { limit: number; after?: MemberCursor }) {
-    return read(() => listMembers(this.db, conversationId, options));
-  }
-  memberIds(conversationId: string) {
-    return read(() => memberIds(this.db, conversationId));
-  }
-  contactIds(userId: string) {
-    return read(() => contactIds(this.db, userId));
-  }
-  sharesConversation(a: string, b: string) {
-    return read(() => sharesConversation(this.db, a, b));
-  }
-  listConversations(
-    userId: string,
-    options: { archived: boolean; limit: number; cursor?: ListCursor },
-  ) {
-    return read(() => listConversations(this.db, userId, options));
-  }
-  conversationItem(userId: string, conversationId: string) {
-    return read(() => conversationItem(this.db, userId, conversationId));
-  }
-  setMemberState(conversationId: string, userId: string, patch: MemberStatePatch) {
-    return this.writer.write("setMemberState", conversationId, userId, patch);
-  }
+export function sqliteConversations(db: Db, writer: Writer): ConversationStore {
+  return {
+    ...bindReads(db, {
+      getConversation,
+      getMember,
+      getMembers,
+      listMembers,
+      memberIds,
+      contactIds,
+      sharesConversation,
+      listConversations,
+      conversationItem,
+    }),
+    ...bindWrites(writer, conversationWrites),
+  };
 }

@@ -1,6 +1,7 @@
 import type { DataExportPatch, DataExportRecord, ExportStatus } from "../../domain/privacy.ts";
 import type { ExportStore } from "../exports.ts";
-import { type Db, read, type Row, str, strOrNull } from "./_db.ts";
+import { type Db, type Row, str, strOrNull } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 
 function toExport(r: Row): DataExportRecord {
@@ -49,10 +50,11 @@ export function updateExport(
   db: Db,
   id: string,
   patch: DataExportPatch,
-  whenStatus: ExportStatus | undefined,
+  options: { whenStatus?: ExportStatus } = {},
 ): DataExportRecord | null {
   return db.transaction(() => {
     const before = getExport(db, id);
+    const { whenStatus } = options;
     if (!before || (whenStatus && before.status !== whenStatus)) return null;
     const e: DataExportRecord = { ...before, ...patch };
     db.run(
@@ -100,25 +102,9 @@ export const exportWrites = {
 };
 
 /** The SQLite {@link ExportStore}. */
-export class SqliteExports implements ExportStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  createExport(record: DataExportRecord) {
-    return this.writer.write("createExport", record);
-  }
-  getExport(id: string) {
-    return read(() => getExport(this.db, id));
-  }
-  updateExport(id: string, patch: DataExportPatch, options: { whenStatus?: ExportStatus } = {}) {
-    return this.writer.write("updateExport", id, patch, options.whenStatus);
-  }
-  listExports(userId: string) {
-    return read(() => listExports(this.db, userId));
-  }
-  dueExports(now: string, limit: number) {
-    return read(() => dueExports(this.db, now, limit));
-  }
-  deleteExport(id: string) {
-    return this.writer.write("deleteExport", id);
-  }
+export function sqliteExports(db: Db, writer: Writer): ExportStore {
+  return {
+    ...bindReads(db, { getExport, listExports, dueExports }),
+    ...bindWrites(writer, exportWrites),
+  };
 }

@@ -1,6 +1,7 @@
 import type { MediaKind, MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
 import type { MediaClaim, MediaStore } from "../media.ts";
-import { type Db, num, placeholders, read, type Row, str, strOrNull } from "./_db.ts";
+import { type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 
 /** Fields kept in the `details` JSON column: read whole, never queried. */
@@ -88,8 +89,9 @@ export function updateMedia(
   db: Db,
   id: string,
   patch: MediaPatch,
-  whenStatus: MediaStatus | undefined,
+  options: { whenStatus?: MediaStatus } = {},
 ): MediaRecord | null {
+  const { whenStatus } = options;
   return db.transaction(() => {
     const before = getMedia(db, id);
     if (!before || (whenStatus && before.status !== whenStatus)) return null;
@@ -185,34 +187,15 @@ export const mediaWrites = {
 };
 
 /** The SQLite {@link MediaStore}: reads on the main connection, writes on the writer thread. */
-export class SqliteMedia implements MediaStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  createMedia(record: MediaRecord) {
-    return this.writer.write("createMedia", record);
-  }
-  getMedia(id: string) {
-    return read(() => getMedia(this.db, id));
-  }
-  getMediaMany(ids: string[]) {
-    return read(() => getMediaMany(this.db, ids));
-  }
-  updateMedia(id: string, patch: MediaPatch, options: { whenStatus?: MediaStatus } = {}) {
-    return this.writer.write("updateMedia", id, patch, options.whenStatus);
-  }
-  claimMedia(id: string, claim: MediaClaim) {
-    return this.writer.write("claimMedia", id, claim);
-  }
-  listMediaByStatus(status: MediaStatus, options: { limit: number; afterId?: string }) {
-    return read(() => listMediaByStatus(this.db, status, options));
-  }
-  deleteMedia(id: string) {
-    return this.writer.write("deleteMedia", id);
-  }
-  canSeeMedia(userId: string, mediaId: string) {
-    return read(() => canSeeMedia(this.db, userId, mediaId));
-  }
-  isMediaReferenced(mediaId: string) {
-    return read(() => isMediaReferenced(this.db, mediaId));
-  }
+export function sqliteMedia(db: Db, writer: Writer): MediaStore {
+  return {
+    ...bindReads(db, {
+      getMedia,
+      getMediaMany,
+      listMediaByStatus,
+      canSeeMedia,
+      isMediaReferenced,
+    }),
+    ...bindWrites(writer, mediaWrites),
+  };
 }

@@ -1,6 +1,7 @@
 import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
 import type { MessagePage, MessageStore, ReceiptRow } from "../messages.ts";
-import { type Db, placeholders, read, type Row, str, strOrNull } from "./_db.ts";
+import { type Db, placeholders, type Row, str, strOrNull } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 import { toMessage } from "./_rows.ts";
 
@@ -164,41 +165,16 @@ export function receipts(db: Db, conversationId: string, seq: number): ReceiptRo
 export const messageWrites = { hideMessage, advanceMarker };
 
 /** The SQLite {@link MessageStore}: reads on the main connection, writes on the writer thread. */
-export class SqliteMessages implements MessageStore {
-  constructor(private readonly db: Db, private readonly writer: Writer) {}
-
-  getMessage(conversationId: string, messageId: string) {
-    return read(() => getMessage(this.db, conversationId, messageId));
-  }
-  getMessageByClientId(senderId: string, clientMsgId: string) {
-    return read(() => getMessageByClientId(this.db, senderId, clientMsgId));
-  }
-  listMessages(
-    conversationId: string,
-    viewerId: string,
-    options: { before?: number; after?: number; limit: number },
-  ) {
-    return read(() => listMessages(this.db, conversationId, viewerId, options));
-  }
-  reactions(messageIds: string[]) {
-    return read(() => reactions(this.db, messageIds));
-  }
-  hiddenMessageIds(userId: string, messageIds: string[]) {
-    return read(() => hiddenMessageIds(this.db, userId, messageIds));
-  }
-  hideMessage(userId: string, message: MessageRecord) {
-    return this.writer.write("hideMessage", userId, message);
-  }
-  advanceMarker(
-    conversationId: string,
-    userId: string,
-    kind: "read" | "delivered",
-    seq: number,
-    at: string,
-  ) {
-    return this.writer.write("advanceMarker", conversationId, userId, kind, seq, at);
-  }
-  receipts(conversationId: string, seq: number) {
-    return read(() => receipts(this.db, conversationId, seq));
-  }
+export function sqliteMessages(db: Db, writer: Writer): MessageStore {
+  return {
+    ...bindReads(db, {
+      getMessage,
+      getMessageByClientId,
+      listMessages,
+      reactions,
+      hiddenMessageIds,
+      receipts,
+    }),
+    ...bindWrites(writer, messageWrites),
+  };
 }

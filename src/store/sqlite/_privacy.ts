@@ -10,7 +10,8 @@ import type {
   UserReaction,
 } from "../privacy.ts";
 import { foldName } from "./_accounts.ts";
-import { type Db, num, placeholders, read, str } from "./_db.ts";
+import { type Db, num, placeholders, str } from "./_db.ts";
+import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 import { toMedia } from "./_media.ts";
 import { toMessage, toSession } from "./_rows.ts";
@@ -209,46 +210,27 @@ export const privacyWrites = { beginErasure, finishErasure, checkpoint, sweepRet
  * The SQLite {@link PrivacyStore}. `drain` waits for the commits still queued, so a scrub covers
  * everything committed before it was asked for.
  */
-export class SqlitePrivacy implements PrivacyStore {
-  constructor(
-    private readonly db: Db,
-    private readonly writer: Writer,
-    private readonly drain: () => Promise<void>,
-  ) {}
-
-  allSessions(userId: string) {
-    return read(() => allSessions(this.db, userId));
-  }
-  listSentMessages(userId: string, options: { limit: number; after?: SentCursor }) {
-    return read(() => listSentMessages(this.db, userId, options));
-  }
-  listUserReactions(userId: string, options: { limit: number; after?: ReactionCursor }) {
-    return read(() => listUserReactions(this.db, userId, options));
-  }
-  listMediaByOwner(ownerId: string, options: { limit: number; afterId?: string }) {
-    return read(() => listMediaByOwner(this.db, ownerId, options));
-  }
-  beginErasure(userId: string, start: ErasureStart) {
-    return this.writer.write("beginErasure", userId, start);
-  }
-  finishErasure(userId: string, at: string) {
-    return this.writer.write("finishErasure", userId, at);
-  }
-  pendingErasures(before: string, limit: number) {
-    return read(() => pendingErasures(this.db, before, limit));
-  }
-  async scrub() {
-    await this.drain();
-    for (let attempt = 0; attempt < 20; attempt++) {
-      if (await this.writer.write("checkpoint")) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("the WAL checkpoint could not complete: another connection keeps reading");
-  }
-  retentionConversations(options: { limit: number; afterId?: string }) {
-    return read(() => retentionConversations(this.db, options));
-  }
-  sweepRetention(conversationId: string, cutoff: string, limit: number) {
-    return this.writer.write("sweepRetention", conversationId, cutoff, limit);
-  }
+export function sqlitePrivacy(db: Db, writer: Writer, drain: () => Promise<void>): PrivacyStore {
+  const { beginErasure, finishErasure, sweepRetention } = bindWrites(writer, privacyWrites);
+  return {
+    ...bindReads(db, {
+      allSessions,
+      listSentMessages,
+      listUserReactions,
+      listMediaByOwner,
+      pendingErasures,
+      retentionConversations,
+    }),
+    beginErasure,
+    finishErasure,
+    sweepRetention,
+    async scrub() {
+      await drain();
+      for (let attempt = 0; attempt < 20; attempt++) {
+        if (await writer.write("checkpoint")) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("the WAL checkpoint could not complete: another connection keeps reading");
+    },
+  };
 }

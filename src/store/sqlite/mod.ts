@@ -1,16 +1,16 @@
 import type { Store } from "../store.ts";
-import { SqliteAccounts } from "./_accounts.ts";
-import { SqliteActivity } from "./_activity.ts";
-import { SqliteAudit } from "./_audit.ts";
+import { sqliteAccounts } from "./_accounts.ts";
+import { sqliteActivity } from "./_activity.ts";
+import { sqliteAudit } from "./_audit.ts";
 import { CommitQueue } from "./_commit_queue.ts";
-import { SqliteConversations } from "./_conversations.ts";
+import { sqliteConversations } from "./_conversations.ts";
 import { Db } from "./_db.ts";
-import { SqliteExports } from "./_exports.ts";
+import { sqliteExports } from "./_exports.ts";
 import { SqliteLog } from "./_log.ts";
-import { SqliteMedia } from "./_media.ts";
-import { SqliteMessages } from "./_messages.ts";
+import { sqliteMedia } from "./_media.ts";
+import { sqliteMessages } from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
-import { SqlitePrivacy } from "./_privacy.ts";
+import { sqlitePrivacy } from "./_privacy.ts";
 import { Writer } from "./_writer.ts";
 
 /** Options for {@link openSqliteStore}. */
@@ -27,55 +27,45 @@ export interface SqliteStoreOptions {
  * in a worker (`writer_worker.ts`), commits in group-committed transactions. Several processes may
  * share the file (writers take the lock with `BEGIN IMMEDIATE` and wait on a busy timeout).
  */
-export class SqliteStore implements Store {
-  readonly kind = "sqlite" as const;
+export interface SqliteStore extends Store {
+  readonly kind: "sqlite";
   /** The main thread's connection: reads only (and migrations at start). */
   readonly db: Db;
+  /** The group-commit queue (its counters show batch sizes). */
   readonly queue: CommitQueue;
-  readonly accounts: SqliteAccounts;
-  readonly conversations: SqliteConversations;
-  readonly log: SqliteLog;
-  readonly messages: SqliteMessages;
-  readonly media: SqliteMedia;
-  readonly audit: SqliteAudit;
-  readonly privacy: SqlitePrivacy;
-  readonly exports: SqliteExports;
-  readonly activity: SqliteActivity;
-  readonly #writer: Writer;
-
-  constructor(options: SqliteStoreOptions) {
-    const synchronous = options.synchronous ?? "FULL";
-    const db = this.db = new Db(options.path, { synchronous });
-    migrate(db);
-    const writer = this.#writer = new Writer(options.path, synchronous);
-    this.queue = new CommitQueue(
-      writer,
-      options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 2 },
-    );
-    this.accounts = new SqliteAccounts(db, writer);
-    this.conversations = new SqliteConversations(db, writer);
-    this.log = new SqliteLog(db, this.queue);
-    this.messages = new SqliteMessages(db, writer);
-    this.media = new SqliteMedia(db, writer);
-    this.audit = new SqliteAudit(db, writer);
-    this.privacy = new SqlitePrivacy(db, writer, () => this.queue.drain());
-    this.exports = new SqliteExports(db, writer);
-    this.activity = new SqliteActivity(db, writer);
-  }
-
-  ping() {
-    this.db.get("SELECT 1 AS ok");
-    return Promise.resolve();
-  }
-
-  async close() {
-    await this.queue.drain();
-    await this.#writer.close();
-    this.db.close();
-  }
 }
 
 /** Opens (creating and migrating if needed) an embedded store. */
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  return new SqliteStore(options);
+  const synchronous = options.synchronous ?? "FULL";
+  const db = new Db(options.path, { synchronous });
+  migrate(db);
+  const writer = new Writer(options.path, synchronous);
+  const queue = new CommitQueue(
+    writer,
+    options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 2 },
+  );
+  return {
+    kind: "sqlite",
+    db,
+    queue,
+    accounts: sqliteAccounts(db, writer),
+    conversations: sqliteConversations(db, writer),
+    log: new SqliteLog(db, queue),
+    messages: sqliteMessages(db, writer),
+    media: sqliteMedia(db, writer),
+    audit: sqliteAudit(db, writer),
+    privacy: sqlitePrivacy(db, writer, () => queue.drain()),
+    exports: sqliteExports(db, writer),
+    activity: sqliteActivity(db, writer),
+    ping() {
+      db.get("SELECT 1 AS ok");
+      return Promise.resolve();
+    },
+    async close() {
+      await queue.drain();
+      await writer.close();
+      db.close();
+    },
+  };
 }
