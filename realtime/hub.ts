@@ -343,26 +343,16 @@ export class Hub {
 
   #deliver(s: ConversationState, env: Envelope): void {
     const exclude = env.meta.exclude;
+    // One frame for everyone, unless the body carries per-viewer parts (reactions' `me`).
+    const shared = env.meta.personal ? undefined : eventFrame(env.body);
+    const event = shared === undefined ? JSON.parse(env.body) : undefined;
     let count = 0;
-    if (env.meta.personal) {
-      const event = JSON.parse(env.body);
-      for (const userId of s.users) {
-        if (userId === exclude) continue;
-        const frame = JSON.stringify({ type: "event", ...personalize(event, userId) });
-        for (const conn of this.#users.get(userId)?.connections ?? []) {
-          conn.deliver(frame, s.id, env.meta.seq);
-          count++;
-        }
-      }
-    } else {
-      const frame = eventFrame(env.body);
-      for (const userId of s.users) {
-        if (userId === exclude) continue;
-        for (const conn of this.#users.get(userId)?.connections ?? []) {
-          conn.deliver(frame, s.id, env.meta.seq);
-          count++;
-        }
-      }
+    for (const userId of s.users) {
+      const connections = this.#users.get(userId)?.connections;
+      if (userId === exclude || !connections?.size) continue;
+      const frame = shared ?? JSON.stringify({ type: "event", ...personalize(event, userId) });
+      for (const conn of connections) conn.deliver(frame, s.id, env.meta.seq);
+      count += connections.size;
     }
     this.#delivered.inc({}, count);
   }

@@ -22,6 +22,15 @@ const Login = z.object({
 
 const Refresh = z.object({ refreshToken: z.string().min(1).max(256) }).openapi("RefreshRequest");
 
+/** The responses of a route that answers with a session's tokens, and its errors. */
+function granting<S extends 200 | 201>(status: S, description: string, ...errors: number[]) {
+  const ok = { [status]: jsonResponse(AuthResultSchema, description) } as Record<
+    S,
+    ReturnType<typeof jsonResponse<typeof AuthResultSchema>>
+  >;
+  return { ...problems(...errors), ...ok };
+}
+
 /** Registration, login, token refresh and logout. */
 export function authRoutes(services: Services) {
   const r = router();
@@ -44,10 +53,7 @@ export function authRoutes(services: Services) {
       tags: ["Accounts"],
       summary: "Create an account and its first session",
       request: { body: jsonBody(Register) },
-      responses: {
-        201: jsonResponse(AuthResultSchema, "Account created"),
-        ...problems(400, 409, 429),
-      },
+      responses: granting(201, "Account created", 400, 409, 429),
     }),
     async (c) => granted(c, await services.auth.register(c.req.valid("json"), requestMeta(c)), 201),
   );
@@ -61,10 +67,7 @@ export function authRoutes(services: Services) {
       description: "Unknown user and wrong password give the same 401 in the same time. " +
         "Repeated failures are rate limited per account and per address (429 with Retry-After).",
       request: { body: jsonBody(Login) },
-      responses: {
-        200: jsonResponse(AuthResultSchema, "Logged in"),
-        ...problems(400, 401, 429),
-      },
+      responses: granting(200, "Logged in", 400, 401, 429),
     }),
     async (c) => granted(c, await services.auth.login(c.req.valid("json"), requestMeta(c)), 200),
   );
@@ -79,10 +82,7 @@ export function authRoutes(services: Services) {
         "Refresh tokens rotate. Presenting one that was already used revokes the whole " +
         "session (401): somebody else has a copy.",
       request: { body: jsonBody(Refresh) },
-      responses: {
-        200: jsonResponse(AuthResultSchema, "New tokens"),
-        ...problems(400, 401),
-      },
+      responses: granting(200, "New tokens", 400, 401),
     }),
     async (c) => {
       const { refreshToken } = c.req.valid("json");

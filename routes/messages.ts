@@ -99,11 +99,9 @@ export function messageRoutes(services: Services) {
       },
     }),
     async (c) => {
-      const p = c.req.valid("param");
-      return c.json(
-        await svc.edit(c.get("actor"), p.id, p.messageId, c.req.valid("json").text),
-        200,
-      );
+      const { id, messageId } = c.req.valid("param");
+      const { text } = c.req.valid("json");
+      return c.json(await svc.edit(c.get("actor"), id, messageId, text), 200);
     },
   );
 
