@@ -86,3 +86,14 @@ Deno.test("layers only import layers below them: no import cycle between layers"
   }
   assert.deepEqual(offending, []);
 });
+
+Deno.test("EventLog is the only caller of the store's log.commit (commit → render → publish)", async () => {
+  const callers: string[] = [];
+  for (const path of (await importGraph()).keys()) {
+    if (path.startsWith("src/store/")) continue;
+    const text = await Deno.readTextFile(root + path);
+    if (/\blog\.commit\(/.test(text)) callers.push(path);
+  }
+  // The read-cache wrapper forwards the store's own commit; it is part of the store it wraps.
+  assert.deepEqual(callers.sort(), ["src/cache/invalidating_store.ts", "src/services/events.ts"]);
+});
