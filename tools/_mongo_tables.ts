@@ -34,6 +34,7 @@ import {
   toUserKey,
 } from "../src/store/sqlite/_rows.ts";
 import { toMedia } from "../src/store/sqlite/_media.ts";
+import { toJob } from "../src/store/sqlite/_jobs.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
@@ -173,6 +174,14 @@ export const TABLES: TableSpec[] = [
       metric: text(r.metric) as DailyCounter,
       value: Number(r.value),
     }),
+  },
+  {
+    table: "jobs",
+    key: ["id"],
+    toDoc: (r) => {
+      const { id, ...job } = toJob(r);
+      return { _id: id, ...job };
+    },
   },
   {
     table: "audit_log",

@@ -35,6 +35,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     audit: inner.audit,
     exports: inner.exports,
     activity: inner.activity,
+    jobs: inner.jobs,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

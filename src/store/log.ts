@@ -9,6 +9,7 @@ import type {
   SealedText,
   SystemInfo,
 } from "../domain/types.ts";
+import type { NewJob } from "./jobs.ts";
 
 /**
  * A condition checked inside the commit, atomically with the write. When it does not hold, the commit
@@ -61,6 +62,8 @@ export interface Change {
   idempotency?: { senderId: string; clientMsgId: string };
   /** Records a system message with id `messageId` at the event's seq (who did what to whom). */
   system?: SystemInfo;
+  /** Jobs this change causes (a message's expiry…), stored in the same commit, or not at all. */
+  jobs?: NewJob[];
   at: string;
 }
 

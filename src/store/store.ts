@@ -3,6 +3,7 @@ import type { ActivityStore } from "./activity.ts";
 import type { AuditStore } from "./audit.ts";
 import type { ConversationStore } from "./conversations.ts";
 import type { ExportStore } from "./exports.ts";
+import type { JobStore } from "./jobs.ts";
 import type { LogStore } from "./log.ts";
 import type { MediaStore } from "./media.ts";
 import type { MessageStore } from "./messages.ts";
@@ -13,6 +14,7 @@ export type * from "./activity.ts";
 export type * from "./audit.ts";
 export type * from "./conversations.ts";
 export type * from "./exports.ts";
+export type * from "./jobs.ts";
 export type * from "./log.ts";
 export type * from "./media.ts";
 export type * from "./messages.ts";
@@ -36,6 +38,7 @@ export interface Store {
   readonly privacy: PrivacyStore;
   readonly exports: ExportStore;
   readonly activity: ActivityStore;
+  readonly jobs: JobStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -172,6 +172,15 @@ async function populate(store: SqliteStore): Promise<void> {
     completedAt: tick(),
     expiresAt: "2999-01-01T00:00:00.000Z",
   });
+  await store.jobs.enqueue({
+    id: newId(),
+    kind: "message.expire",
+    key: "expire:m1",
+    payload: { conversationId: "c1", messageId: "m1" },
+    runAt: "2999-01-01T00:00:00.000Z",
+    maxAttempts: 5,
+    createdAt: tick(),
+  });
   await store.activity.markActive("2026-03-01", [a.id, b.id]);
   await store.activity.addDailyCounts("2026-03-01", { messages: 5, "media.image": 1 });
   await store.audit.appendAudit({
@@ -210,6 +219,9 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
       assert.ok(key.wrapped instanceof Uint8Array && key.wrapped.length === 40);
       assert.deepEqual(key, await store.accounts.getUserKey(d._id));
       assert.equal(d.currentOf, d.userId, "a key that is not retired is current");
+    }
+    for (const { _id, ...job } of target.docs<{ _id: string }>("jobs")) {
+      assert.deepEqual({ id: _id, ...job }, await store.jobs.getByKey("expire:m1"));
     }
     const conversations = target.docs<ConversationDoc>("conversations");
     for (const d of conversations) {

@@ -8,6 +8,7 @@ import {
   type Mongo,
   type Session,
 } from "./_db.ts";
+import { insertJob } from "./_jobs.ts";
 import { getMessageByClientId } from "./_messages.ts";
 import { applyMutation, GROUP_OPS, wouldChange } from "./_mutations.ts";
 import { eventDoc, messageDoc, systemMessageDoc, toMessage } from "./codec.ts";
@@ -29,11 +30,14 @@ const MISSING: CommitResult = { status: "missing" };
  *    `$max updatedAt`, only while not deleted: `missing` if it was deleted meanwhile);
  * 5. the mutations are applied with conditional writes; a message insert that loses a race on the
  *    unique (sender, clientMsgId) index answers with the winner as a duplicate;
- * 6. the system message, then the event (write concern majority) are written.
+ * 6. the jobs the change causes (upserts by id, so a retried commit finds its own; a key already
+ *    pending keeps its job and the commit goes on, as in SQLite), the system message, then the event
+ *    (write concern majority) are written.
  * A commit that fails, or changes nothing, after step 4 leaves a gap in the seqs, which the port
- * allows; never a duplicate. Group changes (members, roles, info, delete) and changes with a
- * `memberLimit` expectation run the same steps in one transaction: all-or-nothing, no gap, and
- * `memberLimit` checked after the mutations.
+ * allows; never a duplicate (and may leave some of its writes, jobs included, without their event).
+ * Group changes (members, roles, info, delete) and changes with a `memberLimit` expectation run the
+ * same steps in one transaction: all-or-nothing, no gap, and `memberLimit` checked after the
+ * mutations.
  */
 export async function commit(m: Mongo, c: Change): Promise<CommitResult> {
   const grouped = c.mutations.some((x) => GROUP_OPS.has(x.op)) ||
@@ -169,8 +173,8 @@ async function _checkLimit(
 }
 
 /**
- * Writes the system message, then the event. The event is the last write of a commit and is
- * acknowledged by a majority: once it is readable, everything it points at is too.
+ * Writes the jobs, the system message, then the event. The event is the last write of a commit and
+ * is acknowledged by a majority: once it is readable, everything it points at is too.
  */
 async function _record(
   m: Mongo,
@@ -179,6 +183,8 @@ async function _record(
   seqAt: number,
   session: Session,
 ): Promise<CommitResult> {
+  // One at a time: a transaction's session must not carry two operations at once.
+  for (const job of c.jobs ?? []) await insertJob(m, job, session);
   const system = c.system && c.messageId
     ? systemMessageDoc({
       id: c.messageId,

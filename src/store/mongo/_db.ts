@@ -17,6 +17,7 @@ import {
   type DataExportDoc,
   type EventDoc,
   type HiddenMessageDoc,
+  type JobDoc,
   type MediaDoc,
   type MemberDoc,
   type MessageDoc,
@@ -48,6 +49,7 @@ export interface Mongo {
   dataExports: Collection<DataExportDoc>;
   activityDays: Collection<ActivityDayDoc>;
   dailyCounts: Collection<DailyCountDoc>;
+  jobs: Collection<JobDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -74,6 +76,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     dataExports: db.collection<DataExportDoc>(COLLECTIONS.dataExports),
     activityDays: db.collection<ActivityDayDoc>(COLLECTIONS.activityDays),
     dailyCounts: db.collection<DailyCountDoc>(COLLECTIONS.dailyCounts),
+    jobs: db.collection<JobDoc>(COLLECTIONS.jobs),
   };
 }
 
@@ -181,6 +184,23 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   ],
   activityDays: [{ key: { day: 1, userId: 1 }, name: "day_user" }],
   dailyCounts: [{ key: { day: 1 }, name: "day" }],
+  jobs: [
+    // One pending job per key; failed jobs keep theirs without blocking a new one.
+    {
+      key: { key: 1 },
+      name: "pending_key_unique",
+      unique: true,
+      partialFilterExpression: { status: "pending", key: isString },
+    },
+    // Claims and the next wake-up: pending jobs in `runAt` order.
+    { key: { status: 1, runAt: 1 }, name: "due" },
+    // `getByKey` finds failed jobs too, newest first.
+    {
+      key: { key: 1, createdAt: -1, _id: -1 },
+      name: "key_history",
+      partialFilterExpression: { key: isString },
+    },
+  ],
 };
 
 /**

@@ -7,6 +7,7 @@ import { MongoConversations } from "./_conversations.ts";
 import { collections, ensureIndexes, type Mongo } from "./_db.ts";
 import { MongoLog } from "./_event_log.ts";
 import { MongoExports } from "./_exports.ts";
+import { MongoJobs } from "./_jobs.ts";
 import { MongoMedia } from "./_media.ts";
 import { MongoMessages } from "./_messages.ts";
 import { MongoPrivacy } from "./_privacy.ts";
@@ -97,6 +98,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     privacy: new MongoPrivacy(m),
     exports: new MongoExports(m),
     activity: new MongoActivity(m),
+    jobs: new MongoJobs(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

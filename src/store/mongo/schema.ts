@@ -12,6 +12,7 @@ import type {
   Presence,
   SystemInfo,
 } from "../../domain/types.ts";
+import type { JobRecord } from "../jobs.ts";
 
 // The documents of Parley's MongoDB database, one collection per SQLite table (same names), so the
 // migration maps table to collection one to one. Ids are our own strings, used as `_id`; composite
@@ -194,6 +195,7 @@ export const COLLECTIONS = {
   dataExports: "data_exports",
   activityDays: "activity_days",
   dailyCounts: "daily_counts",
+  jobs: "jobs",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -238,3 +240,10 @@ export interface DailyCountDoc {
   metric: DailyCounter;
   value: number;
 }
+
+/**
+ * A durable job (`_id` is the job id), as the port's `JobRecord`. `key` is null for unkeyed jobs; a
+ * unique partial index on `key` among `pending` jobs keeps one pending job per key (failed ones keep
+ * theirs without blocking a new one).
+ */
+export type JobDoc = Omit<JobRecord, "id"> & { _id: string };

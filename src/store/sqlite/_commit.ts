@@ -2,6 +2,7 @@ import type { EventRecord, MessageRecord, SystemInfo } from "../../domain/types.
 import type { Change, CommitResult, Expectation, Mutation } from "../store.ts";
 import { type Db, num, str } from "./_db.ts";
 import { insertMember } from "./_conversations.ts";
+import { insertJob } from "./_jobs.ts";
 import { toMessage } from "./_rows.ts";
 
 export function insertEvent(db: Db, e: EventRecord): void {
@@ -276,6 +277,7 @@ export function applyChange(db: Db, c: Change): CommitResult {
       createdAt: c.at,
     };
     insertEvent(db, event);
+    for (const job of c.jobs ?? []) insertJob(db, job);
     if (c.system && c.messageId) {
       insertSystemMessage(db, {
         id: c.messageId,

@@ -249,6 +249,28 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: "durable jobs",
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        key TEXT,
+        payload TEXT NOT NULL,
+        run_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX jobs_pending_key ON jobs(key) WHERE status = 'pending' AND key IS NOT NULL;
+      CREATE INDEX jobs_due ON jobs(run_at) WHERE status = 'pending';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

@@ -4,6 +4,7 @@ import { auditWrites } from "./_audit.ts";
 import { conversationWrites } from "./_conversations.ts";
 import type { Db } from "./_db.ts";
 import { exportWrites } from "./_exports.ts";
+import { jobWrites } from "./_jobs.ts";
 import { mediaWrites } from "./_media.ts";
 import { messageWrites } from "./_messages.ts";
 import { privacyWrites } from "./_privacy.ts";
@@ -19,6 +20,7 @@ export const WRITES = {
   ...auditWrites,
   ...conversationWrites,
   ...exportWrites,
+  ...jobWrites,
   ...mediaWrites,
   ...messageWrites,
   ...privacyWrites,

@@ -6,6 +6,7 @@ import { CommitQueue } from "./_commit_queue.ts";
 import { sqliteConversations } from "./_conversations.ts";
 import { Db } from "./_db.ts";
 import { sqliteExports } from "./_exports.ts";
+import { sqliteJobs } from "./_jobs.ts";
 import { SqliteLog } from "./_log.ts";
 import { sqliteMedia } from "./_media.ts";
 import { sqliteMessages } from "./_messages.ts";
@@ -58,6 +59,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     privacy: sqlitePrivacy(db, writer, () => queue.drain()),
     exports: sqliteExports(db, writer),
     activity: sqliteActivity(db, writer),
+    jobs: sqliteJobs(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();
