@@ -2,6 +2,7 @@ import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
 import { AppError } from "../src/domain/errors.ts";
 import { utf8Length } from "../src/domain/text.ts";
+import { fieldProblems } from "../src/domain/validation.ts";
 import type { Logger } from "../src/observability/logger.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
 import type { Actor } from "../src/domain/actor.ts";
@@ -224,7 +225,7 @@ export class Connection implements LocalConnection {
       this.#fail(id, {
         code: "validation_failed",
         detail: unknownType ? `Unknown frame type ${JSON.stringify(type)}` : "Invalid frame",
-        errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+        errors: fieldProblems(parsed.error.issues),
       });
       return;
     }

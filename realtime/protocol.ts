@@ -6,7 +6,7 @@ const Id = WireId;
 const RequestId = z.union([z.string().min(1).max(128), z.number().int()]).optional();
 
 /** `{type:"auth", token, resume?}`: must be the first frame, within the auth timeout. */
-export const AuthFrame = z.object({
+export const AuthFrame = z.strictObject({
   type: z.literal("auth"),
   id: RequestId,
   token: z.string().min(1).max(4096),
@@ -16,52 +16,52 @@ export const AuthFrame = z.object({
 
 /** Every frame a client may send after `auth`, by `type`. */
 export const ClientFrame = z.discriminatedUnion("type", [
-  z.object({
+  z.strictObject({
     type: z.literal("message.send"),
     id: RequestId,
     conversationId: Id,
     ...SendFields.shape,
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("message.edit"),
     id: RequestId,
     conversationId: Id,
     messageId: Id,
     text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8"),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("message.delete"),
     id: RequestId,
     conversationId: Id,
     messageId: Id,
     for: z.enum(["me", "everyone"]).default("me"),
   }),
-  z.object({
+  z.strictObject({
     type: z.enum(["reaction.add", "reaction.remove"]),
     id: RequestId,
     conversationId: Id,
     messageId: Id,
     emoji: z.string().min(1).max(256),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("typing"),
     id: RequestId,
     conversationId: Id,
     state: z.enum(["start", "stop"]),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("receipt"),
     id: RequestId,
     conversationId: Id,
     seq: z.number().int().min(0),
     kind: z.enum(["delivered", "read"]),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("presence"),
     id: RequestId,
     presence: z.enum(["online", "away", "dnd", "invisible"]),
   }),
-  z.object({ type: z.literal("ping"), id: RequestId }),
+  z.strictObject({ type: z.literal("ping"), id: RequestId }),
 ]);
 
 export type ClientFrame = z.infer<typeof ClientFrame>;

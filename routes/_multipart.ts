@@ -11,6 +11,7 @@ interface FilePart {
 }
 type Parser = Writable & {
   on(event: "file", listener: (name: string, stream: Readable, info: FilePart) => void): Parser;
+  on(event: "field", listener: (name: string) => void): Parser;
 };
 const busboy = busboyModule as unknown as (config: {
   headers: Record<string, string>;
@@ -19,7 +20,8 @@ const busboy = busboyModule as unknown as (config: {
 
 /**
  * The named file field of a `multipart/form-data` request as a stream, read as it arrives (busboy),
- * never buffered whole. Other fields are skipped. Busboy reports a part without its own
+ * never buffered whole. Any other part is an unknown field: 400 naming it (after the file has
+ * started, the file's stream fails with that error instead). Busboy reports a part without its own
  * Content-Type as `text/plain`, so that declaration is treated as none.
  */
 export function multipartFile(req: Request, field: string): Promise<Upload> {
@@ -35,9 +37,20 @@ export function multipartFile(req: Request, field: string): Promise<Upload> {
   }
   return new Promise<Upload>((resolve, reject) => {
     let found = false;
+    let file: Readable | undefined;
+    const unknown = (name: string) => {
+      const err = invalidField(name, "unknown field");
+      if (file) file.destroy(err);
+      else reject(err);
+    };
+    parser.on("field", unknown);
     parser.on("file", (name, stream, info) => {
-      if (name !== field || found) return void stream.resume();
+      if (name !== field || found) {
+        stream.resume();
+        return unknown(name);
+      }
       found = true;
+      file = stream;
       resolve({
         body: Readable.toWeb(stream) as ReadableStream<Uint8Array>,
         type: info.mimeType === "text/plain" ? null : info.mimeType,

@@ -1,5 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { validationFailed } from "../src/domain/errors.ts";
+import { fieldProblems } from "../src/domain/validation.ts";
 import type { AppEnv } from "./_env.ts";
 
 /** RFC 9457 problem details, as every error is sent. */
@@ -57,9 +58,7 @@ export function router(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw validationFailed(
-          result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-        );
+        throw validationFailed(fieldProblems(result.error.issues));
       }
     },
   });

@@ -3,12 +3,12 @@ import type { Services } from "../src/services/mod.ts";
 import { requestMeta, requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, problems, router } from "./_openapi.ts";
 
-const PasswordChange = z.object({
+const PasswordChange = z.strictObject({
   currentPassword: z.string().max(1024),
   newPassword: z.string().max(1024).openapi({ description: "8–256 characters" }),
 }).openapi("PasswordChange");
 
-const Erasure = z.object({
+const Erasure = z.strictObject({
   password: z.string().max(1024).openapi({ description: "Your current password, re-entered" }),
 }).openapi("AccountErasure");
 

@@ -66,7 +66,7 @@ export function adminRoutes(services: Services) {
       middleware: guard,
       request: {
         params: z.object({ id: z.string().max(64) }),
-        body: jsonBody(z.object({ role: z.enum(["user", "admin"]) })),
+        body: jsonBody(z.strictObject({ role: z.enum(["user", "admin"]) })),
       },
       responses: {
         200: jsonResponse(AdminUser, "Updated user"),

@@ -7,20 +7,22 @@ import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts"
 import { AuthResultSchema } from "./_schemas.ts";
 import type { Context } from "hono";
 
-const Register = z.object({
+const Register = z.strictObject({
   username: z.string().max(64).openapi({ example: "alice" }),
   password: z.string().max(1024).openapi({ example: "correct horse battery staple" }),
   displayName: z.string().max(256).optional(),
   deviceName: z.string().max(256).optional(),
 }).openapi("RegisterRequest");
 
-const Login = z.object({
+const Login = z.strictObject({
   username: z.string().max(64),
   password: z.string().max(1024),
   deviceName: z.string().max(256).optional(),
 }).openapi("LoginRequest");
 
-const Refresh = z.object({ refreshToken: z.string().min(1).max(256) }).openapi("RefreshRequest");
+const Refresh = z.strictObject({ refreshToken: z.string().min(1).max(256) }).openapi(
+  "RefreshRequest",
+);
 
 /** The responses of a route that answers with a session's tokens, and its errors. */
 function granting<S extends 200 | 201>(status: S, description: string, ...errors: number[]) {

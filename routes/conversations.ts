@@ -9,8 +9,8 @@ const ConvParams = z.object({ id: Id });
 const MemberParams = z.object({ id: Id, userId: Id });
 
 const CreateConversation = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("direct"), userId: Id }),
-  z.object({
+  z.strictObject({ type: z.literal("direct"), userId: Id }),
+  z.strictObject({
     type: z.literal("group"),
     name: z.string().max(1024),
     description: z.string().max(8192).nullable().optional(),
@@ -19,16 +19,16 @@ const CreateConversation = z.discriminatedUnion("type", [
   }),
 ]).openapi("CreateConversation");
 
-const UpdateConversation = z.object({
+const UpdateConversation = z.strictObject({
   name: z.string().max(1024).optional(),
   description: z.string().max(8192).nullable().optional(),
   avatarMediaId: Id.nullable().optional(),
-  settings: SettingsSchema.partial().optional(),
+  settings: SettingsSchema.partial().strict().optional(),
   retentionDays: z.number().int().min(1).max(3650).nullable().optional()
     .openapi({ description: "Messages older than this many days are deleted; null keeps them" }),
 }).openapi("UpdateConversation");
 
-const MyState = z.object({
+const MyState = z.strictObject({
   muted: z.boolean().optional(),
   mutedUntil: z.string().max(64).nullable().optional(),
   archived: z.boolean().optional(),
@@ -153,7 +153,7 @@ export function conversationRoutes(services: Services) {
       method: "post",
       path: "/conversations/{id}/owner",
       summary: "Transfer ownership (owner only); you become an admin",
-      request: { params: ConvParams, body: jsonBody(z.object({ userId: Id })) },
+      request: { params: ConvParams, body: jsonBody(z.strictObject({ userId: Id })) },
       responses: {
         200: jsonResponse(ConversationSchema, "The conversation"),
         ...problems(400, 401, 403, 404),
@@ -200,7 +200,7 @@ export function conversationRoutes(services: Services) {
       summary: "Add members (moderator and up, or anyone when membersCanAddMembers)",
       request: {
         params: ConvParams,
-        body: jsonBody(z.object({ userIds: z.array(Id).min(1).max(1000) })),
+        body: jsonBody(z.strictObject({ userIds: z.array(Id).min(1).max(1000) })),
       },
       responses: {
         201: jsonResponse(
@@ -245,7 +245,7 @@ export function conversationRoutes(services: Services) {
       summary: "Change a member's role (admin: up to moderator; owner: admin too)",
       request: {
         params: MemberParams,
-        body: jsonBody(z.object({ role: z.enum(["owner", "admin", "moderator", "member"]) })),
+        body: jsonBody(z.strictObject({ role: z.enum(["owner", "admin", "moderator", "member"]) })),
       },
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...problems(400, 401, 403, 404) },
     }),

@@ -90,7 +90,7 @@ export function messageRoutes(services: Services) {
       request: {
         params: MessageParams,
         body: jsonBody(
-          z.object({ text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8") }),
+          z.strictObject({ text: z.string().max(64 * 1024, "must be at most 32 KiB of UTF-8") }),
         ),
       },
       responses: {
@@ -168,7 +168,10 @@ export function messageRoutes(services: Services) {
           : "Move your delivered marker (monotonic)",
         description:
           "A lower seq than the current marker is ignored. Markers are state, not events.",
-        request: { params: ConvParams, body: jsonBody(z.object({ seq: z.number().int().min(0) })) },
+        request: {
+          params: ConvParams,
+          body: jsonBody(z.strictObject({ seq: z.number().int().min(0) })),
+        },
         responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404) },
       }),
       async (c) => {

@@ -4,13 +4,13 @@ import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, PageQuery, problems, router } from "./_openapi.ts";
 import { MeSchema, PrivacySchema, PublicUserSchema } from "./_schemas.ts";
 
-const ProfilePatch = z.object({
+const ProfilePatch = z.strictObject({
   displayName: z.string().max(256).optional(),
   username: z.string().max(64).optional(),
   avatarMediaId: z.string().max(64).nullable().optional(),
   statusText: z.string().max(1024).nullable().optional(),
   presence: z.enum(["online", "away", "dnd", "invisible"]).optional(),
-  privacy: PrivacySchema.partial().optional(),
+  privacy: PrivacySchema.partial().strict().optional(),
 }).openapi("ProfilePatch");
 
 /** Profiles and user search. */

@@ -25,7 +25,7 @@ export const ClientMsgId = z.string().min(1).max(128).regex(
  * `message.send` frame alike. A string is at most twice the byte limit in UTF-16 units, so the
  * schema rejects gross excess cheaply and the service checks the exact byte count.
  */
-export const SendFields = z.object({
+export const SendFields = z.strictObject({
   clientMsgId: ClientMsgId,
   text: z.string().max(
     SEND_LIMITS.textBytes * 2,
