@@ -17,6 +17,7 @@ import { authRoutes } from "./auth.ts";
 import { conversationRoutes } from "./conversations.ts";
 import { exportRoutes } from "./exports.ts";
 import { messageRoutes } from "./messages.ts";
+import { scheduledRoutes } from "./scheduled.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
@@ -123,6 +124,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     userRoutes(s),
     conversationRoutes(s),
     messageRoutes(s),
+    scheduledRoutes(s),
     adminRoutes(s),
     ...ctx.extraV1 ?? [],
   ];

@@ -35,6 +35,8 @@ import {
 } from "../src/store/sqlite/_rows.ts";
 import { toMedia } from "../src/store/sqlite/_media.ts";
 import { toJob } from "../src/store/sqlite/_jobs.ts";
+import { toScheduled } from "../src/store/sqlite/_scheduled.ts";
+import { scheduledDoc } from "../src/store/mongo/_scheduled.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
@@ -175,6 +177,7 @@ export const TABLES: TableSpec[] = [
       value: Number(r.value),
     }),
   },
+  { table: "scheduled_messages", key: ["id"], toDoc: (r) => scheduledDoc(toScheduled(r)) },
   {
     table: "jobs",
     key: ["id"],

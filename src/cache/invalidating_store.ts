@@ -36,6 +36,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     exports: inner.exports,
     activity: inner.activity,
     jobs: inner.jobs,
+    scheduled: inner.scheduled,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

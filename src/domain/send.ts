@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { MESSAGE_TEXT } from "./text.ts";
+import { type FieldProblem, validationFailed } from "./errors.ts";
+import { checkText, MESSAGE_TEXT } from "./text.ts";
 
 /** How much one message may carry; the REST route, the socket frame and the service share them. */
 export const SEND_LIMITS = {
@@ -38,3 +39,41 @@ export const SendFields = z.strictObject({
 
 /** A send as the messages service takes it. */
 export type SendInput = z.infer<typeof SendFields>;
+
+/** A send's content after its checks: normalized text, distinct attachments and mentions. */
+export interface CheckedSend {
+  text?: string;
+  mediaIds: string[];
+  mentions: string[];
+}
+
+/**
+ * Checks what a send carries, before anything is looked up: the text (graphemes, bytes, control
+ * characters), at least text or media, and the attachment and mention counts. Throws 400 with every
+ * problem at once.
+ */
+export function checkSend(
+  input: Pick<SendInput, "text" | "mediaIds" | "mentions">,
+): CheckedSend {
+  const problems: FieldProblem[] = [];
+  const out: CheckedSend = {
+    mediaIds: [...new Set(input.mediaIds ?? [])],
+    mentions: [...new Set(input.mentions ?? [])],
+  };
+  if (input.text !== undefined) {
+    const r = checkText(input.text, { field: "text", ...MESSAGE_TEXT });
+    if (r.ok) out.text = r.text;
+    else problems.push(...r.problems);
+  }
+  if (out.mediaIds.length > SEND_LIMITS.media) {
+    problems.push({ path: "mediaIds", message: `at most ${SEND_LIMITS.media} attachments` });
+  }
+  if (input.text === undefined && out.mediaIds.length === 0) {
+    problems.push({ path: "text", message: "a message needs text or mediaIds" });
+  }
+  if (out.mentions.length > SEND_LIMITS.mentions) {
+    problems.push({ path: "mentions", message: `at most ${SEND_LIMITS.mentions} mentions` });
+  }
+  if (problems.length) throw validationFailed(problems);
+  return out;
+}

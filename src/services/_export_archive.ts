@@ -5,6 +5,7 @@ import type { MessageRecord, User } from "../domain/types.ts";
 import type { EncryptedBlobs } from "../media/encrypted_blobs.ts";
 import type { ListCursor, Store } from "../store/store.ts";
 import { displayName } from "./media.ts";
+import type { UserData } from "./user_data.ts";
 
 /** What building an archive reads from. */
 export interface ArchiveSources {
@@ -12,6 +13,8 @@ export interface ArchiveSources {
   dataKeys: DataKeys;
   /** Where media bytes are (to copy the user's files into the archive). */
   mediaBlobs: EncryptedBlobs;
+  /** Features with data of their own about the user: one JSON-lines file each. */
+  userData?: readonly UserData[];
 }
 
 const encoder = new TextEncoder();
@@ -82,7 +85,7 @@ export async function writeArchive(
   at: Date,
 ): Promise<void> {
   const zip = new ZipStream(write);
-  await zip.entry("README.txt", [encoder.encode(README)]);
+  await zip.entry("README.txt", [encoder.encode(readme(src.userData))]);
   await zip.entry("profile.json", [encoder.encode(JSON.stringify(profile(user), null, 2))]);
   const sessions = await src.store.privacy.allSessions(user.id);
   await zip.entry("sessions.jsonl", sessions.map((s) => line(s)));
@@ -90,6 +93,9 @@ export async function writeArchive(
   await messages(src, user.id, zip);
   await zip.entry("reactions.jsonl", reactions(src, user.id));
   await zip.entry("media.jsonl", mediaIndex(src, user.id));
+  for (const data of src.userData ?? []) {
+    await zip.entry(data.exportPath, (await data.exportUser(user.id)).map((r) => line(r)));
+  }
   for await (const m of ownMedia(src, user.id)) {
     if (m.status !== "ready") continue;
     const key = await src.dataKeys.forReading(m.keyId);
@@ -275,7 +281,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The README at the root of every export. */
+/** The README at the root of every export, listing also the files of `userData` features. */
+export function readme(userData: readonly UserData[] = []): string {
+  const extra = userData.map((d) => `${d.exportPath.padEnd(20)} ${d.exportDescription}\n`).join("");
+  return README.replace("media/<media id>/<name>\n", `${extra}media/<media id>/<name>\n`);
+}
+
+/** The README at the root of every export (before the files of `userData` features are listed). */
 export const README = `Parley data export
 ==================
 

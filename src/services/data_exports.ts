@@ -10,6 +10,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import type { Store } from "../store/store.ts";
 import { writeArchive } from "./_export_archive.ts";
+import type { UserData } from "./user_data.ts";
 import type { AuditLog } from "./audit.ts";
 import type { Actor, RequestMeta } from "../domain/actor.ts";
 import type { Download } from "./media.ts";
@@ -56,6 +57,8 @@ export class DataExports {
       /** Where archives are stored (encrypted). */
       blobs: EncryptedBlobs;
       mediaBlobs: EncryptedBlobs;
+      /** Features with data of their own about users, exported beside the core data. */
+      userData: readonly UserData[];
       signer: UrlSigner;
       notices: Notices;
       audit: AuditLog;
@@ -192,7 +195,12 @@ export class DataExports {
     let size: number;
     try {
       await writeArchive(
-        { store: this.deps.store, dataKeys: this.deps.dataKeys, mediaBlobs: this.deps.mediaBlobs },
+        {
+          store: this.deps.store,
+          dataKeys: this.deps.dataKeys,
+          mediaBlobs: this.deps.mediaBlobs,
+          userData: this.deps.userData,
+        },
         user,
         (chunk) => out.write(chunk),
         new Date(),

@@ -14,6 +14,7 @@ import { accountBucket, type AuthService } from "./auth.ts";
 import type { ConversationMembers } from "./conversation_members.ts";
 import type { DataExports } from "./data_exports.ts";
 import type { EventLog } from "./events.ts";
+import type { UserData } from "./user_data.ts";
 import type { MediaService } from "./media.ts";
 
 /** What an erasure removed, as counts (the audit log records these, never content). */
@@ -50,6 +51,8 @@ export class AccountErasure {
       dataKeys: DataKeys;
       members: ConversationMembers;
       events: EventLog;
+      /** Features with data of their own about users, removed with the account. */
+      userData: readonly UserData[];
       media: MediaService;
       exports: DataExports;
       limiter: RateLimiter;
@@ -111,6 +114,8 @@ export class AccountErasure {
     });
     if (!begun) throw new Error(`erasure of unknown user ${userId}`);
     this.deps.dataKeys.forget(userId, begun.keyIds);
+    // Data of its own a feature keeps (scheduled messages…) goes first: nothing of it may act later.
+    for (const data of this.deps.userData) await data.eraseUser(userId);
     const summary: ErasureSummary = {
       conversationsLeft: await this.#leaveAll(userId),
       messagesErased: await this.#eraseMessages(userId),

@@ -3,7 +3,6 @@ import { type DataKeys, messageAad } from "../crypto/envelope.ts";
 import { isSingleEmoji, normalizeEmoji } from "../domain/emoji.ts";
 import {
   conflict,
-  type FieldProblem,
   forbidden,
   invalidField,
   notFound,
@@ -11,7 +10,7 @@ import {
   validationFailed,
 } from "../domain/errors.ts";
 import { can, rolesThatCan } from "../domain/permissions.ts";
-import { SEND_LIMITS, type SendInput } from "../domain/send.ts";
+import { checkSend, type SendInput } from "../domain/send.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
 import type { MediaKind } from "../domain/media.ts";
 import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
@@ -70,6 +69,7 @@ export class MessagesService {
     actor: Actor,
     conversationId: string,
     input: SendInput,
+    options: { scheduled?: boolean } = {},
   ): Promise<{ message: PublicMessage; created: boolean }> {
     const { conversation, member } = await this.deps.conversations.membership(
       actor,
@@ -85,26 +85,9 @@ export class MessagesService {
     if (!can(member.role, "send", null, conversation.settings)) {
       throw forbidden("Only admins may send messages in this group");
     }
-    await this.#rateLimit(actor.userId);
-    const problems: FieldProblem[] = [];
-    let text: string | undefined;
-    if (input.text !== undefined) {
-      const r = checkText(input.text, { field: "text", ...MESSAGE_TEXT });
-      if (r.ok) text = r.text;
-      else problems.push(...r.problems);
-    }
-    const mediaIds = [...new Set(input.mediaIds ?? [])];
-    if (mediaIds.length > SEND_LIMITS.media) {
-      problems.push({ path: "mediaIds", message: `at most ${SEND_LIMITS.media} attachments` });
-    }
-    if (input.text === undefined && mediaIds.length === 0) {
-      problems.push({ path: "text", message: "a message needs text or mediaIds" });
-    }
-    const mentions = [...new Set(input.mentions ?? [])];
-    if (mentions.length > SEND_LIMITS.mentions) {
-      problems.push({ path: "mentions", message: `at most ${SEND_LIMITS.mentions} mentions` });
-    }
-    if (problems.length) throw validationFailed(problems);
+    // A scheduled send was rate limited when it was scheduled.
+    if (!options.scheduled) await this.#rateLimit(actor.userId);
+    const { text, mediaIds, mentions } = checkSend(input);
     await Promise.all([
       mediaIds.length
         ? this.deps.media.checkAttachable(actor.userId, mediaIds, "mediaIds")

@@ -39,6 +39,8 @@ import { SessionGuard } from "./session_guard.ts";
 import { PrivacySweeper } from "./sweeper.ts";
 import { TypingService } from "./typing.ts";
 import { UsersService } from "./users.ts";
+import { ScheduledMessages } from "./scheduled.ts";
+import { JobRunner } from "../jobs/runner.ts";
 
 /**
  * The use cases of one instance: all the edges (routes, realtime) ever see. No store, publisher,
@@ -55,6 +57,7 @@ export interface Services {
   conversations: ConversationsService;
   members: ConversationMembers;
   messages: MessagesService;
+  scheduled: ScheduledMessages;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -101,6 +104,14 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const { config, keys, store, logger, metrics, limiter } = ports;
   const activity = new ActivityService({ ledger: ports.ledger, metrics, logger });
   const publisher = new Publisher(ports.broker, config.instanceId, logger, metrics);
+  // Polls every 250 ms: a job another instance enqueued (or took over) runs well within a second.
+  const runner = new JobRunner({
+    store,
+    instanceId: config.instanceId,
+    logger,
+    metrics,
+    pollMs: 250,
+  });
   const notices = new Notices(publisher);
   const guard = new SessionGuard(store, publisher);
   await guard.start();
@@ -175,8 +186,20 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     hot,
     activity,
   });
+
   const receipts = new ReceiptsService({ config, store, conversations, notices });
   const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
+  const scheduled = new ScheduledMessages({
+    store,
+    dataKeys,
+    media,
+    conversations,
+    messages,
+    notices,
+    jobs: runner,
+    logger,
+  });
+  const userData = [scheduled];
   const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
   const exports = new DataExports({
     config,
@@ -184,6 +207,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     dataKeys,
     blobs: archives,
     mediaBlobs: blobs,
+    userData,
     signer,
     notices,
     audit,
@@ -197,6 +221,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     dataKeys,
     members,
     events,
+    userData,
     media,
     exports,
     limiter,
@@ -230,6 +255,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       conversations,
       members,
       messages,
+      scheduled,
       receipts,
       typing,
       media,
@@ -244,9 +270,11 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       activity.start();
       exports.start();
       sweeper.start();
+      runner.start();
     },
     async close() {
       typing.close();
+      await runner.close();
       await sweeper.stop();
       await exports.close();
       await jobs.close();

@@ -8,6 +8,7 @@ import type { LogStore } from "./log.ts";
 import type { MediaStore } from "./media.ts";
 import type { MessageStore } from "./messages.ts";
 import type { PrivacyStore } from "./privacy.ts";
+import type { ScheduledStore } from "./scheduled.ts";
 
 export type * from "./accounts.ts";
 export type * from "./activity.ts";
@@ -19,6 +20,7 @@ export type * from "./log.ts";
 export type * from "./media.ts";
 export type * from "./messages.ts";
 export type * from "./privacy.ts";
+export type * from "./scheduled.ts";
 export { directPeer } from "./conversations.ts";
 
 /**
@@ -39,6 +41,7 @@ export interface Store {
   readonly exports: ExportStore;
   readonly activity: ActivityStore;
   readonly jobs: JobStore;
+  readonly scheduled: ScheduledStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

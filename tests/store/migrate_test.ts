@@ -172,6 +172,19 @@ async function populate(store: SqliteStore): Promise<void> {
     completedAt: tick(),
     expiresAt: "2999-01-01T00:00:00.000Z",
   });
+  await store.scheduled.createScheduled({
+    id: newId(),
+    userId: a.id,
+    conversationId: "c1",
+    clientMsgId: "later-1",
+    body: { keyId: "key-1", blob: new Uint8Array([1, 2, 3]) },
+    mediaIds: [],
+    sendAt: "2999-01-01T00:00:00.000Z",
+    status: "pending",
+    failure: null,
+    createdAt: tick(),
+    updatedAt: tick(),
+  });
   await store.jobs.enqueue({
     id: newId(),
     kind: "message.expire",

@@ -24,6 +24,7 @@ import {
   type ReactionDoc,
   type ReceiptMarkDoc,
   type RefreshTokenDoc,
+  type ScheduledDoc,
   type SessionDoc,
   type UserDoc,
   type UserKeyDoc,
@@ -50,6 +51,7 @@ export interface Mongo {
   activityDays: Collection<ActivityDayDoc>;
   dailyCounts: Collection<DailyCountDoc>;
   jobs: Collection<JobDoc>;
+  scheduled: Collection<ScheduledDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -77,6 +79,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     activityDays: db.collection<ActivityDayDoc>(COLLECTIONS.activityDays),
     dailyCounts: db.collection<DailyCountDoc>(COLLECTIONS.dailyCounts),
     jobs: db.collection<JobDoc>(COLLECTIONS.jobs),
+    scheduled: db.collection<ScheduledDoc>(COLLECTIONS.scheduled),
   };
 }
 
@@ -200,6 +203,12 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       name: "key_history",
       partialFilterExpression: { key: isString },
     },
+  ],
+  scheduled: [
+    // Scheduling again with the same key is answered with the first one.
+    { key: { userId: 1, clientMsgId: 1 }, name: "idempotency_unique", unique: true },
+    // A user's scheduled messages, soonest first.
+    { key: { userId: 1, sendAt: 1, _id: 1 }, name: "user_send_at" },
   ],
 };
 

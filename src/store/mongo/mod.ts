@@ -11,6 +11,7 @@ import { MongoJobs } from "./_jobs.ts";
 import { MongoMedia } from "./_media.ts";
 import { MongoMessages } from "./_messages.ts";
 import { MongoPrivacy } from "./_privacy.ts";
+import { MongoScheduled } from "./_scheduled.ts";
 
 /** Connection settings of {@link MongoStore} (the shape of `config.mongo`). */
 export interface MongoStoreOptions {
@@ -99,6 +100,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     exports: new MongoExports(m),
     activity: new MongoActivity(m),
     jobs: new MongoJobs(m),
+    scheduled: new MongoScheduled(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

@@ -13,6 +13,7 @@ import type {
   SystemInfo,
 } from "../../domain/types.ts";
 import type { JobRecord } from "../jobs.ts";
+import type { ScheduledRecord } from "../scheduled.ts";
 
 // The documents of Parley's MongoDB database, one collection per SQLite table (same names), so the
 // migration maps table to collection one to one. Ids are our own strings, used as `_id`; composite
@@ -196,6 +197,7 @@ export const COLLECTIONS = {
   activityDays: "activity_days",
   dailyCounts: "daily_counts",
   jobs: "jobs",
+  scheduled: "scheduled_messages",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -247,3 +249,21 @@ export interface DailyCountDoc {
  * theirs without blocking a new one).
  */
 export type JobDoc = Omit<JobRecord, "id"> & { _id: string };
+
+/**
+ * A scheduled message (`_id` is its id), as the port's `ScheduledRecord`; its body is ciphertext in a
+ * BSON Binary, as a message's. (userId, clientMsgId) is unique.
+ */
+export interface ScheduledDoc {
+  _id: string;
+  userId: string;
+  conversationId: string;
+  clientMsgId: string;
+  body: { keyId: string; blob: Binary } | null;
+  mediaIds: string[];
+  sendAt: string;
+  status: ScheduledRecord["status"];
+  failure: { code: string; detail: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}

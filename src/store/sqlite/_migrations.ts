@@ -271,6 +271,28 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX jobs_due ON jobs(run_at) WHERE status = 'pending';
     `,
   },
+  {
+    version: 5,
+    name: "scheduled messages",
+    sql: `
+      CREATE TABLE scheduled_messages (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        body_key_id TEXT,
+        body BLOB,
+        media_ids TEXT NOT NULL,
+        send_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        failure TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (user_id, client_msg_id)
+      );
+      CREATE INDEX scheduled_by_user ON scheduled_messages(user_id, send_at, id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

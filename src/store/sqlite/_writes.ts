@@ -8,6 +8,7 @@ import { jobWrites } from "./_jobs.ts";
 import { mediaWrites } from "./_media.ts";
 import { messageWrites } from "./_messages.ts";
 import { privacyWrites } from "./_privacy.ts";
+import { scheduledWrites } from "./_scheduled.ts";
 
 /**
  * Every write of the SQLite adapter, by name: each area file declares its own. They run on the writer
@@ -24,6 +25,7 @@ export const WRITES = {
   ...mediaWrites,
   ...messageWrites,
   ...privacyWrites,
+  ...scheduledWrites,
 };
 
 /** The name of a write. */

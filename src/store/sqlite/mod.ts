@@ -7,6 +7,7 @@ import { sqliteConversations } from "./_conversations.ts";
 import { Db } from "./_db.ts";
 import { sqliteExports } from "./_exports.ts";
 import { sqliteJobs } from "./_jobs.ts";
+import { sqliteScheduled } from "./_scheduled.ts";
 import { SqliteLog } from "./_log.ts";
 import { sqliteMedia } from "./_media.ts";
 import { sqliteMessages } from "./_messages.ts";
@@ -60,6 +61,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     exports: sqliteExports(db, writer),
     activity: sqliteActivity(db, writer),
     jobs: sqliteJobs(db, writer),
+    scheduled: sqliteScheduled(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();
