@@ -157,6 +157,34 @@ export function messageRoutes(services: Services) {
     );
   }
 
+  r.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/conversations/{id}/messages/{messageId}/edits",
+      summary: "A message's edit history",
+      description: "For members. `edits` are the texts the message's edits set, oldest first, " +
+        "each with when (the last is the current text); `original` is the text as first sent. " +
+        "Empty for a message never edited; 404 once it is deleted for everyone (delete and " +
+        "erasure remove the history, as does expiry of a disappearing message).",
+      request: { params: MessageParams },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            original: z.object({ text: z.string(), createdAt: Iso }).optional(),
+            edits: z.array(z.object({ text: z.string(), editedAt: Iso })),
+          }).openapi("MessageEdits"),
+          "The history",
+        ),
+        ...problems(401, 404),
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid("param");
+      return c.json(await svc.edits(c.get("actor"), p.id, p.messageId), 200);
+    },
+  );
+
   for (const kind of ["read", "delivered"] as const) {
     r.openapi(
       createRoute({

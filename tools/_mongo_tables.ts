@@ -8,6 +8,7 @@ import {
   eventDoc,
   memberDoc,
   messageDoc,
+  sealedDoc,
   sessionDoc,
   userDoc,
   userKeyDoc,
@@ -176,6 +177,21 @@ export const TABLES: TableSpec[] = [
       metric: text(r.metric) as DailyCounter,
       value: Number(r.value),
     }),
+  },
+  {
+    table: "message_edits",
+    key: ["message_id", "version"],
+    toDoc: (r) => {
+      const version = Number(r.version);
+      const messageId = text(r.message_id);
+      return {
+        _id: version === 0 ? `${messageId}:0` : `${messageId}:${text(r.edited_at)}`,
+        messageId,
+        original: version === 0,
+        body: sealedDoc({ keyId: text(r.body_key), blob: r.body as Uint8Array }),
+        editedAt: text(r.edited_at),
+      };
+    },
   },
   { table: "scheduled_messages", key: ["id"], toDoc: (r) => scheduledDoc(toScheduled(r)) },
   {

@@ -1,9 +1,17 @@
-import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
+import type { MessageRecord, ReactionSummary, SealedText } from "../domain/types.ts";
 
 /** A page of history, in ascending seq order. */
 export interface MessagePage {
   messages: MessageRecord[];
   hasMore: boolean;
+}
+
+/** One version of a message's text: 0 as first sent, then one per edit. */
+export interface MessageVersion {
+  version: number;
+  body: SealedText;
+  /** When this text was set (for version 0, when the message was sent). */
+  editedAt: string;
 }
 
 /** When each member's delivered and read markers first reached a position. */
@@ -40,4 +48,9 @@ export interface MessageStore {
     at: string,
   ): Promise<number | null>;
   receipts(conversationId: string, seq: number): Promise<ReceiptRow[]>;
+  /**
+   * The text history of an edited message, oldest first (empty when it was never edited). Written by
+   * the `editMessage` mutation in the commit of the edit; erasing the message removes it.
+   */
+  messageVersions(messageId: string): Promise<MessageVersion[]>;
 }

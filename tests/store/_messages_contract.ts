@@ -5,6 +5,50 @@ import { addUser, directInput, groupInput, reactionChange, textChange, tick } fr
 import type { ContractTest } from "./store_contract.ts";
 
 export function messageContract(test: ContractTest): void {
+  test("edits keep the text as first sent and each edit's text; deleting removes the history", async (store) => {
+    const [a, b] = await Promise.all([addUser(store), addUser(store)]);
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    const sent = textChange(c.id, a.id, "e-1");
+    await store.log.commit(sent);
+    const id = sent.messageId!;
+    assert.deepEqual(await store.messages.messageVersions(id), [], "never edited");
+    const edit = (n: number, at: string) =>
+      store.log.commit({
+        conversationId: c.id,
+        event: "message.updated",
+        actorId: a.id,
+        messageId: id,
+        at,
+        mutations: [{
+          op: "editMessage",
+          messageId: id,
+          body: { keyId: "k1", blob: new Uint8Array([n]) },
+          editedAt: at,
+        }],
+      });
+    const [t1, t2] = [tick(), tick()];
+    await edit(1, t1);
+    await edit(2, t2);
+    const versions = await store.messages.messageVersions(id);
+    assert.deepEqual(versions.map((v) => v.version), [0, 1, 2]);
+    assert.deepEqual(versions.map((v) => v.editedAt), [sent.at, t1, t2]);
+    assert.deepEqual(
+      versions.map((v) => [...v.body.blob]),
+      [[...new TextEncoder().encode("sealed:e-1")], [1], [2]],
+    );
+    await store.log.commit({
+      conversationId: c.id,
+      event: "message.deleted",
+      actorId: a.id,
+      messageId: id,
+      at: tick(),
+      mutations: [{ op: "eraseMessage", messageId: id, deletedAt: tick() }],
+    });
+    assert.deepEqual(await store.messages.messageVersions(id), [], "gone with the message");
+  });
+
   test("parallel appends to one conversation get distinct, gap-free, increasing seqs", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
     const { conversation: c } = await store.conversations.createConversation(

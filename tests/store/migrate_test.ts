@@ -146,6 +146,19 @@ async function populate(store: SqliteStore): Promise<void> {
     at: tick(),
     mutations: [{ op: "eraseMessage", messageId: sent[2].messageId!, deletedAt: tick() }],
   });
+  await store.log.commit({
+    conversationId: g.id,
+    event: "message.updated",
+    actorId: a.id,
+    messageId: sent[4].messageId!,
+    at: tick(),
+    mutations: [{
+      op: "editMessage",
+      messageId: sent[4].messageId!,
+      body: { keyId: "key-1", blob: new Uint8Array([9, 9, 9]) },
+      editedAt: tick(),
+    }],
+  });
   await store.messages.hideMessage(
     b.id,
     (await store.messages.getMessage(d.id, sent[1].messageId!))!,
@@ -233,6 +246,13 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
       assert.deepEqual(key, await store.accounts.getUserKey(d._id));
       assert.equal(d.currentOf, d.userId, "a key that is not retired is current");
     }
+    const edits = target.docs<{ _id: string; messageId: string }>("message_edits");
+    assert.equal(edits.length, 2, "the original and the edit");
+    const versions = await store.messages.messageVersions(edits[0].messageId);
+    assert.deepEqual(
+      edits.map((d: any) => [d.original, d.editedAt, [...d.body.blob.buffer]]),
+      versions.map((v) => [v.version === 0, v.editedAt, [...v.body.blob]]),
+    );
     for (const { _id, ...job } of target.docs<{ _id: string }>("jobs")) {
       assert.deepEqual({ id: _id, ...job }, await store.jobs.getByKey("expire:m1"));
     }

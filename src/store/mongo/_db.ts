@@ -21,6 +21,7 @@ import {
   type MediaDoc,
   type MemberDoc,
   type MessageDoc,
+  type MessageEditDoc,
   type ReactionDoc,
   type ReceiptMarkDoc,
   type RefreshTokenDoc,
@@ -52,6 +53,7 @@ export interface Mongo {
   dailyCounts: Collection<DailyCountDoc>;
   jobs: Collection<JobDoc>;
   scheduled: Collection<ScheduledDoc>;
+  messageEdits: Collection<MessageEditDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -80,6 +82,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     dailyCounts: db.collection<DailyCountDoc>(COLLECTIONS.dailyCounts),
     jobs: db.collection<JobDoc>(COLLECTIONS.jobs),
     scheduled: db.collection<ScheduledDoc>(COLLECTIONS.scheduled),
+    messageEdits: db.collection<MessageEditDoc>(COLLECTIONS.messageEdits),
   };
 }
 
@@ -163,6 +166,7 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { userId: 1, conversationId: 1 }, name: "user_conversation" },
     { key: { messageId: 1 }, name: "message" },
   ],
+  messageEdits: [{ key: { messageId: 1, editedAt: 1 }, name: "message_versions" }],
   reactions: [
     { key: { messageId: 1, createdAt: 1, userId: 1 }, name: "first_use" },
     { key: { userId: 1, messageId: 1, emoji: 1 }, name: "user" },

@@ -1,8 +1,8 @@
 import type { ReadPreferenceMode } from "mongodb";
 import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
-import type { MessagePage, MessageStore, ReceiptRow } from "../messages.ts";
+import type { MessagePage, MessageStore, MessageVersion, ReceiptRow } from "../messages.ts";
 import { eachOf, type Mongo, partialEq, type Session } from "./_db.ts";
-import { toMessage } from "./codec.ts";
+import { bytes, toMessage } from "./codec.ts";
 import { hiddenKey, memberKey, receiptMarkKey } from "./schema.ts";
 
 async function getMessage(
@@ -262,5 +262,15 @@ export class MongoMessages implements MessageStore {
   }
   receipts(conversationId: string, seq: number) {
     return receipts(this.m, conversationId, seq);
+  }
+  async messageVersions(messageId: string): Promise<MessageVersion[]> {
+    const docs = await this.m.messageEdits.find({ messageId }).sort({ editedAt: 1 }).toArray();
+    // The original first; the edits after it in time order, numbered from 1.
+    const ordered = [...docs.filter((d) => d.original), ...docs.filter((d) => !d.original)];
+    return ordered.map((d, i) => ({
+      version: d.original ? 0 : docs.some((o) => o.original) ? i : i + 1,
+      body: { keyId: d.body.keyId, blob: bytes(d.body.blob) },
+      editedAt: d.editedAt,
+    }));
   }
 }

@@ -112,12 +112,39 @@ export async function applyMutation(
       await m.messages.insertOne(messageDoc({ ...x.message, conversationId, seq }), { session });
       return true;
     case "editMessage": {
-      const r = await m.messages.updateOne(
+      const before = await m.messages.findOneAndUpdate(
         { _id: x.messageId, conversationId, deletedAt: null },
         { $set: { body: sealedDoc(x.body), editedAt: x.editedAt } },
-        { session },
+        { session, returnDocument: "before" },
       );
-      return r.matchedCount > 0;
+      if (!before) return false;
+      // The history keeps the text as first sent (inserted once) and every edit after it.
+      const versions = [
+        ...(before.body
+          ? [{ _id: `${x.messageId}:0`, original: true, body: before.body, at: before.createdAt }]
+          : []),
+        {
+          _id: `${x.messageId}:${x.editedAt}`,
+          original: false,
+          body: sealedDoc(x.body),
+          at: x.editedAt,
+        },
+      ];
+      for (const v of versions) {
+        await m.messageEdits.updateOne(
+          { _id: v._id },
+          {
+            $setOnInsert: {
+              messageId: x.messageId,
+              original: v.original,
+              body: v.body,
+              editedAt: v.at,
+            },
+          },
+          { upsert: true, session },
+        );
+      }
+      return true;
     }
     case "eraseMessage": {
       const r = await m.messages.updateOne(
@@ -126,6 +153,7 @@ export async function applyMutation(
         { session },
       );
       await m.reactions.deleteMany({ messageId: x.messageId }, { session });
+      await m.messageEdits.deleteMany({ messageId: x.messageId }, { session });
       return r.matchedCount > 0;
     }
     case "addReaction": {

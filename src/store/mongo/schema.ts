@@ -121,6 +121,18 @@ export interface EventDoc {
   seqAt: number;
 }
 
+/**
+ * One version of an edited message's text: `_id` = `<messageId>:0` for the text as first sent
+ * (`original`), `<messageId>:<editedAt>` for each edit.
+ */
+export interface MessageEditDoc {
+  _id: string;
+  messageId: string;
+  original: boolean;
+  body: { keyId: string; blob: Binary };
+  editedAt: string;
+}
+
 /** A message; its body is ciphertext in a BSON Binary. */
 export interface MessageDoc {
   _id: string;
@@ -198,6 +210,7 @@ export const COLLECTIONS = {
   dailyCounts: "daily_counts",
   jobs: "jobs",
   scheduled: "scheduled_messages",
+  messageEdits: "message_edits",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {

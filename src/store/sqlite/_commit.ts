@@ -119,8 +119,17 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       }
       return true;
     }
-    case "editMessage":
-      return db.run(
+    case "editMessage": {
+      // The history keeps the text as first sent (version 0) and every edit after it.
+      db.run(
+        `INSERT INTO message_edits (message_id, version, body, body_key, edited_at)
+         SELECT id, 0, body, body_key, created_at FROM messages
+         WHERE id = ? AND conversation_id = ? AND deleted_at IS NULL AND body IS NOT NULL
+         ON CONFLICT DO NOTHING`,
+        m.messageId,
+        c.conversationId,
+      );
+      const edited = db.run(
         `UPDATE messages SET body = ?, body_key = ?, edited_at = ?
          WHERE id = ? AND conversation_id = ? AND deleted_at IS NULL`,
         m.body.blob,
@@ -129,6 +138,19 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
         m.messageId,
         c.conversationId,
       ) > 0;
+      if (edited) {
+        db.run(
+          `INSERT INTO message_edits (message_id, version, body, body_key, edited_at)
+           SELECT ?, coalesce(max(version), 0) + 1, ?, ?, ? FROM message_edits WHERE message_id = ?`,
+          m.messageId,
+          m.body.blob,
+          m.body.keyId,
+          m.editedAt,
+          m.messageId,
+        );
+      }
+      return edited;
+    }
     case "eraseMessage": {
       const changed = db.run(
         `UPDATE messages SET body = NULL, body_key = NULL, media_ids = '[]', mentions = '[]',
@@ -140,6 +162,7 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       );
       db.run("DELETE FROM reactions WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM message_media WHERE message_id = ?", m.messageId);
+      db.run("DELETE FROM message_edits WHERE message_id = ?", m.messageId);
       return changed > 0;
     }
     case "addReaction":

@@ -1,6 +1,6 @@
 import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
-import type { MessagePage, MessageStore, ReceiptRow } from "../messages.ts";
-import { type Db, placeholders, type Row, str, strOrNull } from "./_db.ts";
+import type { MessagePage, MessageStore, MessageVersion, ReceiptRow } from "../messages.ts";
+import { bytes, type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 import { toMessage } from "./_rows.ts";
@@ -161,6 +161,17 @@ export function receipts(db: Db, conversationId: string, seq: number): ReceiptRo
   });
 }
 
+function messageVersions(db: Db, messageId: string): MessageVersion[] {
+  return db.all(
+    "SELECT * FROM message_edits WHERE message_id = ? ORDER BY version",
+    messageId,
+  ).map((r) => ({
+    version: num(r.version),
+    body: { keyId: str(r.body_key), blob: bytes(r.body) },
+    editedAt: str(r.edited_at),
+  }));
+}
+
 /** The message writes, run on the writer thread (see `_writes.ts`). */
 export const messageWrites = { hideMessage, advanceMarker };
 
@@ -174,6 +185,7 @@ export function sqliteMessages(db: Db, writer: Writer): MessageStore {
       reactions,
       hiddenMessageIds,
       receipts,
+      messageVersions,
     }),
     ...bindWrites(writer, messageWrites),
   };

@@ -293,6 +293,21 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX scheduled_by_user ON scheduled_messages(user_id, send_at, id);
     `,
   },
+  {
+    version: 6,
+    name: "edit history",
+    sql: `
+      -- Version 0 is the text as first sent, 1… each edit's text; all sealed like message bodies.
+      CREATE TABLE message_edits (
+        message_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        body_key TEXT NOT NULL,
+        edited_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, version)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

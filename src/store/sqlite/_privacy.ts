@@ -128,6 +128,7 @@ export function finishErasure(db: Db, userId: string, at: string): ErasureFinish
         id,
       );
       db.run("DELETE FROM reactions WHERE message_id = ?", id);
+      db.run("DELETE FROM message_edits WHERE message_id = ?", id);
       db.run("DELETE FROM message_media WHERE message_id = ?", id);
     }
     const reactions = db.run("DELETE FROM reactions WHERE user_id = ?", userId);
@@ -195,6 +196,7 @@ export function sweepRetention(
     );
     events += db.run(`DELETE FROM events WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM reactions WHERE message_id IN (${list})`, ...ids);
+    db.run(`DELETE FROM message_edits WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);
