@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Iso, MediaRefSchema } from "./_schemas.ts";
+import { MESSAGE_TTL_SECONDS } from "../src/domain/types.ts";
 
 export const ReactionSchema = z.object({
   emoji: z.string(),
@@ -29,12 +30,21 @@ export const MessageSchema = z.object({
   editedAt: Iso.optional(),
   deletedAt: Iso.optional(),
   createdAt: Iso,
+  expiresAt: Iso.optional().openapi({
+    description: "A disappearing message: when it is deleted for everyone",
+  }),
 }).openapi("Message");
 
 export const SettingsSchema = z.object({
   onlyAdminsCanSend: z.boolean(),
   onlyAdminsCanEditInfo: z.boolean(),
   membersCanAddMembers: z.boolean(),
+  messageTtlSeconds: z.number().int().min(MESSAGE_TTL_SECONDS.min).max(MESSAGE_TTL_SECONDS.max)
+    .nullable().openapi({
+      description: "Disappearing messages: messages sent while set are deleted for everyone " +
+        "this many seconds after they were sent (null: off). Set by admins in groups, by either " +
+        "member in a direct conversation.",
+    }),
 }).openapi("GroupSettings");
 
 export const ConversationSchema = z.object({

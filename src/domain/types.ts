@@ -43,13 +43,19 @@ export interface GroupSettings {
   onlyAdminsCanSend: boolean;
   onlyAdminsCanEditInfo: boolean;
   membersCanAddMembers: boolean;
+  /** Disappearing messages: messages sent while set are deleted for everyone this long after. */
+  messageTtlSeconds: number | null;
 }
 
 export const DEFAULT_SETTINGS: GroupSettings = {
   onlyAdminsCanSend: false,
   onlyAdminsCanEditInfo: false,
   membersCanAddMembers: false,
+  messageTtlSeconds: null,
 };
+
+/** The bounds of `messageTtlSeconds`: 5 seconds to 90 days. */
+export const MESSAGE_TTL_SECONDS = { min: 5, max: 7_776_000 } as const;
 
 /** A conversation as stored. `lastSeq` is the position of its latest durable event. */
 export interface Conversation {
@@ -115,6 +121,8 @@ export interface MessageRecord {
   editedAt: string | null;
   deletedAt: string | null;
   createdAt: string;
+  /** When a disappearing message is deleted for everyone (absent: never). */
+  expiresAt?: string;
 }
 
 /** Reactions on one message: per emoji, who reacted, in order of the emoji's first use. */

@@ -194,12 +194,15 @@ export class ConversationsService {
     const { conversation, member } = await this.membership(actor, id);
     const patch: ConversationPatch = {};
     const changes: string[] = [];
+    // The disappearing-message timer is the one setting a direct conversation has: either member
+    // sets it there; in a group it is an admin's, like the other settings.
+    const { messageTtlSeconds, ...groupSettings } = input.settings ?? {};
     const groupInfo = input.name !== undefined || input.description !== undefined ||
-      input.avatarMediaId !== undefined || input.settings !== undefined;
-    if (groupInfo) {
-      if (conversation.type === "direct") {
-        throw forbidden("A direct conversation has no name, avatar or settings");
-      }
+      input.avatarMediaId !== undefined || Object.keys(groupSettings).length > 0;
+    if (groupInfo && conversation.type === "direct") {
+      throw forbidden("A direct conversation has no name, avatar or group settings");
+    }
+    if (groupInfo || (messageTtlSeconds !== undefined && conversation.type === "group")) {
       requirePermission(member.role, "editInfo", null, conversation.settings);
     }
     if (input.retentionDays !== undefined && conversation.type === "group") {
@@ -226,7 +229,9 @@ export class ConversationsService {
       const next = { ...conversation.settings, ...input.settings };
       if (JSON.stringify(next) !== JSON.stringify(conversation.settings)) {
         patch.settings = next;
-        changes.push("settings");
+        const timer = next.messageTtlSeconds !== conversation.settings.messageTtlSeconds;
+        if (timer) changes.push("messageTtlSeconds");
+        if (!timer || Object.keys(groupSettings).length > 0) changes.push("settings");
       }
     }
     if (input.retentionDays !== undefined && input.retentionDays !== conversation.retentionDays) {

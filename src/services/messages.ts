@@ -23,6 +23,7 @@ import type { Actor } from "../domain/actor.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
 import type { HotReads } from "./hot_reads.ts";
+import { expiryJob } from "./expiry.ts";
 import type { Notices } from "./notices.ts";
 import {
   type MediaCatalog,
@@ -103,7 +104,10 @@ export class MessagesService {
     ]);
 
     const id = newId();
-    const at = nowIso();
+    const now = new Date();
+    const at = now.toISOString();
+    const ttl = conversation.settings.messageTtlSeconds;
+    const expiresAt = ttl ? new Date(now.getTime() + ttl * 1000) : undefined;
     const body = text === undefined
       ? null
       : await this.deps.dataKeys.sealText(actor.userId, text, messageAad(conversationId, id));
@@ -137,11 +141,14 @@ export class MessagesService {
             editedAt: null,
             deletedAt: null,
             createdAt: at,
+            ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
           },
         },
         // Sending reads what came before: markers and receipt times move in the same commit.
         { op: "readUpTo", userId: actor.userId },
       ],
+      // A disappearing message's deletion is enqueued with it, or the message is not stored at all.
+      ...(expiresAt ? { jobs: [expiryJob(conversationId, id, expiresAt, now)] } : {}),
     }, { plain: text === undefined ? undefined : new Map([[id, text]]), fresh: true });
     if (result.status === "duplicate") {
       return {

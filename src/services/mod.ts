@@ -40,6 +40,7 @@ import { PrivacySweeper } from "./sweeper.ts";
 import { TypingService } from "./typing.ts";
 import { UsersService } from "./users.ts";
 import { ScheduledMessages } from "./scheduled.ts";
+import { MessageExpiry } from "./expiry.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
 /**
@@ -189,6 +190,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
 
   const receipts = new ReceiptsService({ config, store, conversations, notices });
   const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
+  new MessageExpiry({ store, events, media, jobs: runner });
   const scheduled = new ScheduledMessages({
     store,
     dataKeys,

@@ -39,6 +39,7 @@ export interface MessageView {
   editedAt?: string;
   deletedAt?: string;
   createdAt: string;
+  expiresAt?: string;
 }
 
 /** A message rendered for one viewer (reactions carry `me`). */
@@ -154,6 +155,7 @@ export class MessageRenderer {
       if (r.system) view.system = r.system;
       if (r.editedAt) view.editedAt = r.editedAt;
       if (r.deletedAt) view.deletedAt = r.deletedAt;
+      else if (r.expiresAt) view.expiresAt = r.expiresAt;
       return view;
     }));
   }

@@ -70,6 +70,7 @@ const settings = fc.record({
   onlyAdminsCanSend: fc.boolean(),
   onlyAdminsCanEditInfo: fc.boolean(),
   membersCanAddMembers: fc.boolean(),
+  messageTtlSeconds: fc.option(fc.integer({ min: 5, max: 7_776_000 })),
 });
 
 Deno.test("can() agrees with the contract's permission matrix for any role, action, target and settings", () => {
@@ -95,7 +96,12 @@ Deno.test("can() agrees with the contract on every combination (exhaustive walk)
         for (const onlyAdminsCanSend of bools) {
           for (const onlyAdminsCanEditInfo of bools) {
             for (const membersCanAddMembers of bools) {
-              const s = { onlyAdminsCanSend, onlyAdminsCanEditInfo, membersCanAddMembers };
+              const s = {
+                onlyAdminsCanSend,
+                onlyAdminsCanEditInfo,
+                membersCanAddMembers,
+                messageTtlSeconds: null,
+              };
               assert.equal(can(a, act, t, s), contractAllows(a, act, t, s), `${a} ${act} ${t}`);
               checked++;
             }
@@ -162,5 +168,6 @@ function settingsOf(value: boolean): GroupSettings {
     onlyAdminsCanSend: value,
     onlyAdminsCanEditInfo: value,
     membersCanAddMembers: value,
+    messageTtlSeconds: null,
   };
 }

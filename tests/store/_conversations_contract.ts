@@ -158,6 +158,7 @@ export function conversationContract(test: ContractTest): void {
             onlyAdminsCanSend: true,
             onlyAdminsCanEditInfo: false,
             membersCanAddMembers: true,
+            messageTtlSeconds: 3600,
           },
         },
       }], "conversation.updated"),

@@ -1,13 +1,14 @@
 import { Binary } from "mongodb";
-import type {
-  Conversation,
-  EventRecord,
-  Member,
-  MessageRecord,
-  SealedText,
-  Session,
-  SystemInfo,
-  User,
+import {
+  type Conversation,
+  DEFAULT_SETTINGS,
+  type EventRecord,
+  type Member,
+  type MessageRecord,
+  type SealedText,
+  type Session,
+  type SystemInfo,
+  type User,
 } from "../../domain/types.ts";
 import type { AuditEntry, UserKeyRecord } from "../store.ts";
 import {
@@ -146,7 +147,8 @@ export function toConversation(d: ConversationDoc): Conversation {
     name: d.name,
     description: d.description,
     avatarMediaId: d.avatarMediaId,
-    settings: d.settings,
+    // Settings added since a document was written read as their defaults.
+    settings: { ...DEFAULT_SETTINGS, ...d.settings },
     createdBy: d.createdBy,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
@@ -232,6 +234,7 @@ export function messageDoc(m: MessageRecord): MessageDoc {
     editedAt: m.editedAt,
     deletedAt: m.deletedAt,
     createdAt: m.createdAt,
+    ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}),
   };
 }
 
@@ -278,6 +281,7 @@ export function toMessage(d: MessageDoc): MessageRecord {
     editedAt: d.editedAt,
     deletedAt: d.deletedAt,
     createdAt: d.createdAt,
+    ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
   };
 }
 

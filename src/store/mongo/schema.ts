@@ -149,6 +149,8 @@ export interface MessageDoc {
   editedAt: string | null;
   deletedAt: string | null;
   createdAt: string;
+  /** When a disappearing message is deleted for everyone. */
+  expiresAt?: string;
 }
 
 /** A message one user deleted for themselves, `_id` = `userId:messageId`. */

@@ -74,8 +74,8 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
   try {
     db.run(
       `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
-           media_ids, reply_to, mentions, system, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           media_ids, reply_to, mentions, system, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       x.id,
       c.conversationId,
       seq,
@@ -89,6 +89,7 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
       JSON.stringify(x.mentions),
       x.system ? JSON.stringify(x.system) : null,
       x.createdAt,
+      x.expiresAt ?? null,
     );
   } catch (err) {
     if (

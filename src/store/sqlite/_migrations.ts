@@ -308,6 +308,13 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: "disappearing messages",
+    sql: `
+      ALTER TABLE messages ADD COLUMN expires_at TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

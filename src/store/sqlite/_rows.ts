@@ -1,14 +1,15 @@
-import type {
-  Conversation,
-  GlobalRole,
-  LastSeenPrivacy,
-  Member,
-  MemberRole,
-  MessageKind,
-  MessageRecord,
-  Presence,
-  Session,
-  User,
+import {
+  type Conversation,
+  DEFAULT_SETTINGS,
+  type GlobalRole,
+  type LastSeenPrivacy,
+  type Member,
+  type MemberRole,
+  type MessageKind,
+  type MessageRecord,
+  type Presence,
+  type Session,
+  type User,
 } from "../../domain/types.ts";
 import type { UserKeyRecord } from "../store.ts";
 import { bytes, num, type Row, str, strOrNull } from "./_db.ts";
@@ -59,7 +60,8 @@ export function toConversation(r: Row): Conversation {
     name: strOrNull(r.name),
     description: strOrNull(r.description),
     avatarMediaId: strOrNull(r.avatar_media_id),
-    settings: JSON.parse(str(r.settings)),
+    // Settings added since a row was written read as their defaults.
+    settings: { ...DEFAULT_SETTINGS, ...JSON.parse(str(r.settings)) },
     createdBy: strOrNull(r.created_by),
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
@@ -101,6 +103,7 @@ export function toMessage(r: Row): MessageRecord {
     editedAt: strOrNull(r.edited_at),
     deletedAt: strOrNull(r.deleted_at),
     createdAt: str(r.created_at),
+    ...(r.expires_at ? { expiresAt: str(r.expires_at) } : {}),
   };
 }
 
