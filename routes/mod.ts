@@ -18,6 +18,7 @@ import { conversationRoutes } from "./conversations.ts";
 import { exportRoutes } from "./exports.ts";
 import { messageRoutes } from "./messages.ts";
 import { scheduledRoutes } from "./scheduled.ts";
+import { pinRoutes } from "./pins.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
@@ -125,6 +126,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     conversationRoutes(s),
     messageRoutes(s),
     scheduledRoutes(s),
+    pinRoutes(s),
     adminRoutes(s),
     ...ctx.extraV1 ?? [],
   ];

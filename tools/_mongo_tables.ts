@@ -19,6 +19,8 @@ import {
   type DataExportDoc,
   hiddenKey,
   type HiddenMessageDoc,
+  type PinDoc,
+  pinKey,
   type ReactionDoc,
   reactionKey,
   type ReceiptMarkDoc,
@@ -176,6 +178,17 @@ export const TABLES: TableSpec[] = [
       day: text(r.day),
       metric: text(r.metric) as DailyCounter,
       value: Number(r.value),
+    }),
+  },
+  {
+    table: "pins",
+    key: ["conversation_id", "message_id"],
+    toDoc: (r): PinDoc => ({
+      _id: pinKey(text(r.conversation_id), text(r.message_id)),
+      conversationId: text(r.conversation_id),
+      messageId: text(r.message_id),
+      pinnedBy: text(r.pinned_by),
+      pinnedAt: text(r.pinned_at),
     }),
   },
   {

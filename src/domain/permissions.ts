@@ -12,7 +12,9 @@ export type GroupAction =
   | "setRoleUpToModerator"
   | "setRoleAdmin"
   | "transferOwnership"
-  | "deleteGroup";
+  | "deleteGroup"
+  /** Pin or unpin a message (in a group; anyone may in a direct conversation). */
+  | "pin";
 
 /**
  * The permission matrix of ../shared/API.md as data: the least role for each action. A role may do
@@ -30,6 +32,7 @@ export const LEAST_ROLE: Readonly<Record<GroupAction, MemberRole>> = {
   setRoleAdmin: "owner",
   transferOwnership: "owner",
   deleteGroup: "owner",
+  pin: "moderator",
 };
 
 /** Actions that act on another member: allowed only on members ranked strictly below the actor. */

@@ -103,6 +103,8 @@ export interface SystemInfo {
   userIds?: string[];
   role?: MemberRole;
   changes?: string[];
+  /** The message a pin or unpin was about. */
+  messageId?: string;
 }
 
 /** A message as stored: its text only as ciphertext. */
@@ -139,7 +141,8 @@ export type DurableEventName =
   | "conversation.deleted"
   | "member.added"
   | "member.removed"
-  | "member.updated";
+  | "member.updated"
+  | "pin.updated";
 
 /** A durable event as stored. `data` never holds message text: message events point at `messageId`. */
 export interface EventRecord {

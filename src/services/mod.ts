@@ -41,6 +41,7 @@ import { TypingService } from "./typing.ts";
 import { UsersService } from "./users.ts";
 import { ScheduledMessages } from "./scheduled.ts";
 import { MessageExpiry } from "./expiry.ts";
+import { PinsService } from "./pins.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
 /**
@@ -59,6 +60,7 @@ export interface Services {
   members: ConversationMembers;
   messages: MessagesService;
   scheduled: ScheduledMessages;
+  pins: PinsService;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -191,6 +193,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const receipts = new ReceiptsService({ config, store, conversations, notices });
   const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
   new MessageExpiry({ store, events, media, jobs: runner });
+  const pins = new PinsService({ store, conversations, events, renderer });
   const scheduled = new ScheduledMessages({
     store,
     dataKeys,
@@ -258,6 +261,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       members,
       messages,
       scheduled,
+      pins,
       receipts,
       typing,
       media,

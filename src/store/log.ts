@@ -20,7 +20,9 @@ export type Expectation =
   | { kind: "member"; userId: string; roles?: MemberRole[]; error: AppError }
   | { kind: "message"; messageId: string; senderId?: string; live?: boolean; error: AppError }
   /** Checked after the mutations: the conversation has at most `max` members. */
-  | { kind: "memberLimit"; max: number; error: AppError };
+  | { kind: "memberLimit"; max: number; error: AppError }
+  /** Checked after the mutations: the conversation has at most `max` pinned messages. */
+  | { kind: "pinLimit"; max: number; error: AppError };
 
 /** One state change made in the same commit as its event. */
 export type Mutation =
@@ -34,6 +36,9 @@ export type Mutation =
   | { op: "setRole"; userId: string; role: MemberRole }
   | { op: "updateConversation"; patch: ConversationPatch }
   | { op: "deleteConversation"; at: string }
+  /** Pins a live message of the conversation (no change when it is pinned already). */
+  | { op: "pinMessage"; messageId: string; userId: string; at: string }
+  | { op: "unpinMessage"; messageId: string }
   /** Moves the user's read and delivered markers up to this event (a sender has read what they sent). */
   | { op: "readUpTo"; userId: string };
 

@@ -14,6 +14,13 @@ export interface MessageVersion {
   editedAt: string;
 }
 
+/** A pinned message of a conversation: who pinned it and when. */
+export interface PinRecord {
+  messageId: string;
+  pinnedBy: string;
+  pinnedAt: string;
+}
+
 /** When each member's delivered and read markers first reached a position. */
 export interface ReceiptRow {
   userId: string;
@@ -53,4 +60,9 @@ export interface MessageStore {
    * the `editMessage` mutation in the commit of the edit; erasing the message removes it.
    */
   messageVersions(messageId: string): Promise<MessageVersion[]>;
+  /**
+   * The pinned messages of a conversation, newest pin first. Pins change through the log
+   * (`pinMessage`/`unpinMessage`); deleting a message for everyone unpins it.
+   */
+  listPins(conversationId: string): Promise<PinRecord[]>;
 }

@@ -19,6 +19,7 @@ const ACTIONS: GroupAction[] = [
   "setRoleAdmin",
   "transferOwnership",
   "deleteGroup",
+  "pin",
 ];
 /** Actions done to another member: only to members ranked strictly below the actor. */
 const ON_OTHERS: GroupAction[] = [
@@ -40,6 +41,7 @@ function contractLeastRank(action: GroupAction, settings: GroupSettings): number
       return settings.membersCanAddMembers ? RANK.member : RANK.moderator;
     case "removeMember":
     case "deleteOthersMessage":
+    case "pin":
       return RANK.moderator;
     case "editInfo":
     case "setRoleUpToModerator":

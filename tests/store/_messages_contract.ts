@@ -5,6 +5,58 @@ import { addUser, directInput, groupInput, reactionChange, textChange, tick } fr
 import type { ContractTest } from "./store_contract.ts";
 
 export function messageContract(test: ContractTest): void {
+  test("pins commit with their event, respect the limit, and go when the message is deleted", async (store) => {
+    const [a, b] = await Promise.all([addUser(store), addUser(store)]);
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    const sent = [textChange(c.id, a.id), textChange(c.id, b.id), textChange(c.id, a.id)];
+    for (const s of sent) await store.log.commit(s);
+    const [m1, m2, m3] = sent.map((s) => s.messageId!);
+    const limit = { kind: "pinLimit" as const, max: 2, error: forbidden("too many pins") };
+    const pin = (messageId: string, pinned = true) =>
+      store.log.commit({
+        conversationId: c.id,
+        event: "pin.updated",
+        actorId: a.id,
+        messageId: newId(),
+        system: {
+          action: pinned ? "message.pinned" : "message.unpinned",
+          actorId: a.id,
+          messageId,
+        },
+        data: { messageId, pinned, by: a.id },
+        at: tick(),
+        expect: pinned ? [limit] : [],
+        mutations: [
+          pinned ? { op: "pinMessage", messageId, userId: a.id, at: tick() } : {
+            op: "unpinMessage",
+            messageId,
+          },
+        ],
+      });
+    assert.equal((await pin(m1)).status, "committed");
+    assert.equal((await pin(m1)).status, "unchanged", "pinned already");
+    assert.equal((await pin(m2)).status, "committed");
+    const head = (await store.conversations.getConversation(c.id))!.lastSeq;
+    await assert.rejects(pin(m3), (e: AppError) => e.status === 403);
+    assert.equal((await store.conversations.getConversation(c.id))!.lastSeq <= head + 1, true);
+    assert.deepEqual((await store.messages.listPins(c.id)).map((p) => p.messageId), [m2, m1]);
+    assert.equal((await pin(m2, false)).status, "committed");
+    assert.equal((await pin(m2, false)).status, "unchanged", "not pinned");
+    assert.equal((await pin(newId())).status, "unchanged", "no such message");
+    await store.log.commit({
+      conversationId: c.id,
+      event: "message.deleted",
+      actorId: a.id,
+      messageId: m1,
+      at: tick(),
+      mutations: [{ op: "eraseMessage", messageId: m1, deletedAt: tick() }],
+    });
+    assert.deepEqual(await store.messages.listPins(c.id), [], "deleting unpins");
+    assert.equal((await pin(m1)).status, "unchanged", "a deleted message cannot be pinned");
+  });
+
   test("edits keep the text as first sent and each edit's text; deleting removes the history", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
     const { conversation: c } = await store.conversations.createConversation(

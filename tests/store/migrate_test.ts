@@ -159,6 +159,16 @@ async function populate(store: SqliteStore): Promise<void> {
       editedAt: tick(),
     }],
   });
+  await store.log.commit({
+    conversationId: g.id,
+    event: "pin.updated",
+    actorId: a.id,
+    messageId: newId(),
+    system: { action: "message.pinned", actorId: a.id, messageId: sent[4].messageId! },
+    data: { messageId: sent[4].messageId!, pinned: true, by: a.id },
+    at: tick(),
+    mutations: [{ op: "pinMessage", messageId: sent[4].messageId!, userId: a.id, at: tick() }],
+  });
   await store.messages.hideMessage(
     b.id,
     (await store.messages.getMessage(d.id, sent[1].messageId!))!,
@@ -253,6 +263,15 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
       edits.map((d: any) => [d.original, d.editedAt, [...d.body.blob.buffer]]),
       versions.map((v) => [v.version === 0, v.editedAt, [...v.body.blob]]),
     );
+    for (const { _id, ...pin } of target.docs<{ _id: string; conversationId: string }>("pins")) {
+      assert.deepEqual(
+        [{ ...pin, conversationId: undefined }],
+        (await store.messages.listPins(pin.conversationId)).map((p) => ({
+          ...p,
+          conversationId: undefined,
+        })),
+      );
+    }
     for (const { _id, ...job } of target.docs<{ _id: string }>("jobs")) {
       assert.deepEqual({ id: _id, ...job }, await store.jobs.getByKey("expire:m1"));
     }

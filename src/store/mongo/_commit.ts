@@ -35,13 +35,12 @@ const MISSING: CommitResult = { status: "missing" };
  *    (write concern majority) are written.
  * A commit that fails, or changes nothing, after step 4 leaves a gap in the seqs, which the port
  * allows; never a duplicate (and may leave some of its writes, jobs included, without their event).
- * Group changes (members, roles, info, delete) and changes with a `memberLimit` expectation run the
- * same steps in one transaction: all-or-nothing, no gap, and `memberLimit` checked after the
- * mutations.
+ * Group changes (members, roles, info, delete) and changes with a limit expectation (`memberLimit`,
+ * `pinLimit`) run the same steps in one transaction: all-or-nothing, no gap, and the limits checked
+ * after the mutations.
  */
 export async function commit(m: Mongo, c: Change): Promise<CommitResult> {
-  const grouped = c.mutations.some((x) => GROUP_OPS.has(x.op)) ||
-    (c.expect ?? []).some((e) => e.kind === "memberLimit");
+  const grouped = c.mutations.some((x) => GROUP_OPS.has(x.op)) || (c.expect ?? []).some(_isLimit);
   if (!grouped) {
     // Steps 1 and 2 read in parallel; their answers are still taken in order.
     const [first, checks] = await Promise.all([_firstSend(m, c), _readChecks(m, c, undefined)]);
@@ -96,7 +95,7 @@ async function _commit(m: Mongo, c: Change, session: Session): Promise<CommitRes
     if (!first) throw err;
     return { status: "duplicate", message: first };
   }
-  for (const e of c.expect ?? []) if (e.kind === "memberLimit") await _checkLimit(m, c, e, session);
+  for (const e of c.expect ?? []) if (_isLimit(e)) await _checkLimit(m, c, e, session);
   if (!changed) return UNCHANGED;
   return await _record(m, c, seq, seqAt, session);
 }
@@ -130,8 +129,16 @@ function _proceeds(c: Change, checks: { live: boolean; holds: boolean[] }): bool
   return true;
 }
 
+/** A limit expectation, checked after the mutations (in a transaction). */
+type Limit = Extract<Expectation, { kind: "memberLimit" | "pinLimit" }>;
+
+function _isLimit(e: Expectation): e is Limit {
+  return e.kind === "memberLimit" || e.kind === "pinLimit";
+}
+
+/** The expectations checked before the mutations: all but the limits. */
 function _checked(c: Change): Expectation[] {
-  return (c.expect ?? []).filter((e) => e.kind !== "memberLimit");
+  return (c.expect ?? []).filter((e) => !_isLimit(e));
 }
 
 async function _holds(
@@ -159,12 +166,12 @@ async function _holds(
   return true;
 }
 
-async function _checkLimit(
-  m: Mongo,
-  c: Change,
-  e: Extract<Expectation, { kind: "memberLimit" }>,
-  session: Session,
-): Promise<void> {
+async function _checkLimit(m: Mongo, c: Change, e: Limit, session: Session): Promise<void> {
+  if (e.kind === "pinLimit") {
+    const pins = await m.pins.countDocuments({ conversationId: c.conversationId }, { session });
+    if (pins > e.max) throw e.error;
+    return;
+  }
   const d = await m.conversations.findOne(
     { _id: c.conversationId },
     { projection: { memberCount: 1 }, session },

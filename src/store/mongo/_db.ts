@@ -22,6 +22,7 @@ import {
   type MemberDoc,
   type MessageDoc,
   type MessageEditDoc,
+  type PinDoc,
   type ReactionDoc,
   type ReceiptMarkDoc,
   type RefreshTokenDoc,
@@ -54,6 +55,7 @@ export interface Mongo {
   jobs: Collection<JobDoc>;
   scheduled: Collection<ScheduledDoc>;
   messageEdits: Collection<MessageEditDoc>;
+  pins: Collection<PinDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -83,6 +85,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     jobs: db.collection<JobDoc>(COLLECTIONS.jobs),
     scheduled: db.collection<ScheduledDoc>(COLLECTIONS.scheduled),
     messageEdits: db.collection<MessageEditDoc>(COLLECTIONS.messageEdits),
+    pins: db.collection<PinDoc>(COLLECTIONS.pins),
   };
 }
 
@@ -170,6 +173,12 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   reactions: [
     { key: { messageId: 1, createdAt: 1, userId: 1 }, name: "first_use" },
     { key: { userId: 1, messageId: 1, emoji: 1 }, name: "user" },
+  ],
+  pins: [
+    // A conversation's pins, newest first (and the pin limit's count).
+    { key: { conversationId: 1, pinnedAt: -1, messageId: -1 }, name: "conversation_pins" },
+    // Deleting a message for everyone, erasure and retention remove its pins.
+    { key: { messageId: 1 }, name: "message" },
   ],
   receiptMarks: [{ key: { conversationId: 1, seq: 1 }, name: "conversation_seq" }],
   auditLog: [

@@ -1,6 +1,12 @@
 import type { ReadPreferenceMode } from "mongodb";
 import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
-import type { MessagePage, MessageStore, MessageVersion, ReceiptRow } from "../messages.ts";
+import type {
+  MessagePage,
+  MessageStore,
+  MessageVersion,
+  PinRecord,
+  ReceiptRow,
+} from "../messages.ts";
 import { eachOf, type Mongo, partialEq, type Session } from "./_db.ts";
 import { bytes, toMessage } from "./codec.ts";
 import { hiddenKey, memberKey, receiptMarkKey } from "./schema.ts";
@@ -223,8 +229,8 @@ async function receipts(
 
 /**
  * The MongoDB {@link MessageStore}: messages as they are now, reactions, per-user hidden messages and
- * read/delivered markers (each marker move also records when it happened, for receipts). Pages of
- * older history are read with the `historyReads` preference.
+ * read/delivered markers (each marker move also records when it happened, for receipts), and pins.
+ * Pages of older history are read with the `historyReads` preference.
  */
 export class MongoMessages implements MessageStore {
   constructor(private readonly m: Mongo, private readonly historyReads: ReadPreferenceMode) {}
@@ -271,6 +277,15 @@ export class MongoMessages implements MessageStore {
       version: d.original ? 0 : docs.some((o) => o.original) ? i : i + 1,
       body: { keyId: d.body.keyId, blob: bytes(d.body.blob) },
       editedAt: d.editedAt,
+    }));
+  }
+  async listPins(conversationId: string): Promise<PinRecord[]> {
+    const docs = await this.m.pins.find({ conversationId })
+      .sort({ pinnedAt: -1, messageId: -1 }).toArray();
+    return docs.map((d) => ({
+      messageId: d.messageId,
+      pinnedBy: d.pinnedBy,
+      pinnedAt: d.pinnedAt,
     }));
   }
 }

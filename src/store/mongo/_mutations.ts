@@ -3,9 +3,13 @@ import type { Change, ConversationPatch, Mutation } from "../log.ts";
 import type { Mongo, Session } from "./_db.ts";
 import { readUpTo } from "./_messages.ts";
 import { memberDoc, messageDoc, sealedDoc } from "./codec.ts";
-import { type ConversationDoc, memberKey, reactionKey } from "./schema.ts";
+import { type ConversationDoc, memberKey, pinKey, reactionKey } from "./schema.ts";
 
-/** Mutations that change a group's membership or info: they commit in a transaction. */
+/**
+ * Mutations that change a group's membership or info: they commit in a transaction. Pins need none
+ * of their own (one conditional write each); a pin under a `pinLimit` commits in one through its
+ * expectation.
+ */
 export const GROUP_OPS: ReadonlySet<Mutation["op"]> = new Set([
   "addMembers",
   "removeMember",
@@ -52,6 +56,18 @@ async function _liveMessage(
   ));
 }
 
+async function _pinned(
+  m: Mongo,
+  conversationId: string,
+  messageId: string,
+  session: Session,
+): Promise<boolean> {
+  return !!(await m.pins.findOne(
+    { _id: pinKey(conversationId, messageId) },
+    { projection: { _id: 1 }, session },
+  ));
+}
+
 /**
  * Whether `x` would change anything, read before a seq is taken so that a change that alters nothing
  * consumes none. Check-then-act: a racing commit may still make it a no-op after the check (see
@@ -80,6 +96,11 @@ export async function wouldChange(
       );
       return x.op === "addReaction" ? !found : !!found;
     }
+    case "pinMessage":
+      return !(await _pinned(m, c.conversationId, x.messageId, session)) &&
+        await _liveMessage(m, c.conversationId, x.messageId, session);
+    case "unpinMessage":
+      return await _pinned(m, c.conversationId, x.messageId, session);
     case "addMembers":
       return (await _newMembers(m, x.members, session)).length > 0;
     case "removeMember":
@@ -154,7 +175,29 @@ export async function applyMutation(
       );
       await m.reactions.deleteMany({ messageId: x.messageId }, { session });
       await m.messageEdits.deleteMany({ messageId: x.messageId }, { session });
+      await m.pins.deleteMany({ messageId: x.messageId }, { session });
       return r.matchedCount > 0;
+    }
+    case "pinMessage": {
+      // Only a live message of this conversation; pinned already changes nothing.
+      if (!(await _liveMessage(m, conversationId, x.messageId, session))) return false;
+      const r = await m.pins.updateOne(
+        { _id: pinKey(conversationId, x.messageId) },
+        {
+          $setOnInsert: {
+            conversationId,
+            messageId: x.messageId,
+            pinnedBy: x.userId,
+            pinnedAt: x.at,
+          },
+        },
+        { upsert: true, session },
+      );
+      return r.upsertedCount > 0;
+    }
+    case "unpinMessage": {
+      const r = await m.pins.deleteOne({ _id: pinKey(conversationId, x.messageId) }, { session });
+      return r.deletedCount > 0;
     }
     case "addReaction": {
       const r = await m.reactions.updateOne(

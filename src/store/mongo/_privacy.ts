@@ -126,6 +126,7 @@ async function finishErasure(m: Mongo, userId: string, at: string): Promise<Eras
     );
     await m.reactions.deleteMany({ messageId: { $in: live } });
     await m.messageEdits.deleteMany({ messageId: { $in: live } });
+    await m.pins.deleteMany({ messageId: { $in: live } });
   }
   const reactions = (await m.reactions.deleteMany({ userId })).deletedCount;
   await m.hiddenMessages.deleteMany({ userId });
@@ -178,6 +179,7 @@ async function sweepRetention(
   events += (await m.events.deleteMany({ messageId: { $in: ids } })).deletedCount;
   await m.reactions.deleteMany({ messageId: { $in: ids } });
   await m.messageEdits.deleteMany({ messageId: { $in: ids } });
+  await m.pins.deleteMany({ messageId: { $in: ids } });
   await m.hiddenMessages.deleteMany({ messageId: { $in: ids } });
   const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
   const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));

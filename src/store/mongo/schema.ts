@@ -170,6 +170,15 @@ export interface ReactionDoc {
   createdAt: string;
 }
 
+/** A pinned message, `_id` = `conversationId:messageId`. */
+export interface PinDoc {
+  _id: string;
+  conversationId: string;
+  messageId: string;
+  pinnedBy: string;
+  pinnedAt: string;
+}
+
 /** When a member's marker first reached `seq`, `_id` = `conversationId:userId:kind:seq`. */
 export interface ReceiptMarkDoc {
   _id: string;
@@ -213,6 +222,7 @@ export const COLLECTIONS = {
   jobs: "jobs",
   scheduled: "scheduled_messages",
   messageEdits: "message_edits",
+  pins: "pins",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -229,6 +239,11 @@ export function hiddenKey(userId: string, messageId: string): string {
 
 export function reactionKey(r: { messageId: string; userId: string; emoji: string }): string {
   return `${r.messageId}:${r.userId}:${r.emoji}`;
+}
+
+/** The `_id` of a {@link PinDoc}. */
+export function pinKey(conversationId: string, messageId: string): string {
+  return `${conversationId}:${messageId}`;
 }
 
 export function receiptMarkKey(

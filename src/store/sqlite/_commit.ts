@@ -48,6 +48,11 @@ function check(db: Db, conversationId: string, e: Expectation): void {
     if (!r || num(r.member_count) > e.max) throw e.error;
     return;
   }
+  if (e.kind === "pinLimit") {
+    const r = db.get("SELECT count(*) AS n FROM pins WHERE conversation_id = ?", conversationId);
+    if (num(r!.n) > e.max) throw e.error;
+    return;
+  }
   if (e.kind === "member") {
     const r = db.get(
       "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?",
@@ -164,7 +169,31 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       db.run("DELETE FROM reactions WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM message_media WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM message_edits WHERE message_id = ?", m.messageId);
+      db.run("DELETE FROM pins WHERE message_id = ?", m.messageId);
       return changed > 0;
+    }
+    case "pinMessage": {
+      const live = db.get(
+        "SELECT 1 AS x FROM messages WHERE id = ? AND conversation_id = ? AND deleted_at IS NULL",
+        m.messageId,
+        c.conversationId,
+      );
+      if (!live) return false;
+      return db.run(
+        `INSERT INTO pins (conversation_id, message_id, pinned_by, pinned_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+        c.conversationId,
+        m.messageId,
+        m.userId,
+        m.at,
+      ) > 0;
+    }
+    case "unpinMessage": {
+      return db.run(
+        "DELETE FROM pins WHERE conversation_id = ? AND message_id = ?",
+        c.conversationId,
+        m.messageId,
+      ) > 0;
     }
     case "addReaction":
       return db.run(
@@ -286,10 +315,11 @@ export function applyChange(db: Db, c: Change): CommitResult {
     if (!head) throw MISSING;
     const seq = num(head.last_seq);
     const expect = c.expect ?? [];
-    for (const e of expect) if (e.kind !== "memberLimit") check(db, c.conversationId, e);
+    const afterwards = (e: Expectation) => e.kind === "memberLimit" || e.kind === "pinLimit";
+    for (const e of expect) if (!afterwards(e)) check(db, c.conversationId, e);
     let changed = false;
     for (const m of c.mutations) changed = apply(db, c, seq, m) || changed;
-    for (const e of expect) if (e.kind === "memberLimit") check(db, c.conversationId, e);
+    for (const e of expect) if (afterwards(e)) check(db, c.conversationId, e);
     if (!changed) throw UNCHANGED;
     const event: EventRecord = {
       conversationId: c.conversationId,

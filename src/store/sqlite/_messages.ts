@@ -1,5 +1,11 @@
 import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
-import type { MessagePage, MessageStore, MessageVersion, ReceiptRow } from "../messages.ts";
+import type {
+  MessagePage,
+  MessageStore,
+  MessageVersion,
+  PinRecord,
+  ReceiptRow,
+} from "../messages.ts";
 import { bytes, type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
@@ -172,6 +178,17 @@ function messageVersions(db: Db, messageId: string): MessageVersion[] {
   }));
 }
 
+function listPins(db: Db, conversationId: string): PinRecord[] {
+  return db.all(
+    "SELECT * FROM pins WHERE conversation_id = ? ORDER BY pinned_at DESC, message_id DESC",
+    conversationId,
+  ).map((r) => ({
+    messageId: str(r.message_id),
+    pinnedBy: str(r.pinned_by),
+    pinnedAt: str(r.pinned_at),
+  }));
+}
+
 /** The message writes, run on the writer thread (see `_writes.ts`). */
 export const messageWrites = { hideMessage, advanceMarker };
 
@@ -186,6 +203,7 @@ export function sqliteMessages(db: Db, writer: Writer): MessageStore {
       hiddenMessageIds,
       receipts,
       messageVersions,
+      listPins,
     }),
     ...bindWrites(writer, messageWrites),
   };

@@ -315,6 +315,20 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ALTER TABLE messages ADD COLUMN expires_at TEXT;
     `,
   },
+  {
+    version: 8,
+    name: "pins",
+    sql: `
+      CREATE TABLE pins (
+        conversation_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        pinned_by TEXT NOT NULL,
+        pinned_at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, message_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX pins_message ON pins(message_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

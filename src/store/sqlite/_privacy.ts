@@ -129,6 +129,7 @@ export function finishErasure(db: Db, userId: string, at: string): ErasureFinish
       );
       db.run("DELETE FROM reactions WHERE message_id = ?", id);
       db.run("DELETE FROM message_edits WHERE message_id = ?", id);
+      db.run("DELETE FROM pins WHERE message_id = ?", id);
       db.run("DELETE FROM message_media WHERE message_id = ?", id);
     }
     const reactions = db.run("DELETE FROM reactions WHERE user_id = ?", userId);
@@ -197,6 +198,7 @@ export function sweepRetention(
     events += db.run(`DELETE FROM events WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM reactions WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_edits WHERE message_id IN (${list})`, ...ids);
+    db.run(`DELETE FROM pins WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);
