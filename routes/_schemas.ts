@@ -10,6 +10,10 @@ export const MediaRefSchema = z.object({
 
 export const PrivacySchema = z.object({
   lastSeen: z.enum(["everyone", "contacts", "nobody"]),
+  readReceipts: z.boolean().openapi({
+    description: "False: others see no readAt of yours and get no read receipts from you; " +
+      "you see no readAt of others",
+  }),
 }).openapi("Privacy");
 
 export const MeSchema = z.object({

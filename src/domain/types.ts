@@ -16,7 +16,11 @@ export interface User {
   avatarMediaId: string | null;
   statusText: string | null;
   presence: Presence;
-  privacy: { lastSeen: LastSeenPrivacy };
+  privacy: {
+    lastSeen: LastSeenPrivacy;
+    /** False: others see no `readAt` of this user, and this user sees none of others. */
+    readReceipts: boolean;
+  };
   lastSeenAt: string | null;
   createdAt: string;
   deletedAt: string | null;

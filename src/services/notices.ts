@@ -21,15 +21,15 @@ export class Notices {
     await this.publisher.publish(userChannel(userId), { kind: "event" }, notice);
   }
 
-  /** Sends `notice` to the members of `conversationId` online now, except `options.exclude`. */
+  /** Sends `notice` to the members of `conversationId` online now, except those in `exclude`. */
   async notifyConversation(
     conversationId: string,
     notice: Notice,
-    options: { exclude?: string } = {},
+    options: { exclude?: string[] } = {},
   ): Promise<void> {
     await this.publisher.publish(
       conversationChannel(conversationId),
-      options.exclude
+      options.exclude?.length
         ? { kind: "event", conversationId, exclude: options.exclude }
         : { kind: "event", conversationId },
       notice,

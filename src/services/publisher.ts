@@ -15,8 +15,8 @@ export interface EnvelopeMeta {
   action?: string;
   /** How a durable event changes who receives its conversation. */
   membership?: { added?: string[]; removed?: string[]; deleted?: boolean };
-  /** A user not to deliver to (the typist of a typing event). */
-  exclude?: string;
+  /** Users not to deliver to (the typist of a typing event, members who opted out of receipts). */
+  exclude?: string[];
 }
 
 /** A received envelope: its meta and the body exactly as serialised once by the publisher. */

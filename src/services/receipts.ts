@@ -28,7 +28,7 @@ export class ReceiptsService {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Pick<Store, "messages">;
+      store: Pick<Store, "messages" | "accounts" | "conversations">;
       conversations: ConversationsService;
       notices: Notices;
     },
@@ -65,7 +65,9 @@ export class ReceiptsService {
       );
     }
     if (moved === null) return false;
-    const notice: ReceiptNotice = { userId: actor.userId, kind, seq: target, at };
+    // Someone who turned read receipts off tells others only that it arrived.
+    const shown = kind === "read" && !await this.#sharesReads(actor.userId) ? "delivered" : kind;
+    const notice: ReceiptNotice = { userId: actor.userId, kind: shown, seq: target, at };
     if (conversation.memberCount > this.deps.config.ws.receiptAggregateOver) {
       this.#queue(conversationId, notice);
     } else await this.#announce(conversationId, notice);
@@ -81,21 +83,41 @@ export class ReceiptsService {
     await this.deps.conversations.membership(actor, conversationId);
     const m = await this.deps.store.messages.getMessage(conversationId, messageId);
     if (!m) throw notFound("Message not found");
-    const rows = await this.deps.store.messages.receipts(conversationId, m.seq);
-    return rows.filter((r) => r.userId !== m.senderId).map((r) => {
+    const rows = (await this.deps.store.messages.receipts(conversationId, m.seq))
+      .filter((r) => r.userId !== m.senderId);
+    // Read receipts are mutual: whoever turned them off neither shows nor sees `readAt`.
+    const hidden = await this.#withoutReads([actor.userId, ...rows.map((r) => r.userId)]);
+    const viewerSees = !hidden.has(actor.userId);
+    return rows.map((r) => {
       const out: { userId: string; deliveredAt?: string; readAt?: string } = { userId: r.userId };
       if (r.deliveredAt) out.deliveredAt = r.deliveredAt;
-      if (r.readAt) out.readAt = r.readAt;
+      if (r.readAt && viewerSees && !hidden.has(r.userId)) out.readAt = r.readAt;
       return out;
     });
   }
 
   async #announce(conversationId: string, notice: ReceiptNotice): Promise<void> {
+    const exclude = notice.kind === "read" ? await this.#membersWithoutReads(conversationId) : [];
     await this.deps.notices.notifyConversation(conversationId, {
       event: "receipt",
       conversationId,
       data: { ...notice },
-    });
+    }, { exclude });
+  }
+
+  async #sharesReads(userId: string): Promise<boolean> {
+    return (await this.#withoutReads([userId])).size === 0;
+  }
+
+  /** Which of `userIds` turned read receipts off. */
+  async #withoutReads(userIds: string[]): Promise<Set<string>> {
+    const users = await this.deps.store.accounts.getUsers([...new Set(userIds)]);
+    return new Set(users.filter((u) => !u.privacy.readReceipts).map((u) => u.id));
+  }
+
+  async #membersWithoutReads(conversationId: string): Promise<string[]> {
+    const ids = await this.deps.store.conversations.memberIds(conversationId);
+    return [...await this.#withoutReads(ids)];
   }
 
   #queue(conversationId: string, notice: ReceiptNotice): void {
@@ -115,11 +137,23 @@ export class ReceiptsService {
     const batches = [...this.#pending];
     this.#pending.clear();
     for (const [conversationId, receipts] of batches) {
+      const exclude = receipts.some((r) => r.kind === "read")
+        ? await this.#membersWithoutReads(conversationId)
+        : [];
       await this.deps.notices.notifyConversation(conversationId, {
         event: "receipt",
         conversationId,
         data: { receipts, aggregated: true },
-      });
+      }, { exclude });
+      // Members who turned read receipts off get the same batch without anyone's reads.
+      const delivered = receipts.filter((r) => r.kind === "delivered");
+      for (const userId of delivered.length ? exclude : []) {
+        await this.deps.notices.notifyUser(userId, {
+          event: "receipt",
+          conversationId,
+          data: { receipts: delivered, aggregated: true },
+        });
+      }
     }
   }
 }

@@ -70,6 +70,6 @@ export class TypingService {
       event: "typing",
       conversationId,
       data: state === "start" ? { userId, state, expiresInMs: this.deps.ttlMs } : { userId, state },
-    }, { exclude: userId });
+    }, { exclude: [userId] });
   }
 }

@@ -1,7 +1,7 @@
 import { decodeCursor, encodeCursor, isString } from "../domain/cursor.ts";
 import { conflict, invalidField, notFound } from "../domain/errors.ts";
 import { checkDisplayName, checkStatusText, checkUsername } from "../domain/profile.ts";
-import type { LastSeenPrivacy, Presence, User } from "../domain/types.ts";
+import type { Presence, User } from "../domain/types.ts";
 import type { Store, UserPatch } from "../store/store.ts";
 import type { AuditLog } from "./audit.ts";
 import type { Actor } from "../domain/actor.ts";
@@ -32,7 +32,7 @@ export interface MeView {
   statusText?: string;
   presence: Presence;
   lastSeenAt?: string;
-  privacy: { lastSeen: LastSeenPrivacy };
+  privacy: User["privacy"];
   createdAt: string;
 }
 
@@ -55,7 +55,7 @@ export interface ProfilePatch {
   avatarMediaId?: string | null;
   statusText?: string | null;
   presence?: Presence;
-  privacy?: { lastSeen?: LastSeenPrivacy };
+  privacy?: Partial<User["privacy"]>;
 }
 
 /** Profiles: one's own, others' (with presence and last-seen privacy applied), and search. */
@@ -101,6 +101,9 @@ export class UsersService {
     if (patch.statusText !== undefined) change.statusText = checkStatusText(patch.statusText);
     if (patch.presence !== undefined) change.presence = patch.presence;
     if (patch.privacy?.lastSeen !== undefined) change.privacyLastSeen = patch.privacy.lastSeen;
+    if (patch.privacy?.readReceipts !== undefined) {
+      change.privacyReadReceipts = patch.privacy.readReceipts;
+    }
     if (patch.avatarMediaId !== undefined) {
       if (patch.avatarMediaId !== null) {
         await this.deps.avatars.checkUsable(actor.userId, patch.avatarMediaId, "avatarMediaId");

@@ -18,6 +18,7 @@ export interface UserPatch {
   statusText?: string | null;
   presence?: Presence;
   privacyLastSeen?: LastSeenPrivacy;
+  privacyReadReceipts?: boolean;
   role?: GlobalRole;
   lastSeenAt?: string;
 }

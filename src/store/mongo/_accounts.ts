@@ -30,7 +30,7 @@ async function createUser(m: Mongo, u: NewUser): Promise<CreateUserOutcome> {
     avatarMediaId: null,
     statusText: null,
     presence: "online",
-    privacy: { lastSeen: "everyone" },
+    privacy: { lastSeen: "everyone", readReceipts: true },
     lastSeenAt: null,
     createdAt: u.createdAt,
     deletedAt: null,
@@ -96,6 +96,7 @@ async function updateUser(m: Mongo, id: string, patch: UserPatch): Promise<Updat
   if (patch.statusText !== undefined) set.statusText = patch.statusText;
   if (patch.presence !== undefined) set.presence = patch.presence;
   if (patch.privacyLastSeen !== undefined) set.privacyLastSeen = patch.privacyLastSeen;
+  if (patch.privacyReadReceipts !== undefined) set.privacyReadReceipts = patch.privacyReadReceipts;
   if (patch.role !== undefined) set.role = patch.role;
   if (patch.lastSeenAt !== undefined) set.lastSeenAt = patch.lastSeenAt;
   if (Object.keys(set).length > 0) {

@@ -50,6 +50,7 @@ export function userDoc(u: User, passwordHash: string): UserDoc {
     statusText: u.statusText,
     presence: u.presence,
     privacyLastSeen: u.privacy.lastSeen,
+    privacyReadReceipts: u.privacy.readReceipts,
     lastSeenAt: u.lastSeenAt,
     createdAt: u.createdAt,
     deletedAt: u.deletedAt,
@@ -65,7 +66,8 @@ export function toUser(d: UserDoc): User {
     avatarMediaId: d.avatarMediaId,
     statusText: d.statusText,
     presence: d.presence,
-    privacy: { lastSeen: d.privacyLastSeen },
+    // Documents written before the setting existed read as its default (receipts on).
+    privacy: { lastSeen: d.privacyLastSeen, readReceipts: d.privacyReadReceipts !== false },
     lastSeenAt: d.lastSeenAt,
     createdAt: d.createdAt,
     deletedAt: d.deletedAt,

@@ -32,6 +32,8 @@ export interface UserDoc {
   statusText: string | null;
   presence: Presence;
   privacyLastSeen: LastSeenPrivacy;
+  /** Absent on documents written before the setting existed: receipts on. */
+  privacyReadReceipts?: boolean;
   lastSeenAt: string | null;
   createdAt: string;
   deletedAt: string | null;

@@ -86,8 +86,8 @@ export function searchUsers(
 
 export function updateUser(db: Db, id: string, patch: UserPatch): UpdateUserOutcome {
   const sets: string[] = [];
-  const params: Array<string | null> = [];
-  const put = (col: string, v: string | null | undefined) => {
+  const params: Array<string | number | null> = [];
+  const put = (col: string, v: string | number | null | undefined) => {
     if (v === undefined) return;
     sets.push(`${col} = ?`);
     params.push(v);
@@ -99,6 +99,9 @@ export function updateUser(db: Db, id: string, patch: UserPatch): UpdateUserOutc
   put("status_text", patch.statusText);
   put("presence", patch.presence);
   put("privacy_last_seen", patch.privacyLastSeen);
+  if (patch.privacyReadReceipts !== undefined) {
+    put("privacy_read_receipts", patch.privacyReadReceipts ? 1 : 0);
+  }
   put("role", patch.role);
   put("last_seen_at", patch.lastSeenAt);
   if (sets.length > 0) {

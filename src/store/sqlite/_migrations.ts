@@ -329,6 +329,13 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX pins_message ON pins(message_id);
     `,
   },
+  {
+    version: 9,
+    name: "read receipt privacy",
+    sql: `
+      ALTER TABLE users ADD COLUMN privacy_read_receipts INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

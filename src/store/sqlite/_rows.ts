@@ -23,7 +23,10 @@ export function toUser(r: Row): User {
     avatarMediaId: strOrNull(r.avatar_media_id),
     statusText: strOrNull(r.status_text),
     presence: str(r.presence) as Presence,
-    privacy: { lastSeen: str(r.privacy_last_seen) as LastSeenPrivacy },
+    privacy: {
+      lastSeen: str(r.privacy_last_seen) as LastSeenPrivacy,
+      readReceipts: num(r.privacy_read_receipts) === 1,
+    },
     lastSeenAt: strOrNull(r.last_seen_at),
     createdAt: str(r.created_at),
     deletedAt: strOrNull(r.deleted_at),
