@@ -11,7 +11,7 @@ export function accountContract(test: ContractTest): void {
     assert.equal(u.username, "alice");
     assert.equal(u.role, "user");
     assert.equal(u.presence, "online");
-    assert.deepEqual(u.privacy, { lastSeen: "everyone" });
+    assert.deepEqual(u.privacy, { lastSeen: "everyone", readReceipts: true });
     assert.deepEqual(await store.accounts.getUser(u.id), u);
     assert.deepEqual(await store.accounts.getUserByUsername("alice"), u);
     const again = await store.accounts.createUser({
@@ -40,6 +40,10 @@ export function accountContract(test: ContractTest): void {
     assert.equal(changed.statusText, "hi");
     assert.equal(changed.presence, "dnd");
     assert.equal(changed.privacy.lastSeen, "nobody");
+    assert.equal(changed.privacy.readReceipts, true, "untouched");
+    const off = await updated(store, a.id, { privacyReadReceipts: false });
+    assert.deepEqual(off.privacy, { lastSeen: "nobody", readReceipts: false });
+    assert.equal((await updated(store, a.id, { privacyReadReceipts: true })).privacy.readReceipts, true);
     assert.equal(changed.username, "anna");
     assert.equal((await updated(store, a.id, { statusText: null })).statusText, null);
     assert.deepEqual(await store.accounts.updateUser(a.id, { username: "bert" }), {
