@@ -349,7 +349,7 @@ export class Hub {
     let count = 0;
     for (const userId of s.users) {
       const connections = this.#users.get(userId)?.connections;
-      if (userId === exclude || !connections?.size) continue;
+      if (exclude?.includes(userId) || !connections?.size) continue;
       const frame = shared ?? JSON.stringify({ type: "event", ...personalize(event, userId) });
       for (const conn of connections) conn.deliver(frame, s.id, env.meta.seq);
       count += connections.size;

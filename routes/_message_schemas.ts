@@ -30,6 +30,8 @@ export const MessageSchema = z.object({
   editedAt: Iso.optional(),
   deletedAt: Iso.optional(),
   createdAt: Iso,
+  forwarded: z.object({ originalSenderId: z.string().optional(), originalCreatedAt: Iso })
+    .optional().openapi({ description: "A forwarded copy: who first sent it and when" }),
   expiresAt: Iso.optional().openapi({
     description: "A disappearing message: when it is deleted for everyone",
   }),

@@ -181,7 +181,7 @@ export function messageRoutes(services: Services) {
     }),
     async (c) => {
       const p = c.req.valid("param");
-      return c.json(await svc.edits(c.get("actor"), p.id, p.messageId), 200);
+      return c.json(await services.editHistory.edits(c.get("actor"), p.id, p.messageId), 200);
     },
   );
 

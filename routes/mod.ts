@@ -19,6 +19,7 @@ import { exportRoutes } from "./exports.ts";
 import { messageRoutes } from "./messages.ts";
 import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
+import { draftRoutes } from "./drafts.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
@@ -127,6 +128,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     messageRoutes(s),
     scheduledRoutes(s),
     pinRoutes(s),
+    draftRoutes(s),
     adminRoutes(s),
     ...ctx.extraV1 ?? [],
   ];

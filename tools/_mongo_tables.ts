@@ -40,6 +40,8 @@ import { toMedia } from "../src/store/sqlite/_media.ts";
 import { toJob } from "../src/store/sqlite/_jobs.ts";
 import { toScheduled } from "../src/store/sqlite/_scheduled.ts";
 import { scheduledDoc } from "../src/store/mongo/_scheduled.ts";
+import { toDraft } from "../src/store/sqlite/_drafts.ts";
+import { draftDoc } from "../src/store/mongo/_drafts.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
@@ -205,6 +207,11 @@ export const TABLES: TableSpec[] = [
         editedAt: text(r.edited_at),
       };
     },
+  },
+  {
+    table: "drafts",
+    key: ["user_id", "conversation_id", "thread_id"],
+    toDoc: (r) => draftDoc(toDraft(r)),
   },
   { table: "scheduled_messages", key: ["id"], toDoc: (r) => scheduledDoc(toScheduled(r)) },
   {

@@ -37,6 +37,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     activity: inner.activity,
     jobs: inner.jobs,
     scheduled: inner.scheduled,
+    drafts: inner.drafts,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

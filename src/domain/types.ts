@@ -129,6 +129,8 @@ export interface MessageRecord {
   createdAt: string;
   /** When a disappearing message is deleted for everyone (absent: never). */
   expiresAt?: string;
+  /** A copy of another message: who first sent it (absent once erased) and when. */
+  forwarded?: { originalSenderId?: string; originalCreatedAt: string };
 }
 
 /** Reactions on one message: per emoji, who reacted, in order of the emoji's first use. */

@@ -24,6 +24,7 @@ import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
 import type { HotReads } from "./hot_reads.ts";
 import { expiryJob } from "./expiry.ts";
+import { forwardSource } from "./_forward.ts";
 import type { Notices } from "./notices.ts";
 import {
   type MediaCatalog,
@@ -32,12 +33,6 @@ import {
   type PublicMessage,
   type ViewerReactions,
 } from "./render.ts";
-
-/** One edit of a message: the text it set and when. */
-export interface MessageEdit {
-  text: string;
-  editedAt: string;
-}
 
 /** Deleting media that no message references any more (the media service does it). */
 export interface MediaReleaser {
@@ -94,9 +89,13 @@ export class MessagesService {
     }
     // A scheduled send was rate limited when it was scheduled.
     if (!options.scheduled) await this.#rateLimit(actor.userId);
-    const { text, mediaIds, mentions } = checkSend(input);
+    const source = input.forwardOf ? await forwardSource(this.deps, actor, input) : undefined;
+    const { text, mediaIds, mentions } = checkSend(
+      source ? { ...source, mentions: input.mentions } : input,
+    );
     await Promise.all([
-      mediaIds.length
+      // A forward's attachments are the source's: seen by the sender, not necessarily uploaded.
+      mediaIds.length && !source
         ? this.deps.media.checkAttachable(actor.userId, mediaIds, "mediaIds")
         : undefined,
       this.#checkReply(conversationId, input.replyTo),
@@ -142,6 +141,7 @@ export class MessagesService {
             deletedAt: null,
             createdAt: at,
             ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+            ...(source ? { forwarded: source.forwarded } : {}),
           },
         },
         // Sending reads what came before: markers and receipt times move in the same commit.
@@ -365,36 +365,6 @@ export class MessagesService {
       ? [result.view!]
       : await this.deps.renderer.render([m]);
     return messageFor(view, actor.userId).reactions;
-  }
-
-  /**
-   * The edit history of a message for a member: `edits` are the texts its edits set, oldest first,
-   * with when (the last is the current text); `original` is the text as first sent. Empty for a
-   * message never edited; gone once the message is deleted (404) or its author erased.
-   */
-  async edits(
-    actor: Actor,
-    conversationId: string,
-    messageId: string,
-  ): Promise<{ original?: { text: string; createdAt: string }; edits: MessageEdit[] }> {
-    await this.deps.conversations.membership(actor, conversationId);
-    const m = await this.#message(conversationId, messageId);
-    const hidden = await this.deps.store.messages.hiddenMessageIds(actor.userId, [messageId]);
-    if (m.deletedAt || hidden.has(messageId)) throw notFound("Message not found");
-    const aad = messageAad(conversationId, messageId);
-    const versions = await this.deps.store.messages.messageVersions(messageId);
-    const texts = await Promise.all(
-      versions.map(async (v) => ({ v, text: await this.deps.dataKeys.openText(v.body, aad) })),
-    );
-    const readable = texts.filter((t): t is { v: typeof t.v; text: string } => t.text !== null);
-    const first = readable.find((t) => t.v.version === 0);
-    return {
-      ...(first ? { original: { text: first.text, createdAt: first.v.editedAt } } : {}),
-      edits: readable.filter((t) => t.v.version > 0).map((t) => ({
-        text: t.text,
-        editedAt: t.v.editedAt,
-      })),
-    };
   }
 
   /** Durable events after `after` for catching up. */

@@ -42,6 +42,8 @@ import { UsersService } from "./users.ts";
 import { ScheduledMessages } from "./scheduled.ts";
 import { MessageExpiry } from "./expiry.ts";
 import { PinsService } from "./pins.ts";
+import { DraftsService } from "./drafts.ts";
+import { EditHistory } from "./edit_history.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
 /**
@@ -61,6 +63,8 @@ export interface Services {
   messages: MessagesService;
   scheduled: ScheduledMessages;
   pins: PinsService;
+  drafts: DraftsService;
+  editHistory: EditHistory;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -194,6 +198,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
   new MessageExpiry({ store, events, media, jobs: runner });
   const pins = new PinsService({ store, conversations, events, renderer });
+  const editHistory = new EditHistory({ store, dataKeys, conversations });
   const scheduled = new ScheduledMessages({
     store,
     dataKeys,
@@ -204,7 +209,8 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     jobs: runner,
     logger,
   });
-  const userData = [scheduled];
+  const drafts = new DraftsService({ store, dataKeys, conversations, notices });
+  const userData = [scheduled, drafts];
   const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
   const exports = new DataExports({
     config,
@@ -262,6 +268,8 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       messages,
       scheduled,
       pins,
+      drafts,
+      editHistory,
       receipts,
       typing,
       media,

@@ -40,6 +40,7 @@ export interface MessageView {
   deletedAt?: string;
   createdAt: string;
   expiresAt?: string;
+  forwarded?: { originalSenderId?: string; originalCreatedAt: string };
 }
 
 /** A message rendered for one viewer (reactions carry `me`). */
@@ -152,6 +153,7 @@ export class MessageRenderer {
       const text = plain?.get(r.id) ?? await this.#text(r);
       if (text !== null) view.text = text;
       if (r.replyTo) view.replyTo = r.replyTo;
+      if (r.forwarded && !r.deletedAt) view.forwarded = r.forwarded;
       if (r.system) view.system = r.system;
       if (r.editedAt) view.editedAt = r.editedAt;
       if (r.deletedAt) view.deletedAt = r.deletedAt;

@@ -2,6 +2,7 @@ import type { AccountStore } from "./accounts.ts";
 import type { ActivityStore } from "./activity.ts";
 import type { AuditStore } from "./audit.ts";
 import type { ConversationStore } from "./conversations.ts";
+import type { DraftStore } from "./drafts.ts";
 import type { ExportStore } from "./exports.ts";
 import type { JobStore } from "./jobs.ts";
 import type { LogStore } from "./log.ts";
@@ -14,6 +15,7 @@ export type * from "./accounts.ts";
 export type * from "./activity.ts";
 export type * from "./audit.ts";
 export type * from "./conversations.ts";
+export type * from "./drafts.ts";
 export type * from "./exports.ts";
 export type * from "./jobs.ts";
 export type * from "./log.ts";
@@ -42,6 +44,7 @@ export interface Store {
   readonly activity: ActivityStore;
   readonly jobs: JobStore;
   readonly scheduled: ScheduledStore;
+  readonly drafts: DraftStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

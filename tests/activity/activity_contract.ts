@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ActivityLedger } from "../../src/activity/activity.ts";
 import { daysEnding } from "../../src/domain/privacy.ts";
+import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty ledger for one test and disposes of it afterwards. */
 export type LedgerFactory = () => Promise<{ ledger: ActivityLedger; close: () => Promise<void> }>;
@@ -17,13 +18,19 @@ function assertCount(ledger: ActivityLedger, actual: number, expected: number, w
   );
 }
 
-/** The behaviour every {@link ActivityLedger} adapter must have. */
-export function runActivityContract(name: string, factory: LedgerFactory): void {
+/**
+ * The behaviour every {@link ActivityLedger} adapter must have. The tests run sanitized unless
+ * `sanitizers` turns that off.
+ */
+export function runActivityContract(
+  name: string,
+  factory: LedgerFactory,
+  sanitizers: Sanitizers = sanitized,
+): void {
   const test = (title: string, fn: (ledger: ActivityLedger) => Promise<void>) =>
     Deno.test({
       name: `${name} activity: ${title}`,
-      sanitizeOps: false,
-      sanitizeResources: false,
+      ...sanitizers,
       fn: async () => {
         const { ledger, close } = await factory();
         try {

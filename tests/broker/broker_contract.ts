@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Broker } from "../../src/broker/broker.ts";
+import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Collects messages and lets a test wait for a count, never sleeping blindly. */
 export class Inbox {
@@ -30,16 +31,17 @@ export class Inbox {
 /**
  * The behaviour every {@link Broker} adapter must have. `makeBrokers` returns two brokers that talk
  * to the same transport (two "instances"); for the in-process adapter they are the same object.
+ * The tests run sanitized unless `sanitizers` turns that off.
  */
 export function runBrokerContract(
   name: string,
   makeBrokers: () => Promise<{ a: Broker; b: Broker; close: () => Promise<void> }>,
+  sanitizers: Sanitizers = sanitized,
 ): void {
   const test = (title: string, fn: (a: Broker, b: Broker) => Promise<void>) =>
     Deno.test({
       name: `${name} broker: ${title}`,
-      sanitizeOps: false,
-      sanitizeResources: false,
+      ...sanitizers,
       fn: async () => {
         const { a, b, close } = await makeBrokers();
         try {

@@ -17,6 +17,7 @@ runBrokerContract("redis", async () => {
 
 Deno.test({
   name: "redis broker: survives a Redis restart, reports down/up, and resubscribes",
+  // node-redis may leave a reconnect timer (RedisSocket#connect) running after close().
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {

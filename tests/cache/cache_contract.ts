@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EPOCH, type ReadCache } from "../../src/cache/cache.ts";
 import { eventually } from "../support/wait.ts";
+import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh cache; `peer` is a second instance on the same shared state, when there is one. */
 export type CacheFactory = () => Promise<{
@@ -13,14 +14,19 @@ const TTL = 60_000;
 
 /**
  * The behaviour every {@link ReadCache} adapter must have. `shared` adapters must also show a bump on
- * one instance to the other (the factory's `peer`).
+ * one instance to the other (the factory's `peer`). The tests run sanitized unless `sanitizers`
+ * turns that off.
  */
-export function runCacheContract(name: string, factory: CacheFactory, shared: boolean): void {
+export function runCacheContract(
+  name: string,
+  factory: CacheFactory,
+  shared: boolean,
+  sanitizers: Sanitizers = sanitized,
+): void {
   const test = (title: string, fn: (c: ReadCache, peer?: ReadCache) => Promise<void>) =>
     Deno.test({
       name: `${name} read cache: ${title}`,
-      sanitizeOps: false,
-      sanitizeResources: false,
+      ...sanitizers,
       fn: async () => {
         const { cache, peer, close } = await factory();
         try {

@@ -5,6 +5,7 @@ import { createRedisClient } from "../../src/redis/client.ts";
 import { sharedRedis, startRedis } from "../support/redis.ts";
 import { eventually } from "../support/wait.ts";
 import { runCacheContract } from "./cache_contract.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
 const logger = createLogger({ level: "error", write: () => {} });
 const redis = await sharedRedis();
@@ -48,8 +49,7 @@ runCacheContract("redis", async () => {
 Deno.test({
   name: "redis read cache: while Redis is down every call fails at once; after it is back, a " +
     "lookup never serves what was cached before it went away",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...sanitized,
   fn: async () => {
     const own = await startRedis();
     const client = await connect(own.url);
@@ -77,8 +77,7 @@ Deno.test({
 Deno.test({
   name: "redis read cache: a Redis restarted from an older snapshot (bumps lost) serves nothing " +
     "cached before it went back in time",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...sanitized,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "parley-redis-" });
     const own = await startRedis({ dir });

@@ -9,7 +9,8 @@ import {
   seal,
 } from "../../src/crypto/envelope.ts";
 import type { Store, UserKeyRecord } from "../../src/store/store.ts";
-import { registerUser, serverTest, startServer } from "../support/server.ts";
+import { registerUser, startServer, tempDir } from "../support/server.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
 /** Every regular file under `dir`, recursively (database, -wal and -shm files, keys, media). */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -45,63 +46,57 @@ async function plaintextHits(dir: string, texts: string[]): Promise<string[]> {
   return hits;
 }
 
-Deno.test({
-  name: "message texts and edits never reach the data directory in plain text (db, -wal, -shm)",
-  ...serverTest,
-  fn: async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "parley-enc-" });
-    const s = await startServer({ DATA_DIR: dataDir });
-    let closed = false;
-    try {
-      const a = await registerUser(s.url);
-      const b = await registerUser(s.url);
-      const conv = (await a.client.post("/v1/conversations", { type: "direct", userId: b.id }))
-        .body.id;
-      const texts = [
-        "zebra-quokka-7f3a plaintext canary",
-        "Geheimnis über Käsekuchen ☕ 42",
-        "秘密のメッセージ 🦄🔐",
-        "edited-canary-91c2 after the fact",
-      ];
-      const first = await a.client.post(`/v1/conversations/${conv}/messages`, {
-        clientMsgId: "enc-1",
-        text: texts[0],
+Deno.test(
+  "message texts and edits never reach the data directory in plain text (db, -wal, -shm)",
+  sanitized,
+  async () => {
+    await using dir = await tempDir("parley-enc-");
+    const dataDir = dir.path;
+    await using s = await startServer({ DATA_DIR: dataDir });
+    const a = await registerUser(s.url);
+    const b = await registerUser(s.url);
+    const conv = (await a.client.post("/v1/conversations", { type: "direct", userId: b.id }))
+      .body.id;
+    const texts = [
+      "zebra-quokka-7f3a plaintext canary",
+      "Geheimnis über Käsekuchen ☕ 42",
+      "秘密のメッセージ 🦄🔐",
+      "edited-canary-91c2 after the fact",
+    ];
+    const first = await a.client.post(`/v1/conversations/${conv}/messages`, {
+      clientMsgId: "enc-1",
+      text: texts[0],
+    });
+    assert.equal(first.status, 201);
+    for (const [i, text] of texts.slice(1, 3).entries()) {
+      const res = await b.client.post(`/v1/conversations/${conv}/messages`, {
+        clientMsgId: `enc-${i + 2}`,
+        text,
       });
-      assert.equal(first.status, 201);
-      for (const [i, text] of texts.slice(1, 3).entries()) {
-        const res = await b.client.post(`/v1/conversations/${conv}/messages`, {
-          clientMsgId: `enc-${i + 2}`,
-          text,
-        });
-        assert.equal(res.status, 201);
-      }
-      const edit = await a.client.patch(
-        `/v1/conversations/${conv}/messages/${first.body.message.id}`,
-        { text: texts[3] },
-      );
-      assert.equal(edit.status, 200);
-      // The server does read them back: the scan is not vacuous.
-      const history = await b.client.get(`/v1/conversations/${conv}/messages`);
-      const seen = history.body.messages.map((m: any) => m.text);
-      assert.deepEqual(seen.filter((t: string) => texts.includes(t)).sort(), texts.slice(1).sort());
-
-      const files = await filesUnder(dataDir);
-      assert.ok(files.some((f) => f.endsWith("-wal")), `a WAL file exists: ${files.join(", ")}`);
-      assert.deepEqual(await plaintextHits(dataDir, texts), [], "while running");
-      // The check itself finds a planted canary.
-      await Deno.writeTextFile(join(dataDir, "canary.txt"), texts[0]);
-      assert.equal((await plaintextHits(dataDir, texts)).length, 1);
-      await Deno.remove(join(dataDir, "canary.txt"));
-
-      await s.close();
-      closed = true;
-      assert.deepEqual(await plaintextHits(dataDir, texts), [], "after shutdown (checkpointed)");
-    } finally {
-      if (!closed) await s.close();
-      await Deno.remove(dataDir, { recursive: true });
+      assert.equal(res.status, 201);
     }
+    const edit = await a.client.patch(
+      `/v1/conversations/${conv}/messages/${first.body.message.id}`,
+      { text: texts[3] },
+    );
+    assert.equal(edit.status, 200);
+    // The server does read them back: the scan is not vacuous.
+    const history = await b.client.get(`/v1/conversations/${conv}/messages`);
+    const seen = history.body.messages.map((m: any) => m.text);
+    assert.deepEqual(seen.filter((t: string) => texts.includes(t)).sort(), texts.slice(1).sort());
+
+    const files = await filesUnder(dataDir);
+    assert.ok(files.some((f) => f.endsWith("-wal")), `a WAL file exists: ${files.join(", ")}`);
+    assert.deepEqual(await plaintextHits(dataDir, texts), [], "while running");
+    // The check itself finds a planted canary.
+    await Deno.writeTextFile(join(dataDir, "canary.txt"), texts[0]);
+    assert.equal((await plaintextHits(dataDir, texts)).length, 1);
+    await Deno.remove(join(dataDir, "canary.txt"));
+
+    await s.close();
+    assert.deepEqual(await plaintextHits(dataDir, texts), [], "after shutdown (checkpointed)");
   },
-});
+);
 
 async function aesKey(): Promise<CryptoKey> {
   return await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [

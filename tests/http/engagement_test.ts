@@ -9,7 +9,6 @@ import {
   createGroup,
   registerUser,
   serverTest,
-  startServer,
   type TestServer,
   type TestUser,
 } from "../support/server.ts";
@@ -64,109 +63,92 @@ async function checkScripted(admin: TestUser, exact: boolean): Promise<void> {
   assert.deepEqual(days.slice(1).map((d: any) => d.messagesSent), [0, 0, 0, 0, 0, 0, 0, 0]);
 }
 
-Deno.test({
-  name:
-    "admin metrics: a scripted day of requests, socket frames, messages, media and registrations adds up; past days give DAU/WAU/MAU; /metrics exports them",
-  ...serverTest,
-  fn: async () => {
-    const s = await startServer();
-    try {
-      const admin = await registerUser(s.url);
-      await makeAdmin(s, admin);
-      const [u1, u2, u3, _u4, u5] = [
-        await registerUser(s.url),
-        await registerUser(s.url),
-        await registerUser(s.url),
-        await registerUser(s.url), // registers, then does nothing: not active
-        await registerUser(s.url),
-      ];
-      const group = (await createGroup(u1, "Metrics", [u2])).id;
-      const images = [
-        await uploadSettled(u1.client, await png(20, 20)),
-        await uploadSettled(u1.client, await png(30, 20)),
-      ];
-      const doc = await uploadSettled(u1.client, new TextEncoder().encode("a document"), {
-        type: "text/plain",
-      });
-      const post = (u: TestUser, body: Record<string, unknown>) =>
-        u.client.post(`/v1/conversations/${group}/messages`, body);
-      assert.equal((await post(u1, { clientMsgId: "m1", text: "hi" })).status, 201);
-      assert.equal(
-        (await post(u1, { clientMsgId: "m2", mediaIds: images.map((i) => i.id) })).status,
-        201,
-      );
-      assert.equal((await post(u1, { clientMsgId: "m3", mediaIds: [doc.id] })).status, 201);
-      assert.equal((await post(u2, { clientMsgId: "m4", text: "yo" })).status, 201);
-      assert.equal((await post(u2, { clientMsgId: "m4", text: "yo" })).status, 200, "a retry");
-      assert.equal((await u3.client.get("/v1/users/me")).status, 200);
-      const ws = await WsClient.connect(s.url, u5.accessToken);
-      assert.equal((await ws.request({ type: "ping" })).ok, true);
-      await ws.close();
-
-      assertProblem(
-        await u1.client.get("/v1/admin/metrics?from=2025-01-01&to=2025-01-02"),
-        403,
-        "forbidden",
-      );
-      const today = new Date().toISOString().slice(0, 10);
-      const res = await admin.client.get(`/v1/admin/metrics?from=${today}&to=${today}`);
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.equal(res.body.exact, true, "the embedded store counts exactly");
-      const [day] = res.body.days;
-      assert.deepEqual(day, {
-        date: today,
-        activeUsers: { daily: 5, weekly: 5, monthly: 5 },
-        messagesSent: 4,
-        mediaShared: { image: 2, video: 0, audio: 0, document: 1 },
-        registrations: 6,
-      });
-
-      const metrics = await (await fetch(`${s.url}/metrics`)).text();
-      for (
-        const line of [
-          'parley_active_users{window="day"} 5',
-          'parley_active_users{window="month"} 5',
-          "parley_messages_sent_total 4",
-          'parley_media_shared_total{kind="image"} 2',
-          'parley_media_shared_total{kind="document"} 1',
-          "parley_registrations_total 6",
-        ]
-      ) assert.ok(metrics.split("\n").includes(line), `/metrics has ${line}`);
-
-      scriptPastDays(s);
-      await checkScripted(admin, true);
-
-      const bad = (q: string) => admin.client.get(`/v1/admin/metrics?${q}`);
-      assertProblem(await bad("from=2025-03-02&to=2025-03-01"), 400, "validation_failed");
-      assertProblem(await bad("from=2025-02-30&to=2025-03-01"), 400, "validation_failed");
-      assertProblem(await bad("from=2024-01-01&to=2025-03-01"), 400, "validation_failed");
-      assertProblem(await bad("from=2025-03-01"), 400, "validation_failed");
-      assertProblem(
-        await new Client(s.url).get(`/v1/admin/metrics?from=${today}&to=${today}`),
-        401,
-        "unauthorized",
-      );
-    } finally {
-      await s.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "with REDIS_URL the same figures come from HyperLogLog day keys (marked as estimates)",
-  ...serverTest,
-  fn: async () => {
-    const s = await startServer({
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: `test:${crypto.randomUUID().slice(0, 8)}:`,
+serverTest(
+  "admin metrics: a scripted day of requests, socket frames, messages, media and registrations adds up; past days give DAU/WAU/MAU; /metrics exports them",
+  async (s) => {
+    const admin = await registerUser(s.url);
+    await makeAdmin(s, admin);
+    const [u1, u2, u3, _u4, u5] = [
+      await registerUser(s.url),
+      await registerUser(s.url),
+      await registerUser(s.url),
+      await registerUser(s.url), // registers, then does nothing: not active
+      await registerUser(s.url),
+    ];
+    const group = (await createGroup(u1, "Metrics", [u2])).id;
+    const images = [
+      await uploadSettled(u1.client, await png(20, 20)),
+      await uploadSettled(u1.client, await png(30, 20)),
+    ];
+    const doc = await uploadSettled(u1.client, new TextEncoder().encode("a document"), {
+      type: "text/plain",
     });
-    try {
-      const admin = await registerUser(s.url);
-      await makeAdmin(s, admin);
-      scriptPastDays(s);
-      await checkScripted(admin, false);
-    } finally {
-      await s.close();
-    }
+    const post = (u: TestUser, body: Record<string, unknown>) =>
+      u.client.post(`/v1/conversations/${group}/messages`, body);
+    assert.equal((await post(u1, { clientMsgId: "m1", text: "hi" })).status, 201);
+    assert.equal(
+      (await post(u1, { clientMsgId: "m2", mediaIds: images.map((i) => i.id) })).status,
+      201,
+    );
+    assert.equal((await post(u1, { clientMsgId: "m3", mediaIds: [doc.id] })).status, 201);
+    assert.equal((await post(u2, { clientMsgId: "m4", text: "yo" })).status, 201);
+    assert.equal((await post(u2, { clientMsgId: "m4", text: "yo" })).status, 200, "a retry");
+    assert.equal((await u3.client.get("/v1/users/me")).status, 200);
+    const ws = await WsClient.connect(s.url, u5.accessToken);
+    assert.equal((await ws.request({ type: "ping" })).ok, true);
+    await ws.close();
+
+    assertProblem(
+      await u1.client.get("/v1/admin/metrics?from=2025-01-01&to=2025-01-02"),
+      403,
+      "forbidden",
+    );
+    const today = new Date().toISOString().slice(0, 10);
+    const res = await admin.client.get(`/v1/admin/metrics?from=${today}&to=${today}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.exact, true, "the embedded store counts exactly");
+    const [day] = res.body.days;
+    assert.deepEqual(day, {
+      date: today,
+      activeUsers: { daily: 5, weekly: 5, monthly: 5 },
+      messagesSent: 4,
+      mediaShared: { image: 2, video: 0, audio: 0, document: 1 },
+      registrations: 6,
+    });
+
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    for (
+      const line of [
+        'parley_active_users{window="day"} 5',
+        'parley_active_users{window="month"} 5',
+        "parley_messages_sent_total 4",
+        'parley_media_shared_total{kind="image"} 2',
+        'parley_media_shared_total{kind="document"} 1',
+        "parley_registrations_total 6",
+      ]
+    ) assert.ok(metrics.split("\n").includes(line), `/metrics has ${line}`);
+
+    scriptPastDays(s);
+    await checkScripted(admin, true);
+
+    const bad = (q: string) => admin.client.get(`/v1/admin/metrics?${q}`);
+    assertProblem(await bad("from=2025-03-02&to=2025-03-01"), 400, "validation_failed");
+    assertProblem(await bad("from=2025-02-30&to=2025-03-01"), 400, "validation_failed");
+    assertProblem(await bad("from=2024-01-01&to=2025-03-01"), 400, "validation_failed");
+    assertProblem(await bad("from=2025-03-01"), 400, "validation_failed");
+    assertProblem(
+      await new Client(s.url).get(`/v1/admin/metrics?from=${today}&to=${today}`),
+      401,
+      "unauthorized",
+    );
   },
+);
+
+serverTest("with REDIS_URL the same figures come from HyperLogLog day keys (marked as estimates)", {
+  env: { REDIS_URL: redis.url, REDIS_PREFIX: `test:${crypto.randomUUID().slice(0, 8)}:` },
+}, async (s) => {
+  const admin = await registerUser(s.url);
+  await makeAdmin(s, admin);
+  scriptPastDays(s);
+  await checkScripted(admin, false);
 });

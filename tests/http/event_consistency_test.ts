@@ -6,14 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { applyEvent, fetchState } from "../support/event_state.ts";
-import {
-  ok,
-  registerUser,
-  serverTest,
-  startServer,
-  type TestServer,
-  type TestUser,
-} from "../support/server.ts";
+import { ok, registerUser, serverTest, type TestServer, type TestUser } from "../support/server.ts";
 
 async function fetchEvents(u: TestUser, conv: string, after: number): Promise<any[]> {
   const out: any[] = [];
@@ -27,7 +20,6 @@ async function fetchEvents(u: TestUser, conv: string, after: number): Promise<an
 }
 
 interface Group {
-  s: TestServer;
   conv: string;
   owner: TestUser;
   admin: TestUser;
@@ -38,8 +30,7 @@ interface Group {
 }
 
 /** A group with an owner, an admin, a moderator and a member, and one message with a reaction. */
-async function setup(): Promise<Group> {
-  const s = await startServer();
+async function setup(s: TestServer): Promise<Group> {
   const [owner, admin, mod, member, outsider] = [
     await registerUser(s.url),
     await registerUser(s.url),
@@ -72,7 +63,7 @@ async function setup(): Promise<Group> {
     }`,
   );
   assert.equal(reacted.status, 200);
-  return { s, conv, owner, admin, mod, member, outsider, seed: seed.body.message };
+  return { conv, owner, admin, mod, member, outsider, seed: seed.body.message };
 }
 
 /**
@@ -111,6 +102,50 @@ const cases: Array<{
   action: (g: Group) => Promise<unknown>;
   events: string[];
 }> = [
+  {
+    name: "pin",
+    viewers: everyone,
+    events: ["pin.updated"],
+    action: async (g) =>
+      ok(await g.mod.client.put(`/v1/conversations/${g.conv}/pins/${g.seed.id}`), 204),
+  },
+  {
+    name: "unpin",
+    viewers: everyone,
+    events: ["pin.updated", "pin.updated"],
+    action: async (g) => {
+      ok(await g.mod.client.put(`/v1/conversations/${g.conv}/pins/${g.seed.id}`), 204);
+      ok(await g.admin.client.delete(`/v1/conversations/${g.conv}/pins/${g.seed.id}`), 204);
+    },
+  },
+  {
+    name: "delete a pinned message for everyone",
+    viewers: everyone,
+    events: ["pin.updated", "message.deleted"],
+    action: async (g) => {
+      ok(await g.mod.client.put(`/v1/conversations/${g.conv}/pins/${g.seed.id}`), 204);
+      ok(await g.member.client.delete(`${msgPath(g, g.seed.id)}?for=everyone`), 204);
+    },
+  },
+  {
+    name: "set the message timer, then send",
+    viewers: everyone,
+    events: ["conversation.updated", "message.created"],
+    action: async (g) => {
+      ok(
+        await g.admin.client.patch(`/v1/conversations/${g.conv}`, {
+          settings: { messageTtlSeconds: 3600 },
+        }),
+      );
+      ok(
+        await g.member.client.post(`/v1/conversations/${g.conv}/messages`, {
+          clientMsgId: "timed",
+          text: "disappears in an hour",
+        }),
+        201,
+      );
+    },
+  },
   {
     name: "send",
     viewers: everyone,
@@ -245,62 +280,49 @@ const cases: Array<{
 ];
 
 for (const c of cases) {
-  Deno.test({
-    name: `events after "${c.name}" applied to the old state equal a fresh fetch`,
-    ...serverTest,
-    fn: async () => {
-      const g = await setup();
-      try {
-        const events = await verifyAction(g, c.viewers, c.action);
-        assert.deepEqual(events.map((e) => e.event), c.events);
-        const seqs = events.map((e) => e.seq);
-        for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1);
-      } finally {
-        await g.s.close();
-      }
-    },
+  serverTest(`events after "${c.name}" applied to the old state equal a fresh fetch`, async (s) => {
+    const g = await setup(s);
+    const events = await verifyAction(g, c.viewers, c.action);
+    assert.deepEqual(events.map((e) => e.event), c.events);
+    const seqs = events.map((e) => e.seq);
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1);
   });
 }
 
-Deno.test({
-  name: "replaying every event after a mixed sequence of actions converges on a fresh fetch",
-  ...serverTest,
-  fn: async () => {
-    const g = await setup();
-    try {
-      const viewers = [g.owner, g.member, g.mod];
-      const before = await Promise.all(viewers.map((u) => fetchState(u, g.conv)));
-      const react = (u: TestUser, id: string, e: string, add = true) =>
-        add
-          ? u.client.put(`${msgPath(g, id)}/reactions/${encodeURIComponent(e)}`)
-          : u.client.delete(`${msgPath(g, id)}/reactions/${encodeURIComponent(e)}`);
-      const sent = await g.member.client.post(`/v1/conversations/${g.conv}/messages`, {
-        clientMsgId: "mixed",
-        text: "first draft",
-      });
-      ok(sent, 201);
-      const id = sent.body.message.id;
-      ok(await react(g.owner, id, "🔥"));
-      ok(await g.member.client.patch(msgPath(g, id), { text: "second draft" }));
-      ok(await react(g.mod, id, "🔥"));
-      ok(await react(g.owner, id, "🔥", false));
-      ok(await g.owner.client.patch(`/v1/conversations/${g.conv}`, { name: "Mixed" }));
-      ok(await react(g.member, g.seed.id, "👍"));
-      ok(await g.mod.client.delete(`${msgPath(g, g.seed.id)}?for=everyone`), 204);
-      ok(
-        await g.owner.client.post(`/v1/conversations/${g.conv}/members`, {
-          userIds: [g.outsider.id],
-        }),
-        201,
-      );
-      ok(await g.admin.client.delete(`/v1/conversations/${g.conv}/members/${g.outsider.id}`), 204);
-      for (const [i, u] of viewers.entries()) {
-        const events = await fetchEvents(u, g.conv, before[i].lastSeq);
-        assert.equal(events.length, 10);
-        assert.deepEqual(events.reduce(applyEvent, before[i]), await fetchState(u, g.conv));
-      }
-    } finally {
-      await g.s.close();
+serverTest(
+  "replaying every event after a mixed sequence of actions converges on a fresh fetch",
+  async (s) => {
+    const g = await setup(s);
+    const viewers = [g.owner, g.member, g.mod];
+    const before = await Promise.all(viewers.map((u) => fetchState(u, g.conv)));
+    const react = (u: TestUser, id: string, e: string, add = true) =>
+      add
+        ? u.client.put(`${msgPath(g, id)}/reactions/${encodeURIComponent(e)}`)
+        : u.client.delete(`${msgPath(g, id)}/reactions/${encodeURIComponent(e)}`);
+    const sent = await g.member.client.post(`/v1/conversations/${g.conv}/messages`, {
+      clientMsgId: "mixed",
+      text: "first draft",
+    });
+    ok(sent, 201);
+    const id = sent.body.message.id;
+    ok(await react(g.owner, id, "🔥"));
+    ok(await g.member.client.patch(msgPath(g, id), { text: "second draft" }));
+    ok(await react(g.mod, id, "🔥"));
+    ok(await react(g.owner, id, "🔥", false));
+    ok(await g.owner.client.patch(`/v1/conversations/${g.conv}`, { name: "Mixed" }));
+    ok(await react(g.member, g.seed.id, "👍"));
+    ok(await g.mod.client.delete(`${msgPath(g, g.seed.id)}?for=everyone`), 204);
+    ok(
+      await g.owner.client.post(`/v1/conversations/${g.conv}/members`, {
+        userIds: [g.outsider.id],
+      }),
+      201,
+    );
+    ok(await g.admin.client.delete(`/v1/conversations/${g.conv}/members/${g.outsider.id}`), 204);
+    for (const [i, u] of viewers.entries()) {
+      const events = await fetchEvents(u, g.conv, before[i].lastSeq);
+      assert.equal(events.length, 10);
+      assert.deepEqual(events.reduce(applyEvent, before[i]), await fetchState(u, g.conv));
     }
   },
-});
+);

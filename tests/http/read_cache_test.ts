@@ -18,8 +18,10 @@ import {
   type TestServer,
   type TestUser,
 } from "../support/server.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
-interface World {
+/** Two servers on one store (removed with them at scope exit), its users and conversations. */
+interface World extends AsyncDisposable {
   cached: TestServer;
   truth: TestServer;
   owner: TestUser;
@@ -236,7 +238,23 @@ async function world(env: Record<string, string>): Promise<World> {
     await owner.client.post("/v1/conversations", { type: "direct", userId: peer.id }),
     201,
   ).body.id;
-  const w = { cached, truth, owner, admin, member, peer, newcomer, group, direct, sent: new Map() };
+  const w = {
+    cached,
+    truth,
+    owner,
+    admin,
+    member,
+    peer,
+    newcomer,
+    group,
+    direct,
+    sent: new Map(),
+    async [Symbol.asyncDispose]() {
+      await cached.close();
+      await truth.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
   await send(w, owner, group, "seed");
   await send(w, owner, direct, "direct seed");
   return w;
@@ -246,33 +264,24 @@ for (const [adapter, env] of [["in-process", {}], ["Redis", { redis: true }]] as
   Deno.test({
     name: `read cache (${adapter}): after every kind of change, cached newest pages and ` +
       "conversation lists equal what the store returns, for every viewer",
-    ...serverTest,
+    ...sanitized,
     fn: async () => {
-      const redis = "redis" in env ? await sharedRedis() : undefined;
-      const w = await world(
+      await using redis = "redis" in env ? await sharedRedis() : undefined;
+      await using w = await world(
         redis ? { REDIS_URL: redis.url, REDIS_PREFIX: `t${crypto.randomUUID()}:` } : {},
       );
-      try {
-        for (const [step, action] of steps) {
-          await action(w);
-          await verify(w, step);
-        }
-      } finally {
-        await w.cached.close();
-        await w.truth.close();
-        await Deno.remove(w.cached.dataDir, { recursive: true });
-        await redis?.close();
+      for (const [step, action] of steps) {
+        await action(w);
+        await verify(w, step);
       }
     },
   });
 }
 
-Deno.test({
-  name: "read cache: a change whose invalidation never arrived is still not served from a cached " +
+serverTest(
+  "read cache: a change whose invalidation never arrived is still not served from a cached " +
     "history page (the page is checked against the store's lastSeq)",
-  ...serverTest,
-  fn: async () => {
-    const s = await startServer();
+  async (s) => {
     // A second handle on the same database: its writes bypass the cache invalidation, as a bump
     // lost to a network partition would.
     const raw = await openStore(loadConfig({ DATA_DIR: s.dataDir, LOG_LEVEL: "error" }));
@@ -323,7 +332,6 @@ Deno.test({
       );
     } finally {
       await raw.close();
-      await s.close();
     }
   },
-});
+);

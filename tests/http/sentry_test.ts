@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import * as Sentry from "@sentry/deno";
-import { registerUser, serverTest, startServer } from "../support/server.ts";
+import { registerUser, startServer } from "../support/server.ts";
 
 Deno.test({
   name: "with SENTRY_DSN, an unexpected error is reported to Sentry with the request id",
-  ...serverTest,
+  // The Sentry SDK leaves its transport's response bodies unread and at times a timer running.
+  sanitizeOps: false,
+  sanitizeResources: false,
   fn: async () => {
     const envelopes: string[] = [];
     const got = Promise.withResolvers<void>();

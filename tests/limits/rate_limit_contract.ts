@@ -1,16 +1,20 @@
 import assert from "node:assert/strict";
 import type { RateLimiter } from "../../src/limits/rate_limit.ts";
+import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
-/** The behaviour every {@link RateLimiter} adapter must have. */
+/**
+ * The behaviour every {@link RateLimiter} adapter must have. The tests run sanitized unless
+ * `sanitizers` turns that off.
+ */
 export function runRateLimitContract(
   name: string,
   factory: () => Promise<{ limiter: RateLimiter; peer?: RateLimiter; close: () => Promise<void> }>,
+  sanitizers: Sanitizers = sanitized,
 ): void {
   const test = (title: string, fn: (l: RateLimiter, peer?: RateLimiter) => Promise<void>) =>
     Deno.test({
       name: `${name} rate limiter: ${title}`,
-      sanitizeOps: false,
-      sanitizeResources: false,
+      ...sanitizers,
       fn: async () => {
         const { limiter, peer, close } = await factory();
         try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ImagePool } from "../../src/media/image_pool.ts";
 import { JobQueue } from "../../src/media/queue.ts";
 import { jpeg } from "../support/media_fixtures.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
 Deno.test("JobQueue runs at most `concurrency` jobs, each id once, and survives failures", async () => {
   let running = 0;
@@ -29,8 +30,7 @@ Deno.test("JobQueue runs at most `concurrency` jobs, each id once, and survives 
 
 Deno.test({
   name: "ImagePool: a job over its time limit is rejected and its worker replaced",
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...sanitized,
   fn: async () => {
     const pool = new ImagePool(1);
     try {

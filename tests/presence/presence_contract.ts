@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { PresenceRegistry } from "../../src/presence/presence.ts";
+import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh registry; `clock` advances time for adapters that expire sockets. */
 export type PresenceFactory = () => Promise<{
@@ -11,17 +12,22 @@ export type PresenceFactory = () => Promise<{
 
 /**
  * The behaviour every {@link PresenceRegistry} adapter must have. `shared` adapters (state shared by
- * instances) must also pass the cross-instance test, with the factory's `peer`.
+ * instances) must also pass the cross-instance test, with the factory's `peer`. The tests run
+ * sanitized unless `sanitizers` turns that off.
  */
-export function runPresenceContract(name: string, factory: PresenceFactory, shared: boolean): void {
+export function runPresenceContract(
+  name: string,
+  factory: PresenceFactory,
+  shared: boolean,
+  sanitizers: Sanitizers = sanitized,
+): void {
   const test = (
     title: string,
     fn: (r: PresenceRegistry, peer?: PresenceRegistry) => Promise<void>,
   ) =>
     Deno.test({
       name: `${name} presence: ${title}`,
-      sanitizeOps: false,
-      sanitizeResources: false,
+      ...sanitizers,
       fn: async () => {
         const { registry, peer, close } = await factory();
         try {

@@ -4,6 +4,7 @@ import { RedisPresence } from "../../src/presence/redis.ts";
 import { createRedisClient } from "../../src/redis/client.ts";
 import { sharedRedis } from "../support/redis.ts";
 import { runPresenceContract } from "./presence_contract.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
 const logger = createLogger({ level: "error", write: () => {} });
 const redis = await sharedRedis();
@@ -25,8 +26,7 @@ runPresenceContract("redis", () => clients(`test:${crypto.randomUUID()}:`, 60_00
 Deno.test({
   name:
     "redis presence: sockets of a vanished instance expire and their user is reported offline once",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...sanitized,
   fn: async () => {
     const { registry, peer, close } = await clients(`test:${crypto.randomUUID()}:`, 300);
     try {

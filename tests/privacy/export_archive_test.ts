@@ -6,7 +6,6 @@ import { LocalBlobStore } from "../../src/media/blob_store.ts";
 import { EncryptedBlobs } from "../../src/media/encrypted_blobs.ts";
 import { writeArchive } from "../../src/services/_export_archive.ts";
 import { openSqliteStore } from "../../src/store/sqlite/mod.ts";
-import type { Store } from "../../src/store/store.ts";
 import { noise } from "../support/media_fixtures.ts";
 import { addUser, groupInput, mediaRecord } from "../store/_fixtures.ts";
 

@@ -43,7 +43,10 @@ export function accountContract(test: ContractTest): void {
     assert.equal(changed.privacy.readReceipts, true, "untouched");
     const off = await updated(store, a.id, { privacyReadReceipts: false });
     assert.deepEqual(off.privacy, { lastSeen: "nobody", readReceipts: false });
-    assert.equal((await updated(store, a.id, { privacyReadReceipts: true })).privacy.readReceipts, true);
+    assert.equal(
+      (await updated(store, a.id, { privacyReadReceipts: true })).privacy.readReceipts,
+      true,
+    );
     assert.equal(changed.username, "anna");
     assert.equal((await updated(store, a.id, { statusText: null })).statusText, null);
     assert.deepEqual(await store.accounts.updateUser(a.id, { username: "bert" }), {

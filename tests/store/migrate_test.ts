@@ -208,6 +208,13 @@ async function populate(store: SqliteStore): Promise<void> {
     createdAt: tick(),
     updatedAt: tick(),
   });
+  await store.drafts.putDraft({
+    userId: a.id,
+    conversationId: "c1",
+    threadId: null,
+    body: { keyId: "key-1", blob: new Uint8Array([4, 5, 6]) },
+    updatedAt: tick(),
+  });
   await store.jobs.enqueue({
     id: newId(),
     kind: "message.expire",

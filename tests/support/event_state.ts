@@ -12,6 +12,7 @@ export interface MessageState {
   kind: string;
   text?: string;
   deletedAt?: string;
+  expiresAt?: string;
   reactions: Array<{ emoji: string; count: number; me: boolean }>;
 }
 
@@ -20,12 +21,15 @@ export interface State {
   messages: MessageState[];
   members: Array<{ userId: string; role: string }>;
   conversation: { name: string | null; description: string | null; settings: unknown };
+  /** Pinned message ids, newest pin first. */
+  pins: string[];
 }
 
 export function messageState(m: any): MessageState {
   const out: MessageState = { id: m.id, seq: m.seq, kind: m.kind, reactions: m.reactions };
   if (m.text !== undefined) out.text = m.text;
   if (m.deletedAt !== undefined) out.deletedAt = m.deletedAt;
+  if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt;
   return out;
 }
 
@@ -47,6 +51,8 @@ export async function fetchState(u: TestUser, conv: string): Promise<State> {
   assert.equal(members.body.nextCursor, undefined);
   const c = await u.client.get(`/v1/conversations/${conv}`);
   assert.equal(c.status, 200);
+  const pins = await u.client.get(`/v1/conversations/${conv}/pins`);
+  assert.equal(pins.status, 200);
   return {
     lastSeq: c.body.lastSeq,
     messages: messages.map(messageState),
@@ -58,6 +64,7 @@ export async function fetchState(u: TestUser, conv: string): Promise<State> {
       description: c.body.description,
       settings: c.body.settings,
     },
+    pins: pins.body.pins.map((p: any) => p.message.id),
   };
 }
 
@@ -84,8 +91,15 @@ export function applyEvent(state: State, e: any): State {
       s.messages.push(messageState(d));
       break;
     case "message.updated":
+      replace(messageState(d));
+      break;
     case "message.deleted":
       replace(messageState(d));
+      // A message deleted for everyone is unpinned.
+      s.pins = s.pins.filter((id) => id !== d.id);
+      break;
+    case "pin.updated":
+      s.pins = [...(d.pinned ? [d.messageId] : []), ...s.pins.filter((id) => id !== d.messageId)];
       break;
     case "reaction.updated": {
       const m = s.messages.find((x) => x.id === d.messageId);

@@ -10,6 +10,8 @@ export interface ServerProcess {
   /** Resolves with the exit code once the process ends. */
   exited: Promise<number>;
   kill(signal?: Deno.Signal): void;
+  /** Kills the process (SIGKILL) and waits for it, so `await using` cleans up at scope exit. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -81,6 +83,13 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   );
 
   const port = listening["server.port"];
+  const kill = (signal: Deno.Signal = "SIGTERM") => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -88,12 +97,10 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     lines,
     waitForLine,
     exited,
-    kill: (signal = "SIGTERM") => {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
+    kill,
+    async [Symbol.asyncDispose]() {
+      kill("SIGKILL");
+      await exited;
     },
   };
 }

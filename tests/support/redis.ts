@@ -6,6 +6,8 @@ export interface TestRedis {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+  /** {@link TestRedis.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -35,11 +37,16 @@ async function waitForPort(port: number, up: boolean, timeoutMs = 10_000): Promi
  * The Redis that tests share: `REDIS_TEST_URL` when CI started one, otherwise a private server.
  * Tests that stop and restart Redis always use {@link startRedis} instead.
  */
-export async function sharedRedis(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function sharedRedis(): Promise<
+  { url: string; close(): Promise<void> } & AsyncDisposable
+> {
   const url = Deno.env.get("REDIS_TEST_URL");
-  if (url) return { url, close: () => Promise.resolve() };
+  if (url) {
+    const close = () => Promise.resolve();
+    return { url, close, [Symbol.asyncDispose]: close };
+  }
   const own = await startRedis();
-  return { url: own.url, close: own.close };
+  return { url: own.url, close: own.close, [Symbol.asyncDispose]: own.close };
 }
 
 /**
@@ -78,5 +85,12 @@ export async function startRedis(options: { dir?: string } = {}): Promise<TestRe
     await waitForPort(port, false);
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, stop, close: stop };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start,
+    stop,
+    close: stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

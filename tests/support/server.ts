@@ -1,5 +1,6 @@
 import { createParley, type Parley } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
+import { sanitized } from "./sanitizers.ts";
 
 /** A real Parley instance on an ephemeral loopback port with a fresh data directory. */
 export interface TestServer {
@@ -9,7 +10,10 @@ export interface TestServer {
   dataDir: string;
   /** Every log line written so far. */
   logs: string[];
+  /** Stops the server and the instance and removes its own data directory; safe to call twice. */
   close(): Promise<void>;
+  /** {@link TestServer.close}, so `await using s = await startServer()` closes at scope exit. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -29,19 +33,113 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     onListen: ({ port }) => ready.resolve(port),
   }, parley.app.fetch);
   const port = await ready.promise;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      parley.beginShutdown();
+      await server.shutdown();
+      await parley.close();
+      if (ownDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    })();
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     parley,
     dataDir,
     logs,
-    async close() {
-      parley.beginShutdown();
-      await server.shutdown();
-      await parley.close();
-      if (ownDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
+}
+
+/** The body of a {@link serverTest}: the running server and the test's context. */
+export type ServerTestFn = (s: TestServer, t: Deno.TestContext) => void | Promise<void>;
+
+/** Options for {@link serverTest}: any `Deno.test` option plus the server's environment. */
+export interface ServerTestOptions extends Omit<Deno.TestDefinition, "name" | "fn"> {
+  /** Variables for {@link startServer} on top of the embedded defaults. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Registers a `Deno.test` that starts a server (with `options.env`), runs `fn` with it and always
+ * closes it. The op and resource sanitizers are on unless `options` turns them off.
+ */
+export function serverTest(name: string, fn: ServerTestFn): void;
+export function serverTest(name: string, options: ServerTestOptions, fn: ServerTestFn): void;
+export function serverTest(
+  name: string,
+  optionsOrFn: ServerTestOptions | ServerTestFn,
+  maybeFn?: ServerTestFn,
+): void {
+  const [{ env, ...options }, fn] = typeof optionsOrFn === "function"
+    ? [{}, optionsOrFn]
+    : [optionsOrFn, maybeFn!];
+  Deno.test({
+    ...sanitized,
+    ...options,
+    name,
+    async fn(t) {
+      await using s = await startServer(env);
+      await fn(s, t);
+    },
+  });
+}
+
+/** A temporary directory that `await using` removes (recursively) at scope exit. */
+export interface TempDir extends AsyncDisposable {
+  path: string;
+}
+
+/**
+ * Makes a temporary directory named `prefix…` for `await using dir = await tempDir("…")`; like a
+ * server's own data directory, a failure to remove it does not fail the test.
+ */
+export async function tempDir(prefix: string): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
+
+/**
+ * One server for the tests of a file, started on first use and closed by the file's last test
+ * ({@link SharedServer.closeTest}). It outlives each test, so its tests run without sanitizers.
+ */
+export class SharedServer {
+  #server?: Promise<TestServer>;
+
+  constructor(readonly env: Record<string, string> = {}) {}
+
+  /** The server, started on the first call. */
+  get(): Promise<TestServer> {
+    return this.#server ??= startServer(this.env);
+  }
+
+  /** Registers a test on the shared server. */
+  test(name: string, fn: (s: TestServer) => Promise<void>): void {
+    Deno.test({
+      name,
+      // The shared server's listener, connections and workers span tests.
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => await fn(await this.get()),
+    });
+  }
+
+  /** Registers the test that closes the server; declare it after every other test of the file. */
+  closeTest(name: string): void {
+    Deno.test({
+      name,
+      // Closing what earlier tests opened.
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => {
+        if (this.#server) await (await this.#server).close();
+      },
+    });
+  }
 }
 
 /** The parsed answer to one HTTP request. */
@@ -203,6 +301,3 @@ export function assertProblem(res: Reply, status: number, code: string): void {
     }
   }
 }
-
-/** Options for server tests: sockets and timers outlive single steps by design. */
-export const serverTest = { sanitizeOps: false, sanitizeResources: false } as const;

@@ -8,7 +8,11 @@ export type Frame = Record<string, any> & { type: string };
 export class WsClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
+  #waiters: Array<{
+    match: (f: Frame) => boolean;
+    resolve: (f: Frame) => void;
+    reject: (err: Error) => void;
+  }> = [];
   /** Frames already handed to a waiter; each frame satisfies one wait at most. */
   #claimed = new Set<number>();
   #nextId = 1;
@@ -20,7 +24,13 @@ export class WsClient {
       ws.onerror = (e) => reject(new Error(`socket error: ${(e as ErrorEvent).message ?? e.type}`));
     });
     this.closed = new Promise((resolve) => {
-      ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+      ws.onclose = (e) => {
+        resolve({ code: e.code, reason: e.reason });
+        // No frame can arrive any more: fail the waits now rather than leave their timers running.
+        for (const w of this.#waiters.splice(0)) {
+          w.reject(new Error(`socket closed (${e.code}) before a matching frame arrived`));
+        }
+      };
     });
     ws.onmessage = (e) => {
       const frame = JSON.parse(e.data as string) as Frame;
@@ -72,13 +82,16 @@ export class WsClient {
 
   /**
    * Resolves with the earliest frame matching `match` that no earlier wait claimed, whether it already
-   * arrived or arrives later; rejects after `timeoutMs`.
+   * arrived or arrives later; rejects after `timeoutMs`, or once the socket has closed.
    */
   next(match: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
     const index = this.frames.findIndex((f, i) => !this.#claimed.has(i) && match(f));
     if (index >= 0) {
       this.#claimed.add(index);
       return Promise.resolve(this.frames[index]);
+    }
+    if (this.ws.readyState === WebSocket.CLOSED) {
+      return Promise.reject(new Error("socket closed before a matching frame arrived"));
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -92,7 +105,11 @@ export class WsClient {
         clearTimeout(timer);
         resolve(f);
       };
-      this.#waiters.push({ match, resolve: done });
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      this.#waiters.push({ match, resolve: done, reject: fail });
     });
   }
 

@@ -6,15 +6,9 @@
 import assert from "node:assert/strict";
 import { startCluster } from "../support/cluster.ts";
 import type { ServerProcess } from "../support/process.ts";
-import {
-  Client,
-  ok,
-  registerUser,
-  serverTest,
-  startServer,
-  type TestUser,
-} from "../support/server.ts";
+import { Client, ok, registerUser, startServer, type TestUser } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
 async function cacheHits(s: ServerProcess): Promise<number> {
   const text = await (await fetch(`${s.url}/metrics`)).text();
@@ -25,11 +19,11 @@ async function cacheHits(s: ServerProcess): Promise<number> {
 Deno.test({
   name: "two instances sharing Redis: after a change committed on one, the other never serves " +
     "its cached page or list, whether read at once or on the event",
-  ...serverTest,
+  ...sanitized,
   fn: async () => {
-    const cluster = await startCluster(2);
+    await using cluster = await startCluster(2);
     const { instances: [one, two] } = cluster;
-    const truth = await startServer({ DATA_DIR: cluster.dataDir, READ_CACHE: "false" });
+    await using truth = await startServer({ DATA_DIR: cluster.dataDir, READ_CACHE: "false" });
     let socket: WsClient | undefined;
     try {
       const [a, b, c] = await Promise.all([one, one, one].map((s) => registerUser(s.url)));
@@ -150,8 +144,6 @@ Deno.test({
       }
     } finally {
       await socket?.close();
-      await truth.close();
-      await cluster.close();
     }
   },
 });

@@ -8,15 +8,10 @@ import assert from "node:assert/strict";
 import { range, startCluster } from "../support/cluster.ts";
 import type { ServerProcess } from "../support/process.ts";
 import { ResilientClient } from "../support/resilient.ts";
-import {
-  assertProblem,
-  Client,
-  registerUser,
-  serverTest,
-  type TestUser,
-} from "../support/server.ts";
+import { assertProblem, Client, registerUser, type TestUser } from "../support/server.ts";
 import { eventually } from "../support/wait.ts";
 import { WsClient } from "../support/ws.ts";
+import { sanitized } from "../support/sanitizers.ts";
 
 /** The metric's value summed over the series whose labels contain every one of `labels`. */
 async function metric(server: ServerProcess, name: string, labels: string[]): Promise<number> {
@@ -38,9 +33,9 @@ Deno.test({
     "it is down and works after, messages are never limited, reads never go stale, and presence " +
     "converges (a socket closed during the outage ends offline with lastSeenAt everywhere; one " +
     "open throughout is online as seen from both instances)",
-  ...serverTest,
+  ...sanitized,
   fn: async () => {
-    const cluster = await startCluster(2, { PRESENCE_TTL_SECONDS: "5" });
+    await using cluster = await startCluster(2, { PRESENCE_TTL_SECONDS: "5" });
     const { redis, instances: [one, two] } = cluster;
     const sockets: Array<{ close(): Promise<unknown> }> = [];
     try {
@@ -144,7 +139,6 @@ Deno.test({
       assert.ok(await metric(two, "parley_cache_hits_total", ['read="history"']) > hitsBefore);
     } finally {
       await Promise.all(sockets.map((s) => s.close().catch(() => {})));
-      await cluster.close();
     }
   },
 });

@@ -15,6 +15,7 @@ import {
   type ConversationDoc,
   type DailyCountDoc,
   type DataExportDoc,
+  type DraftDoc,
   type EventDoc,
   type HiddenMessageDoc,
   type JobDoc,
@@ -56,6 +57,7 @@ export interface Mongo {
   scheduled: Collection<ScheduledDoc>;
   messageEdits: Collection<MessageEditDoc>;
   pins: Collection<PinDoc>;
+  drafts: Collection<DraftDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -86,6 +88,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     scheduled: db.collection<ScheduledDoc>(COLLECTIONS.scheduled),
     messageEdits: db.collection<MessageEditDoc>(COLLECTIONS.messageEdits),
     pins: db.collection<PinDoc>(COLLECTIONS.pins),
+    drafts: db.collection<DraftDoc>(COLLECTIONS.drafts),
   };
 }
 
@@ -222,6 +225,10 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { userId: 1, clientMsgId: 1 }, name: "idempotency_unique", unique: true },
     // A user's scheduled messages, soonest first.
     { key: { userId: 1, sendAt: 1, _id: 1 }, name: "user_send_at" },
+  ],
+  drafts: [
+    // A user's drafts, newest first (export), and erasure's delete of them all.
+    { key: { userId: 1, updatedAt: -1 }, name: "user_updated" },
   ],
 };
 

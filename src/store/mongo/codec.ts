@@ -237,6 +237,7 @@ export function messageDoc(m: MessageRecord): MessageDoc {
     deletedAt: m.deletedAt,
     createdAt: m.createdAt,
     ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}),
+    ...(m.forwarded ? { forwarded: m.forwarded } : {}),
   };
 }
 
@@ -284,6 +285,7 @@ export function toMessage(d: MessageDoc): MessageRecord {
     deletedAt: d.deletedAt,
     createdAt: d.createdAt,
     ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
+    ...(d.forwarded ? { forwarded: d.forwarded } : {}),
   };
 }
 

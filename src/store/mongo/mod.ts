@@ -5,6 +5,7 @@ import { MongoActivity } from "./_activity.ts";
 import { MongoAudit } from "./_audit.ts";
 import { MongoConversations } from "./_conversations.ts";
 import { collections, ensureIndexes, type Mongo } from "./_db.ts";
+import { MongoDrafts } from "./_drafts.ts";
 import { MongoLog } from "./_event_log.ts";
 import { MongoExports } from "./_exports.ts";
 import { MongoJobs } from "./_jobs.ts";
@@ -101,6 +102,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     activity: new MongoActivity(m),
     jobs: new MongoJobs(m),
     scheduled: new MongoScheduled(m),
+    drafts: new MongoDrafts(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

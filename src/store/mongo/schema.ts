@@ -153,6 +153,8 @@ export interface MessageDoc {
   createdAt: string;
   /** When a disappearing message is deleted for everyone. */
   expiresAt?: string;
+  /** A copy of another message: who first sent it and when. */
+  forwarded?: { originalSenderId?: string; originalCreatedAt: string };
 }
 
 /** A message one user deleted for themselves, `_id` = `userId:messageId`. */
@@ -225,6 +227,7 @@ export const COLLECTIONS = {
   scheduled: "scheduled_messages",
   messageEdits: "message_edits",
   pins: "pins",
+  drafts: "drafts",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -246,6 +249,11 @@ export function reactionKey(r: { messageId: string; userId: string; emoji: strin
 /** The `_id` of a {@link PinDoc}. */
 export function pinKey(conversationId: string, messageId: string): string {
   return `${conversationId}:${messageId}`;
+}
+
+/** The `_id` of a {@link DraftDoc}: the thread part is empty for the conversation itself. */
+export function draftKey(userId: string, conversationId: string, threadId: string | null): string {
+  return `${userId}:${conversationId}:${threadId ?? ""}`;
 }
 
 export function receiptMarkKey(
@@ -297,5 +305,19 @@ export interface ScheduledDoc {
   status: ScheduledRecord["status"];
   failure: { code: string; detail: string } | null;
   createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * A user's draft, `_id` = `userId:conversationId:threadId` (see {@link draftKey}; the thread part is
+ * empty for the conversation itself), as the port's `DraftRecord`; its body is ciphertext in a BSON
+ * Binary, as a message's.
+ */
+export interface DraftDoc {
+  _id: string;
+  userId: string;
+  conversationId: string;
+  threadId: string | null;
+  body: { keyId: string; blob: Binary };
   updatedAt: string;
 }

@@ -79,8 +79,8 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
   try {
     db.run(
       `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
-           media_ids, reply_to, mentions, system, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           media_ids, reply_to, mentions, system, created_at, expires_at, forwarded)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       x.id,
       c.conversationId,
       seq,
@@ -95,6 +95,7 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
       x.system ? JSON.stringify(x.system) : null,
       x.createdAt,
       x.expiresAt ?? null,
+      x.forwarded ? JSON.stringify(x.forwarded) : null,
     );
   } catch (err) {
     if (

@@ -336,6 +336,28 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ALTER TABLE users ADD COLUMN privacy_read_receipts INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 10,
+    name: "drafts",
+    sql: `
+      CREATE TABLE drafts (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL DEFAULT '',
+        body BLOB NOT NULL,
+        body_key TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, conversation_id, thread_id)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 11,
+    name: "forwarded messages",
+    sql: `
+      ALTER TABLE messages ADD COLUMN forwarded TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

@@ -107,6 +107,7 @@ export function toMessage(r: Row): MessageRecord {
     deletedAt: strOrNull(r.deleted_at),
     createdAt: str(r.created_at),
     ...(r.expires_at ? { expiresAt: str(r.expires_at) } : {}),
+    ...(r.forwarded ? { forwarded: JSON.parse(str(r.forwarded)) } : {}),
   };
 }
 

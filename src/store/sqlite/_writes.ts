@@ -3,6 +3,7 @@ import { activityWrites } from "./_activity.ts";
 import { auditWrites } from "./_audit.ts";
 import { conversationWrites } from "./_conversations.ts";
 import type { Db } from "./_db.ts";
+import { draftWrites } from "./_drafts.ts";
 import { exportWrites } from "./_exports.ts";
 import { jobWrites } from "./_jobs.ts";
 import { mediaWrites } from "./_media.ts";
@@ -20,6 +21,7 @@ export const WRITES = {
   ...activityWrites,
   ...auditWrites,
   ...conversationWrites,
+  ...draftWrites,
   ...exportWrites,
   ...jobWrites,
   ...mediaWrites,

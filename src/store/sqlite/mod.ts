@@ -8,6 +8,7 @@ import { Db } from "./_db.ts";
 import { sqliteExports } from "./_exports.ts";
 import { sqliteJobs } from "./_jobs.ts";
 import { sqliteScheduled } from "./_scheduled.ts";
+import { sqliteDrafts } from "./_drafts.ts";
 import { SqliteLog } from "./_log.ts";
 import { sqliteMedia } from "./_media.ts";
 import { sqliteMessages } from "./_messages.ts";
@@ -62,6 +63,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     activity: sqliteActivity(db, writer),
     jobs: sqliteJobs(db, writer),
     scheduled: sqliteScheduled(db, writer),
+    drafts: sqliteDrafts(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();
