@@ -1,17 +1,27 @@
 import assert from "node:assert/strict";
 import { fetchLink, settled, upload } from "../support/media.ts";
-import { assertProblem, ok, registerUsers, sendMessage, serverTest } from "../support/server.ts";
+import {
+  assertProblem,
+  ok,
+  registerUsers,
+  sendMessage,
+  serverTest,
+  type TestServer,
+  type TestUser,
+} from "../support/server.ts";
+
+/** Alice–Bob and Bob–Carol direct conversations: Carol cannot see Alice and Bob's. */
+async function threeFriends(s: TestServer) {
+  const [alice, bob, carol] = await registerUsers(s.url, 3);
+  const direct = async (a: TestUser, b: TestUser) =>
+    ok(await a.client.post("/v1/conversations", { type: "direct", userId: b.id }), 201).body.id;
+  return { alice, bob, carol, ab: await direct(alice, bob), bc: await direct(bob, carol) };
+}
 
 serverTest(
   "forwarding copies text and media of a message the sender can see; media becomes visible there",
   async (s) => {
-    const [alice, bob, carol] = await registerUsers(s.url, 3);
-    const ab =
-      ok(await alice.client.post("/v1/conversations", { type: "direct", userId: bob.id }), 201).body
-        .id;
-    const bc =
-      ok(await bob.client.post("/v1/conversations", { type: "direct", userId: carol.id }), 201).body
-        .id;
+    const { alice, bob, carol, ab, bc } = await threeFriends(s);
     const bytes = new TextEncoder().encode("forwarded-file " + "x".repeat(200));
     const doc = await settled(
       alice.client,
@@ -52,13 +62,7 @@ serverTest(
 );
 
 serverTest("forwarding refuses what the sender cannot see, and extra content", async (s) => {
-  const [alice, bob, carol] = await registerUsers(s.url, 3);
-  const ab =
-    ok(await alice.client.post("/v1/conversations", { type: "direct", userId: bob.id }), 201).body
-      .id;
-  const bc =
-    ok(await bob.client.post("/v1/conversations", { type: "direct", userId: carol.id }), 201).body
-      .id;
+  const { alice, bob, carol, ab, bc } = await threeFriends(s);
   const secret = await sendMessage(alice, ab, { text: "between alice and bob" });
   const post = (body: Record<string, unknown>) =>
     carol.client.post(`/v1/conversations/${bc}/messages`, {
