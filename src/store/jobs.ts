@@ -79,6 +79,9 @@ export interface JobStore {
   cancel(key: string, now: string): Promise<boolean>;
   /** The job with `key`, if any (pending or failed). */
   getByKey(key: string): Promise<JobRecord | null>;
-  /** The earliest `runAt` among pending jobs of `kinds`, for sleeping until then; null when none. */
+  /**
+   * When the next pending job of `kinds` can be claimed (its `runAt`, or later its lease's end while
+   * a live lease holds it), for sleeping until then; null when there is none.
+   */
   nextRunAt(kinds: JobKind[]): Promise<string | null>;
 }

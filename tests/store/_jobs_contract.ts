@@ -24,7 +24,11 @@ export function jobContract(test: ContractTest): void {
     assert.deepEqual(first.map((j) => j.payload.n), [10, 30], "due ones of kind a, by runAt");
     assert.ok(first.every((j) => j.leaseOwner === "i1" && j.attempts === 1));
     assert.deepEqual(await store.jobs.claim({ ...claim, owner: "i2" }), [], "held by i1");
-    assert.equal(await store.jobs.nextRunAt(["a"]), at(10));
+    assert.equal(
+      await store.jobs.nextRunAt(["a"]),
+      at(5_000),
+      "the held ones not before their lease ends",
+    );
     assert.equal(await store.jobs.nextRunAt(["b"]), at(0));
     assert.equal(await store.jobs.nextRunAt(["zzz"]), null);
   });

@@ -180,11 +180,14 @@ async function getByKey(m: Mongo, key: string): Promise<JobRecord | null> {
 
 async function nextRunAt(m: Mongo, kinds: JobKind[]): Promise<string | null> {
   if (kinds.length === 0) return null;
-  const d = await m.jobs.findOne(
-    { status: "pending", kind: { $in: kinds } },
-    { sort: { runAt: 1 }, projection: { runAt: 1 } },
-  );
-  return d?.runAt ?? null;
+  // A job under a live lease is claimable only when the lease ends.
+  const [d] = await m.jobs.aggregate<{ at: string }>([
+    { $match: { status: "pending", kind: { $in: kinds } } },
+    { $project: { at: { $max: ["$runAt", { $ifNull: ["$leaseUntil", "$runAt"] }] } } },
+    { $sort: { at: 1 } },
+    { $limit: 1 },
+  ]).toArray();
+  return d?.at ?? null;
 }
 
 /**

@@ -116,7 +116,7 @@ function getByKey(db: Db, key: string): JobRecord | null {
 function nextRunAt(db: Db, kinds: JobKind[]): string | null {
   if (kinds.length === 0) return null;
   const r = db.get(
-    `SELECT min(run_at) AS at FROM jobs
+    `SELECT min(max(run_at, coalesce(lease_until, run_at))) AS at FROM jobs
      WHERE status = 'pending' AND kind IN (${placeholders(kinds.length)})`,
     ...kinds,
   );
