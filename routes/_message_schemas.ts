@@ -30,6 +30,7 @@ export const MessageSchema = z.object({
   editedAt: Iso.optional(),
   deletedAt: Iso.optional(),
   createdAt: Iso,
+  mentionsAll: z.boolean().optional().openapi({ description: "Mentions everyone (@all)" }),
   forwarded: z.object({ originalSenderId: z.string().optional(), originalCreatedAt: Iso })
     .optional().openapi({ description: "A forwarded copy: who first sent it and when" }),
   expiresAt: Iso.optional().openapi({
@@ -47,6 +48,9 @@ export const SettingsSchema = z.object({
         "this many seconds after they were sent (null: off). Set by admins in groups, by either " +
         "member in a direct conversation.",
     }),
+  membersCanMentionAll: z.boolean().openapi({
+    description: "Members (not only admins) may mention everyone with mentionsAll",
+  }),
 }).openapi("GroupSettings");
 
 export const ConversationSchema = z.object({
@@ -60,6 +64,9 @@ export const ConversationSchema = z.object({
   lastMessage: MessageSchema.optional(),
   lastSeq: z.number().int(),
   unreadCount: z.number().int(),
+  unreadMentionCount: z.number().int().openapi({
+    description: "Unread messages that mention you by name or mention everyone",
+  }),
   muted: z.boolean(),
   mutedUntil: Iso.optional(),
   archived: z.boolean(),

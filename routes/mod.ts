@@ -20,6 +20,7 @@ import { messageRoutes } from "./messages.ts";
 import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
 import { draftRoutes } from "./drafts.ts";
+import { mentionRoutes } from "./mentions.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
@@ -129,6 +130,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     scheduledRoutes(s),
     pinRoutes(s),
     draftRoutes(s),
+    mentionRoutes(s),
     adminRoutes(s),
     ...ctx.extraV1 ?? [],
   ];

@@ -14,7 +14,9 @@ export type GroupAction =
   | "transferOwnership"
   | "deleteGroup"
   /** Pin or unpin a message (in a group; anyone may in a direct conversation). */
-  | "pin";
+  | "pin"
+  /** Mention everyone (`mentionsAll`). */
+  | "mentionAll";
 
 /**
  * The permission matrix of ../shared/API.md as data: the least role for each action. A role may do
@@ -33,6 +35,7 @@ export const LEAST_ROLE: Readonly<Record<GroupAction, MemberRole>> = {
   transferOwnership: "owner",
   deleteGroup: "owner",
   pin: "moderator",
+  mentionAll: "admin",
 };
 
 /** Actions that act on another member: allowed only on members ranked strictly below the actor. */
@@ -48,6 +51,7 @@ function leastRole(action: GroupAction, settings: GroupSettings): MemberRole {
   if (action === "send" && settings.onlyAdminsCanSend) return "admin";
   if (action === "addMembers" && settings.membersCanAddMembers) return "member";
   if (action === "editInfo" && settings.onlyAdminsCanEditInfo) return "admin";
+  if (action === "mentionAll" && settings.membersCanMentionAll) return "member";
   return LEAST_ROLE[action];
 }
 

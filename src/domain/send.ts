@@ -35,6 +35,8 @@ export const SendFields = z.strictObject({
   mediaIds: z.array(WireId).max(SEND_LIMITS.media).optional(),
   replyTo: WireId.optional(),
   mentions: z.array(WireId).max(SEND_LIMITS.mentions).optional(),
+  /** Mention everyone (`@all`): admins and up in groups, unless `membersCanMentionAll`. */
+  mentionsAll: z.boolean().optional(),
   /** Forward: copy the text and attachments of a message the sender can see. */
   forwardOf: z.strictObject({ conversationId: WireId, messageId: WireId }).optional(),
 });

@@ -49,6 +49,8 @@ export interface GroupSettings {
   membersCanAddMembers: boolean;
   /** Disappearing messages: messages sent while set are deleted for everyone this long after. */
   messageTtlSeconds: number | null;
+  /** Members (not only admins) may mention everyone (`mentionsAll`). */
+  membersCanMentionAll: boolean;
 }
 
 export const DEFAULT_SETTINGS: GroupSettings = {
@@ -56,6 +58,7 @@ export const DEFAULT_SETTINGS: GroupSettings = {
   onlyAdminsCanEditInfo: false,
   membersCanAddMembers: false,
   messageTtlSeconds: null,
+  membersCanMentionAll: false,
 };
 
 /** The bounds of `messageTtlSeconds`: 5 seconds to 90 days. */
@@ -129,6 +132,8 @@ export interface MessageRecord {
   createdAt: string;
   /** When a disappearing message is deleted for everyone (absent: never). */
   expiresAt?: string;
+  /** Mentions everyone in the conversation (`@all`). */
+  mentionsAll?: boolean;
   /** A copy of another message: who first sent it (absent once erased) and when. */
   forwarded?: { originalSenderId?: string; originalCreatedAt: string };
 }

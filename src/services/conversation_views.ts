@@ -16,6 +16,7 @@ export interface ConversationView {
   lastMessage?: PublicMessage;
   lastSeq: number;
   unreadCount: number;
+  unreadMentionCount: number;
   muted: boolean;
   mutedUntil?: string;
   archived: boolean;
@@ -73,7 +74,8 @@ export class ConversationViews {
     );
     const now = nowIso();
     return await Promise.all(
-      items.map(async ({ conversation: c, member: m, lastMessage, unreadCount, peerId }) => {
+      items.map(async (item) => {
+        const { conversation: c, member: m, lastMessage, unreadCount, peerId } = item;
         const peer = peerId ? peers.get(peerId) : undefined;
         const mutedNow = m.muted && (!m.mutedUntil || m.mutedUntil > now);
         return omitNullish({
@@ -87,6 +89,7 @@ export class ConversationViews {
           lastMessage: lastMessage ? lastViews.get(lastMessage.id) : undefined,
           lastSeq: c.lastSeq,
           unreadCount,
+          unreadMentionCount: item.unreadMentionCount,
           muted: mutedNow,
           mutedUntil: mutedNow && m.mutedUntil ? m.mutedUntil : undefined,
           archived: m.archived,

@@ -87,6 +87,12 @@ export class MessagesService {
     if (!can(member.role, "send", null, conversation.settings)) {
       throw forbidden("Only admins may send messages in this group");
     }
+    if (
+      input.mentionsAll && conversation.type === "group" &&
+      !can(member.role, "mentionAll", null, conversation.settings)
+    ) {
+      throw forbidden("Only admins may mention everyone in this group");
+    }
     // A scheduled send was rate limited when it was scheduled.
     if (!options.scheduled) await this.#rateLimit(actor.userId);
     const source = input.forwardOf ? await forwardSource(this.deps, actor, input) : undefined;
@@ -142,6 +148,7 @@ export class MessagesService {
             createdAt: at,
             ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
             ...(source ? { forwarded: source.forwarded } : {}),
+            ...(input.mentionsAll ? { mentionsAll: true } : {}),
           },
         },
         // Sending reads what came before: markers and receipt times move in the same commit.

@@ -44,6 +44,7 @@ import { MessageExpiry } from "./expiry.ts";
 import { PinsService } from "./pins.ts";
 import { DraftsService } from "./drafts.ts";
 import { EditHistory } from "./edit_history.ts";
+import { MentionsFeed } from "./mentions.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
 /**
@@ -65,6 +66,7 @@ export interface Services {
   pins: PinsService;
   drafts: DraftsService;
   editHistory: EditHistory;
+  mentions: MentionsFeed;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -199,6 +201,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   new MessageExpiry({ store, events, media, jobs: runner });
   const pins = new PinsService({ store, conversations, events, renderer });
   const editHistory = new EditHistory({ store, dataKeys, conversations });
+  const mentions = new MentionsFeed({ store, renderer });
   const scheduled = new ScheduledMessages({
     store,
     dataKeys,
@@ -270,6 +273,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       pins,
       drafts,
       editHistory,
+      mentions,
       receipts,
       typing,
       media,

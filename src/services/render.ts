@@ -41,6 +41,7 @@ export interface MessageView {
   createdAt: string;
   expiresAt?: string;
   forwarded?: { originalSenderId?: string; originalCreatedAt: string };
+  mentionsAll?: true;
 }
 
 /** A message rendered for one viewer (reactions carry `me`). */
@@ -154,6 +155,7 @@ export class MessageRenderer {
       if (text !== null) view.text = text;
       if (r.replyTo) view.replyTo = r.replyTo;
       if (r.forwarded && !r.deletedAt) view.forwarded = r.forwarded;
+      if (r.mentionsAll && !r.deletedAt) view.mentionsAll = true;
       if (r.system) view.system = r.system;
       if (r.editedAt) view.editedAt = r.editedAt;
       if (r.deletedAt) view.deletedAt = r.deletedAt;

@@ -12,6 +12,11 @@ export interface ConversationListItem {
   member: Member;
   lastMessage: MessageRecord | null;
   unreadCount: number;
+  /**
+   * Unread messages (after the read marker, not the user's own) that mention them by name or
+   * everyone; a message doing both counts once.
+   */
+  unreadMentionCount: number;
   /** For direct conversations: the other participant. */
   peerId: string | null;
 }

@@ -65,4 +65,12 @@ export interface MessageStore {
    * (`pinMessage`/`unpinMessage`); deleting a message for everyone unpins it.
    */
   listPins(conversationId: string): Promise<PinRecord[]>;
+  /**
+   * Live messages that mention `userId` by name or mention everyone, in conversations they are a
+   * member of (not their own), newest first, before the cursor (createdAt, id).
+   */
+  listMentions(
+    userId: string,
+    options: { limit: number; before?: { createdAt: string; id: string } },
+  ): Promise<MessageRecord[]>;
 }

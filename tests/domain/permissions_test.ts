@@ -20,6 +20,7 @@ const ACTIONS: GroupAction[] = [
   "transferOwnership",
   "deleteGroup",
   "pin",
+  "mentionAll",
 ];
 /** Actions done to another member: only to members ranked strictly below the actor. */
 const ON_OTHERS: GroupAction[] = [
@@ -46,6 +47,8 @@ function contractLeastRank(action: GroupAction, settings: GroupSettings): number
     case "editInfo":
     case "setRoleUpToModerator":
       return RANK.admin;
+    case "mentionAll":
+      return settings.membersCanMentionAll ? RANK.member : RANK.admin;
     case "setRoleAdmin":
     case "transferOwnership":
     case "deleteGroup":
@@ -73,6 +76,7 @@ const settings = fc.record({
   onlyAdminsCanEditInfo: fc.boolean(),
   membersCanAddMembers: fc.boolean(),
   messageTtlSeconds: fc.option(fc.integer({ min: 5, max: 7_776_000 })),
+  membersCanMentionAll: fc.boolean(),
 });
 
 Deno.test("can() agrees with the contract's permission matrix for any role, action, target and settings", () => {
@@ -98,21 +102,24 @@ Deno.test("can() agrees with the contract on every combination (exhaustive walk)
         for (const onlyAdminsCanSend of bools) {
           for (const onlyAdminsCanEditInfo of bools) {
             for (const membersCanAddMembers of bools) {
-              const s = {
-                onlyAdminsCanSend,
-                onlyAdminsCanEditInfo,
-                membersCanAddMembers,
-                messageTtlSeconds: null,
-              };
-              assert.equal(can(a, act, t, s), contractAllows(a, act, t, s), `${a} ${act} ${t}`);
-              checked++;
+              for (const membersCanMentionAll of bools) {
+                const s = {
+                  onlyAdminsCanSend,
+                  onlyAdminsCanEditInfo,
+                  membersCanAddMembers,
+                  messageTtlSeconds: null,
+                  membersCanMentionAll,
+                };
+                assert.equal(can(a, act, t, s), contractAllows(a, act, t, s), `${a} ${act} ${t}`);
+                checked++;
+              }
             }
           }
         }
       }
     }
   }
-  assert.equal(checked, 4 * 12 * 6 * 8);
+  assert.equal(checked, 4 * 13 * 6 * 16);
 });
 
 Deno.test("can() is monotonic in rank: a role may do what every role below it may", () => {
@@ -171,5 +178,6 @@ function settingsOf(value: boolean): GroupSettings {
     onlyAdminsCanEditInfo: value,
     membersCanAddMembers: value,
     messageTtlSeconds: null,
+    membersCanMentionAll: value,
   };
 }

@@ -32,6 +32,7 @@ serverTest(
       onlyAdminsCanEditInfo: false,
       membersCanAddMembers: false,
       messageTtlSeconds: null,
+      membersCanMentionAll: false,
     });
     assert.equal((await x.client.get(`/v1/conversations/${res.body.id}`)).body.myRole, "member");
     const members = await owner.client.get(`/v1/conversations/${res.body.id}/members`);

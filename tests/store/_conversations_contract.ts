@@ -159,6 +159,7 @@ export function conversationContract(test: ContractTest): void {
             onlyAdminsCanEditInfo: false,
             membersCanAddMembers: true,
             messageTtlSeconds: 3600,
+            membersCanMentionAll: true,
           },
         },
       }], "conversation.updated"),

@@ -2,9 +2,55 @@ import assert from "node:assert/strict";
 import { AppError, forbidden } from "../../src/domain/errors.ts";
 import { newId } from "../../src/ids.ts";
 import { addUser, directInput, groupInput, reactionChange, textChange, tick } from "./_fixtures.ts";
+import type { Change } from "../../src/store/store.ts";
 import type { ContractTest } from "./store_contract.ts";
 
 export function messageContract(test: ContractTest): void {
+  test("mentions: unread counts per member and the mentions feed, newest first", async (store) => {
+    const [a, b, c] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
+    const { conversation: g } = await store.conversations.createConversation(
+      groupInput(a.id, [b.id, c.id]),
+    );
+    const mention = (sender: string, mentions: string[], mentionsAll = false) => {
+      const ch = textChange(g.id, sender);
+      const ins = ch.mutations[0] as Extract<Change["mutations"][number], { op: "insertMessage" }>;
+      ins.message = { ...ins.message, mentions, ...(mentionsAll ? { mentionsAll: true } : {}) };
+      return ch;
+    };
+    const named = mention(a.id, [b.id, a.id]);
+    const all = mention(c.id, [], true);
+    const both = mention(c.id, [b.id], true);
+    for (const ch of [named, all, mention(a.id, [])]) await store.log.commit(ch);
+    const count = async (userId: string) =>
+      (await store.conversations.conversationItem(userId, g.id))!.unreadMentionCount;
+    assert.equal(await count(b.id), 2, "named and @all");
+    await store.log.commit(both);
+    assert.equal(await count(b.id), 3, "a message naming them and everyone counts once");
+    assert.equal(await count(a.id), 2, "both @all messages; naming oneself does not count");
+    assert.equal(await count(c.id), 0, "one's own @all does not count");
+    assert.equal((await store.messages.getMessage(g.id, all.messageId!))!.mentionsAll, true);
+    const feed = await store.messages.listMentions(b.id, { limit: 10 });
+    assert.deepEqual(feed.map((m) => m.id), [both.messageId, all.messageId, named.messageId]);
+    const page = await store.messages.listMentions(b.id, {
+      limit: 10,
+      before: { createdAt: feed[0].createdAt, id: feed[0].id },
+    });
+    assert.deepEqual(page.map((m) => m.id), [all.messageId, named.messageId]);
+    await store.log.commit({
+      conversationId: g.id,
+      event: "message.deleted",
+      actorId: a.id,
+      messageId: named.messageId,
+      at: tick(),
+      mutations: [{ op: "eraseMessage", messageId: named.messageId!, deletedAt: tick() }],
+    });
+    assert.equal(await count(b.id), 2, "a deleted mention goes");
+    assert.deepEqual((await store.messages.listMentions(b.id, { limit: 10 })).map((m) => m.id), [
+      both.messageId,
+      all.messageId,
+    ]);
+  });
+
   test("pins commit with their event, respect the limit, and go when the message is deleted", async (store) => {
     const [a, b] = await Promise.all([addUser(store), addUser(store)]);
     const { conversation: c } = await store.conversations.createConversation(

@@ -140,14 +140,33 @@ async function sharesConversation(m: Mongo, a: string, b: string): Promise<boole
   ));
 }
 
-/** One row of `member`'s list: the latest message they can see, their unread count, the peer. */
+/**
+ * Live messages after `member`'s read marker, not their own, that mention them by name or mention
+ * everyone; each counted once (by the `mentions` and `mentions_all` partial indexes).
+ */
+async function _unreadMentions(m: Mongo, member: MemberDoc): Promise<number> {
+  const after = { conversationId: member.conversationId, seq: { $gt: member.readSeq } };
+  return await m.messages.countDocuments({
+    $or: [
+      { ...after, mentions: partialEq(member.userId) },
+      { ...after, mentionsAll: true },
+    ],
+    deletedAt: null,
+    senderId: { $ne: member.userId },
+  });
+}
+
+/**
+ * One row of `member`'s list: the latest message they can see, their unread and unread mention
+ * counts, the peer.
+ */
 async function _listItem(
   m: Mongo,
   c: ConversationDoc,
   member: MemberDoc,
 ): Promise<ConversationListItem> {
   const visible = await visibleTo(m, member.userId, c._id);
-  const [last, unreadCount, peer] = await Promise.all([
+  const [last, unreadCount, unreadMentionCount, peer] = await Promise.all([
     m.messages.findOne({ conversationId: c._id, ...visible }, { sort: { seq: -1 } }),
     m.messages.countDocuments({
       conversationId: c._id,
@@ -157,6 +176,7 @@ async function _listItem(
       senderId: { $ne: member.userId },
       ...visible,
     }),
+    _unreadMentions(m, member),
     c.type === "direct"
       ? m.members.findOne(
         { conversationId: c._id, userId: { $ne: member.userId } },
@@ -169,6 +189,7 @@ async function _listItem(
     member: toMember(member),
     lastMessage: last ? toMessage(last) : null,
     unreadCount,
+    unreadMentionCount,
     // A peer who left (an erased account) is still named by the pair's key.
     peerId: peer?.userId ?? (c.type === "direct" ? directPeer(c.directKey, member.userId) : null),
   };

@@ -167,6 +167,29 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { mediaIds: 1, conversationId: 1 }, name: "media_refs" },
     // What a user sent (export and erasure page through it).
     { key: { senderId: 1, conversationId: 1, seq: 1 }, name: "sent" },
+    // Multikey, over messages that name someone: a member's unread mentions, and the mentions feed.
+    {
+      key: { mentions: 1, conversationId: 1, seq: 1 },
+      name: "mentions",
+      partialFilterExpression: { mentions: isString },
+    },
+    {
+      key: { mentions: 1, createdAt: -1, _id: -1 },
+      name: "mentions_feed",
+      partialFilterExpression: { mentions: isString },
+    },
+    // The same for messages that mention everyone (few, so these stay small). `mentionsAll` leads
+    // so the key pattern differs from `history_unique`'s.
+    {
+      key: { mentionsAll: 1, conversationId: 1, seq: 1 },
+      name: "mentions_all",
+      partialFilterExpression: { mentionsAll: true },
+    },
+    {
+      key: { mentionsAll: 1, conversationId: 1, createdAt: -1, _id: -1 },
+      name: "mentions_all_feed",
+      partialFilterExpression: { mentionsAll: true },
+    },
   ],
   hiddenMessages: [
     { key: { userId: 1, conversationId: 1 }, name: "user_conversation" },

@@ -9,7 +9,7 @@ import type {
 } from "../messages.ts";
 import { eachOf, type Mongo, partialEq, type Session } from "./_db.ts";
 import { bytes, toMessage } from "./codec.ts";
-import { hiddenKey, memberKey, receiptMarkKey } from "./schema.ts";
+import { hiddenKey, memberKey, type MessageDoc, receiptMarkKey } from "./schema.ts";
 
 async function getMessage(
   m: Mongo,
@@ -227,10 +227,51 @@ async function receipts(
   });
 }
 
+/** Newest first: createdAt, then id, both descending (as the SQLite adapter orders the feed). */
+function _newestFirst(a: MessageDoc, b: MessageDoc): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a._id < b._id ? 1 : a._id > b._id ? -1 : 0;
+}
+
+/**
+ * The mentions feed: live messages in the user's conversations (their memberships now) that mention
+ * them by name (`mentions_feed` index) or everyone (`mentions_all_feed`), not their own, strictly
+ * before the cursor. The two are read apart, each sorted and limited by its index, then merged; a
+ * message in both appears once.
+ */
+async function listMentions(
+  m: Mongo,
+  userId: string,
+  o: { limit: number; before?: { createdAt: string; id: string } },
+): Promise<MessageRecord[]> {
+  if (o.limit <= 0) return [];
+  const conversationIds = await m.members.distinct("conversationId", { userId });
+  if (conversationIds.length === 0) return [];
+  const b = o.before;
+  const common = {
+    conversationId: { $in: conversationIds },
+    deletedAt: null,
+    senderId: { $ne: userId },
+    ...(b
+      ? {
+        $or: [{ createdAt: { $lt: b.createdAt } }, { createdAt: b.createdAt, _id: { $lt: b.id } }],
+      }
+      : {}),
+  };
+  const [named, everyone] = await Promise.all([
+    m.messages.find({ mentions: partialEq(userId), ...common })
+      .sort({ createdAt: -1, _id: -1 }).limit(o.limit).toArray(),
+    m.messages.find({ mentionsAll: true, ...common })
+      .sort({ createdAt: -1, _id: -1 }).limit(o.limit).toArray(),
+  ]);
+  const byId = new Map([...named, ...everyone].map((d) => [d._id, d]));
+  return [...byId.values()].sort(_newestFirst).slice(0, o.limit).map(toMessage);
+}
+
 /**
  * The MongoDB {@link MessageStore}: messages as they are now, reactions, per-user hidden messages and
- * read/delivered markers (each marker move also records when it happened, for receipts), and pins.
- * Pages of older history are read with the `historyReads` preference.
+ * read/delivered markers (each marker move also records when it happened, for receipts), pins, and
+ * the mentions feed. Pages of older history are read with the `historyReads` preference.
  */
 export class MongoMessages implements MessageStore {
   constructor(private readonly m: Mongo, private readonly historyReads: ReadPreferenceMode) {}
@@ -287,5 +328,11 @@ export class MongoMessages implements MessageStore {
       pinnedBy: d.pinnedBy,
       pinnedAt: d.pinnedAt,
     }));
+  }
+  listMentions(
+    userId: string,
+    options: { limit: number; before?: { createdAt: string; id: string } },
+  ) {
+    return listMentions(this.m, userId, options);
   }
 }

@@ -170,7 +170,10 @@ export async function applyMutation(
     case "eraseMessage": {
       const r = await m.messages.updateOne(
         { _id: x.messageId, conversationId, deletedAt: null },
-        { $set: { body: null, mediaIds: [], mentions: [], replyTo: null, deletedAt: x.deletedAt } },
+        {
+          $set: { body: null, mediaIds: [], mentions: [], replyTo: null, deletedAt: x.deletedAt },
+          $unset: { mentionsAll: "" },
+        },
         { session },
       );
       await m.reactions.deleteMany({ messageId: x.messageId }, { session });

@@ -122,7 +122,10 @@ async function finishErasure(m: Mongo, userId: string, at: string): Promise<Eras
   if (live.length > 0) {
     await m.messages.updateMany(
       { _id: { $in: live }, deletedAt: null },
-      { $set: { body: null, mediaIds: [], mentions: [], replyTo: null, deletedAt: at } },
+      {
+        $set: { body: null, mediaIds: [], mentions: [], replyTo: null, deletedAt: at },
+        $unset: { mentionsAll: "" },
+      },
     );
     await m.reactions.deleteMany({ messageId: { $in: live } });
     await m.messageEdits.deleteMany({ messageId: { $in: live } });

@@ -238,6 +238,7 @@ export function messageDoc(m: MessageRecord): MessageDoc {
     createdAt: m.createdAt,
     ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}),
     ...(m.forwarded ? { forwarded: m.forwarded } : {}),
+    ...(m.mentionsAll ? { mentionsAll: true } : {}),
   };
 }
 
@@ -286,6 +287,7 @@ export function toMessage(d: MessageDoc): MessageRecord {
     createdAt: d.createdAt,
     ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
     ...(d.forwarded ? { forwarded: d.forwarded } : {}),
+    ...(d.mentionsAll ? { mentionsAll: true } : {}),
   };
 }
 

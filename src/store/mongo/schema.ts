@@ -155,6 +155,11 @@ export interface MessageDoc {
   expiresAt?: string;
   /** A copy of another message: who first sent it and when. */
   forwarded?: { originalSenderId?: string; originalCreatedAt: string };
+  /**
+   * Mentions everyone: present (true) only then, unset when the message is deleted for everyone.
+   * Who it mentions by name is `mentions` (the sender's own id may be there; it never counts).
+   */
+  mentionsAll?: boolean;
 }
 
 /** A message one user deleted for themselves, `_id` = `userId:messageId`. */

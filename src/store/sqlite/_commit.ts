@@ -79,8 +79,8 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
   try {
     db.run(
       `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
-           media_ids, reply_to, mentions, system, created_at, expires_at, forwarded)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           media_ids, reply_to, mentions, system, created_at, expires_at, forwarded, mentions_all)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       x.id,
       c.conversationId,
       seq,
@@ -96,7 +96,20 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
       x.createdAt,
       x.expiresAt ?? null,
       x.forwarded ? JSON.stringify(x.forwarded) : null,
+      x.mentionsAll ? 1 : 0,
     );
+    for (const userId of x.mentions) {
+      if (userId === x.senderId) continue;
+      db.run(
+        `INSERT INTO message_mentions (user_id, conversation_id, seq, message_id, created_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        userId,
+        c.conversationId,
+        seq,
+        x.id,
+        x.createdAt,
+      );
+    }
   } catch (err) {
     if (
       c.idempotency && err instanceof Error &&
@@ -161,7 +174,7 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
     case "eraseMessage": {
       const changed = db.run(
         `UPDATE messages SET body = NULL, body_key = NULL, media_ids = '[]', mentions = '[]',
-           reply_to = NULL, deleted_at = ?
+           mentions_all = 0, reply_to = NULL, deleted_at = ?
          WHERE id = ? AND conversation_id = ? AND deleted_at IS NULL`,
         m.deletedAt,
         m.messageId,
@@ -171,6 +184,7 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       db.run("DELETE FROM message_media WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM message_edits WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM pins WHERE message_id = ?", m.messageId);
+      db.run("DELETE FROM message_mentions WHERE message_id = ?", m.messageId);
       return changed > 0;
     }
     case "pinMessage": {

@@ -158,6 +158,25 @@ const LIST_COLUMNS = `c.*, ${MEMBER_COLUMNS_AS_M},
   (SELECT o.user_id FROM members o
      WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != m.user_id) AS peer_id`;
 
+/** Live messages after `readSeq` that mention `userId` by name or everyone (not their own). */
+function unreadMentions(db: Db, userId: string, conversationId: string, readSeq: number): number {
+  const r = db.get(
+    `SELECT (SELECT count(*) FROM message_mentions
+             WHERE user_id = ?1 AND conversation_id = ?2 AND seq > ?3)
+          + (SELECT count(*) FROM messages x
+             WHERE x.conversation_id = ?2 AND x.mentions_all = 1 AND x.seq > ?3
+               AND x.sender_id IS NOT ?1
+               -- A message that also names the user counts once.
+               AND NOT EXISTS (SELECT 1 FROM message_mentions mm
+                               WHERE mm.user_id = ?1 AND mm.conversation_id = ?2 AND mm.seq = x.seq)
+            ) AS n`,
+    userId,
+    conversationId,
+    readSeq,
+  );
+  return num(r!.n);
+}
+
 function toListItem(db: Db, r: Row): ConversationListItem {
   const lastId = strOrNull(r.last_message_id);
   const last = lastId ? db.get("SELECT * FROM messages WHERE id = ?", lastId) : undefined;
@@ -166,6 +185,7 @@ function toListItem(db: Db, r: Row): ConversationListItem {
     member: toMember(r, "m_"),
     lastMessage: last ? toMessage(last) : null,
     unreadCount: num(r.unread_count),
+    unreadMentionCount: unreadMentions(db, str(r.m_user_id), str(r.id), num(r.m_read_seq)),
     // A peer who left (an erased account) is still named by the pair's key.
     peerId: strOrNull(r.peer_id) ?? directPeer(strOrNull(r.direct_key), str(r.m_user_id)),
   };

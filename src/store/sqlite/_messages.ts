@@ -189,6 +189,32 @@ function listPins(db: Db, conversationId: string): PinRecord[] {
   }));
 }
 
+function listMentions(
+  db: Db,
+  userId: string,
+  o: { limit: number; before?: { createdAt: string; id: string } },
+): MessageRecord[] {
+  const before = o.before ?? { createdAt: "\u{10FFFF}", id: "" };
+  return db.all(
+    `SELECT x.* FROM (
+       SELECT m.* FROM message_mentions mm
+         JOIN members me ON me.conversation_id = mm.conversation_id AND me.user_id = mm.user_id
+         JOIN messages m ON m.id = mm.message_id
+       WHERE mm.user_id = ?1 AND m.deleted_at IS NULL
+         AND (mm.created_at < ?2 OR (mm.created_at = ?2 AND mm.message_id < ?3))
+       UNION
+       SELECT m.* FROM members me
+         JOIN messages m ON m.conversation_id = me.conversation_id AND m.mentions_all = 1
+       WHERE me.user_id = ?1 AND m.deleted_at IS NULL AND m.sender_id IS NOT ?1
+         AND (m.created_at < ?2 OR (m.created_at = ?2 AND m.id < ?3))
+     ) x ORDER BY x.created_at DESC, x.id DESC LIMIT ?4`,
+    userId,
+    before.createdAt,
+    o.before ? before.id : "\u{10FFFF}",
+    o.limit,
+  ).map(toMessage);
+}
+
 /** The message writes, run on the writer thread (see `_writes.ts`). */
 export const messageWrites = { hideMessage, advanceMarker };
 
@@ -204,6 +230,7 @@ export function sqliteMessages(db: Db, writer: Writer): MessageStore {
       receipts,
       messageVersions,
       listPins,
+      listMentions,
     }),
     ...bindWrites(writer, messageWrites),
   };

@@ -358,6 +358,25 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ALTER TABLE messages ADD COLUMN forwarded TEXT;
     `,
   },
+  {
+    version: 12,
+    name: "mentions",
+    sql: `
+      ALTER TABLE messages ADD COLUMN mentions_all INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX messages_mentions_all ON messages(conversation_id, seq) WHERE mentions_all = 1;
+      -- Who a live message mentions by name (not its sender): unread counts and the mentions feed.
+      CREATE TABLE message_mentions (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, conversation_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX message_mentions_message ON message_mentions(message_id);
+      CREATE INDEX message_mentions_feed ON message_mentions(user_id, created_at, message_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

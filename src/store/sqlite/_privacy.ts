@@ -123,13 +123,14 @@ export function finishErasure(db: Db, userId: string, at: string): ErasureFinish
     for (const id of live) {
       db.run(
         `UPDATE messages SET body = NULL, body_key = NULL, media_ids = '[]', mentions = '[]',
-           reply_to = NULL, deleted_at = ? WHERE id = ?`,
+           mentions_all = 0, reply_to = NULL, deleted_at = ? WHERE id = ?`,
         at,
         id,
       );
       db.run("DELETE FROM reactions WHERE message_id = ?", id);
       db.run("DELETE FROM message_edits WHERE message_id = ?", id);
       db.run("DELETE FROM pins WHERE message_id = ?", id);
+      db.run("DELETE FROM message_mentions WHERE message_id = ?", id);
       db.run("DELETE FROM message_media WHERE message_id = ?", id);
     }
     const reactions = db.run("DELETE FROM reactions WHERE user_id = ?", userId);
@@ -199,6 +200,7 @@ export function sweepRetention(
     db.run(`DELETE FROM reactions WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_edits WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM pins WHERE message_id IN (${list})`, ...ids);
+    db.run(`DELETE FROM message_mentions WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);

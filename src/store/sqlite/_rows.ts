@@ -108,6 +108,7 @@ export function toMessage(r: Row): MessageRecord {
     createdAt: str(r.created_at),
     ...(r.expires_at ? { expiresAt: str(r.expires_at) } : {}),
     ...(r.forwarded ? { forwarded: JSON.parse(str(r.forwarded)) } : {}),
+    ...(r.mentions_all ? { mentionsAll: true } : {}),
   };
 }
 
