@@ -14,7 +14,7 @@ export const MessageSchema = z.object({
   seq: z.number().int(),
   senderId: z.string().nullable(),
   clientMsgId: z.string().nullable(),
-  kind: z.enum(["text", "media", "system"]),
+  kind: z.enum(["text", "media", "system", "poll"]),
   text: z.string().optional(),
   media: z.array(z.record(z.string(), z.unknown())),
   replyTo: z.string().optional(),
@@ -31,6 +31,22 @@ export const MessageSchema = z.object({
   deletedAt: Iso.optional(),
   createdAt: Iso,
   mentionsAll: z.boolean().optional().openapi({ description: "Mentions everyone (@all)" }),
+  poll: z.object({
+    question: z.string(),
+    options: z.array(z.object({
+      id: z.string(),
+      text: z.string(),
+      votes: z.number().int(),
+      voterIds: z.array(z.string()).optional().openapi({
+        description: "Who chose it; absent for anonymous polls",
+      }),
+    })),
+    multiple: z.boolean(),
+    anonymous: z.boolean(),
+    closesAt: Iso.optional(),
+    closed: z.boolean(),
+    myVotes: z.array(z.string()),
+  }).optional().openapi({ description: "For kind poll" }),
   forwarded: z.object({ originalSenderId: z.string().optional(), originalCreatedAt: Iso })
     .optional().openapi({ description: "A forwarded copy: who first sent it and when" }),
   expiresAt: Iso.optional().openapi({

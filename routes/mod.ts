@@ -21,6 +21,7 @@ import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
 import { draftRoutes } from "./drafts.ts";
 import { mentionRoutes } from "./mentions.ts";
+import { pollRoutes } from "./polls.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
@@ -131,6 +132,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     pinRoutes(s),
     draftRoutes(s),
     mentionRoutes(s),
+    pollRoutes(s),
     adminRoutes(s),
     ...ctx.extraV1 ?? [],
   ];

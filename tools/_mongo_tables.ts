@@ -21,6 +21,8 @@ import {
   type HiddenMessageDoc,
   type PinDoc,
   pinKey,
+  type PollVoteDoc,
+  pollVoteKey,
   type ReactionDoc,
   reactionKey,
   type ReceiptMarkDoc,
@@ -181,6 +183,19 @@ export const TABLES: TableSpec[] = [
       metric: text(r.metric) as DailyCounter,
       value: Number(r.value),
     }),
+  },
+  {
+    table: "poll_votes",
+    key: ["message_id", "user_id", "option_id"],
+    toDoc: (r): PollVoteDoc => {
+      const vote = {
+        messageId: text(r.message_id),
+        userId: text(r.user_id),
+        optionId: text(r.option_id),
+        votedAt: text(r.voted_at),
+      };
+      return { _id: pollVoteKey(vote), ...vote };
+    },
   },
   {
     table: "pins",

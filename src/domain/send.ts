@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type FieldProblem, validationFailed } from "./errors.ts";
+import { POLL_LIMITS } from "./poll.ts";
 import { checkText, MESSAGE_TEXT } from "./text.ts";
 
 /** How much one message may carry; the REST route, the socket frame and the service share them. */
@@ -37,6 +38,14 @@ export const SendFields = z.strictObject({
   mentions: z.array(WireId).max(SEND_LIMITS.mentions).optional(),
   /** Mention everyone (`@all`): admins and up in groups, unless `membersCanMentionAll`. */
   mentionsAll: z.boolean().optional(),
+  /** A poll (`kind: "poll"`): its question and options, single or multiple choice, anonymous. */
+  poll: z.strictObject({
+    question: z.string().max(POLL_LIMITS.question * 8),
+    options: z.array(z.string().max(POLL_LIMITS.option * 8)).max(POLL_LIMITS.maxOptions * 2),
+    multiple: z.boolean().optional(),
+    anonymous: z.boolean().optional(),
+    closesAt: z.string().max(64).optional(),
+  }).optional(),
   /** Forward: copy the text and attachments of a message the sender can see. */
   forwardOf: z.strictObject({ conversationId: WireId, messageId: WireId }).optional(),
 });
@@ -58,6 +67,7 @@ export interface CheckedSend {
  */
 export function checkSend(
   input: Pick<SendInput, "text" | "mediaIds" | "mentions">,
+  options: { content?: "required" | "none" } = {},
 ): CheckedSend {
   const problems: FieldProblem[] = [];
   const out: CheckedSend = {
@@ -72,7 +82,9 @@ export function checkSend(
   if (out.mediaIds.length > SEND_LIMITS.media) {
     problems.push({ path: "mediaIds", message: `at most ${SEND_LIMITS.media} attachments` });
   }
-  if (input.text === undefined && out.mediaIds.length === 0) {
+  if (options.content === "none" && (input.text !== undefined || out.mediaIds.length)) {
+    problems.push({ path: "poll", message: "a poll carries no text or mediaIds" });
+  } else if (options.content !== "none" && input.text === undefined && !out.mediaIds.length) {
     problems.push({ path: "text", message: "a message needs text or mediaIds" });
   }
   if (out.mentions.length > SEND_LIMITS.mentions) {

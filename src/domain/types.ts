@@ -95,7 +95,7 @@ export interface Member {
   archived: boolean;
 }
 
-export type MessageKind = "text" | "media" | "system";
+export type MessageKind = "text" | "media" | "system" | "poll";
 
 /** An encrypted message body: AES-256-GCM output under the data key `keyId`. */
 export interface SealedText {
@@ -134,9 +134,24 @@ export interface MessageRecord {
   expiresAt?: string;
   /** Mentions everyone in the conversation (`@all`). */
   mentionsAll?: boolean;
+  /**
+   * A poll's settings (its question and options are the sealed body, as JSON): single or multiple
+   * choice, anonymous (voters are not shown), and when it closes.
+   */
+  poll?: PollSettings;
   /** A copy of another message: who first sent it (absent once erased) and when. */
   forwarded?: { originalSenderId?: string; originalCreatedAt: string };
 }
+
+/** The non-text part of a poll. */
+export interface PollSettings {
+  multiple: boolean;
+  anonymous: boolean;
+  closesAt?: string;
+}
+
+/** Votes on one poll: per option, who voted for it, in order of voting. */
+export type PollVotes = Array<{ optionId: string; userIds: string[] }>;
 
 /** Reactions on one message: per emoji, who reacted, in order of the emoji's first use. */
 export type ReactionSummary = Array<{ emoji: string; userIds: string[] }>;

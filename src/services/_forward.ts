@@ -37,6 +37,7 @@ export async function forwardSource(
   if (!m || m.deletedAt || m.kind === "system" || hidden.has(m.id)) {
     throw notFound("Message not found");
   }
+  if (m.kind === "poll") throw invalidField("forwardOf", "a poll cannot be forwarded");
   const text = m.body
     ? await deps.dataKeys.openText(m.body, messageAad(conversationId, m.id))
     : null;

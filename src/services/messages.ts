@@ -11,6 +11,7 @@ import {
 } from "../domain/errors.ts";
 import { can, rolesThatCan } from "../domain/permissions.ts";
 import { checkSend, type SendInput } from "../domain/send.ts";
+import { checkPoll } from "../domain/poll.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
 import type { MediaKind } from "../domain/media.ts";
 import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
@@ -95,9 +96,12 @@ export class MessagesService {
     }
     // A scheduled send was rate limited when it was scheduled.
     if (!options.scheduled) await this.#rateLimit(actor.userId);
+    if (input.poll && input.forwardOf) throw invalidField("poll", "a poll cannot be a forward");
     const source = input.forwardOf ? await forwardSource(this.deps, actor, input) : undefined;
+    const poll = input.poll ? checkPoll(input.poll) : undefined;
     const { text, mediaIds, mentions } = checkSend(
       source ? { ...source, mentions: input.mentions } : input,
+      { content: poll ? "none" : "required" },
     );
     await Promise.all([
       // A forward's attachments are the source's: seen by the sender, not necessarily uploaded.
@@ -113,9 +117,11 @@ export class MessagesService {
     const at = now.toISOString();
     const ttl = conversation.settings.messageTtlSeconds;
     const expiresAt = ttl ? new Date(now.getTime() + ttl * 1000) : undefined;
-    const body = text === undefined
+    // A poll's question and options are its body, sealed like any text.
+    const sealed = poll ? JSON.stringify(poll.content) : text;
+    const body = sealed === undefined
       ? null
-      : await this.deps.dataKeys.sealText(actor.userId, text, messageAad(conversationId, id));
+      : await this.deps.dataKeys.sealText(actor.userId, sealed, messageAad(conversationId, id));
     const result = await this.deps.events.commit({
       conversationId,
       event: "message.created",
@@ -137,7 +143,7 @@ export class MessagesService {
             conversationId,
             senderId: actor.userId,
             clientMsgId: input.clientMsgId,
-            kind: mediaIds.length ? "media" : "text",
+            kind: poll ? "poll" : mediaIds.length ? "media" : "text",
             body,
             mediaIds,
             replyTo: input.replyTo ?? null,
@@ -149,6 +155,7 @@ export class MessagesService {
             ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
             ...(source ? { forwarded: source.forwarded } : {}),
             ...(input.mentionsAll ? { mentionsAll: true } : {}),
+            ...(poll ? { poll: poll.settings } : {}),
           },
         },
         // Sending reads what came before: markers and receipt times move in the same commit.
@@ -156,7 +163,7 @@ export class MessagesService {
       ],
       // A disappearing message's deletion is enqueued with it, or the message is not stored at all.
       ...(expiresAt ? { jobs: [expiryJob(conversationId, id, expiresAt, now)] } : {}),
-    }, { plain: text === undefined ? undefined : new Map([[id, text]]), fresh: true });
+    }, { plain: sealed === undefined ? undefined : new Map([[id, sealed]]), fresh: true });
     if (result.status === "duplicate") {
       return {
         message: await this.#duplicate(actor, conversationId, result.message),
@@ -247,6 +254,7 @@ export class MessagesService {
       throw forbidden("Only the author may edit a message");
     }
     if (m.deletedAt) throw conflict("The message was deleted");
+    if (m.kind === "poll") throw forbidden("A poll cannot be edited");
     const r = checkText(rawText, { field: "text", ...MESSAGE_TEXT });
     if (!r.ok) throw validationFailed(r.problems);
     const at = nowIso();

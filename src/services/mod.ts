@@ -45,6 +45,7 @@ import { PinsService } from "./pins.ts";
 import { DraftsService } from "./drafts.ts";
 import { EditHistory } from "./edit_history.ts";
 import { MentionsFeed } from "./mentions.ts";
+import { PollsService } from "./polls.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
 /**
@@ -67,6 +68,7 @@ export interface Services {
   drafts: DraftsService;
   editHistory: EditHistory;
   mentions: MentionsFeed;
+  polls: PollsService;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -213,7 +215,8 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     logger,
   });
   const drafts = new DraftsService({ store, dataKeys, conversations, notices });
-  const userData = [scheduled, drafts];
+  const polls = new PollsService({ store, conversations, events, renderer });
+  const userData = [scheduled, drafts, polls];
   const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
   const exports = new DataExports({
     config,
@@ -274,6 +277,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       drafts,
       editHistory,
       mentions,
+      polls,
       receipts,
       typing,
       media,

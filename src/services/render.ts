@@ -1,5 +1,12 @@
 import { type DataKeys, DecryptionError, messageAad } from "../crypto/envelope.ts";
-import type { MessageKind, MessageRecord, ReactionSummary, SystemInfo } from "../domain/types.ts";
+import type {
+  MessageKind,
+  MessageRecord,
+  PollSettings,
+  PollVotes,
+  ReactionSummary,
+  SystemInfo,
+} from "../domain/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Store } from "../store/store.ts";
 
@@ -42,10 +49,57 @@ export interface MessageView {
   expiresAt?: string;
   forwarded?: { originalSenderId?: string; originalCreatedAt: string };
   mentionsAll?: true;
+  /** Inside events shared by all recipients, options carry `voterIds`; see {@link personalize}. */
+  poll?: SharedPoll;
+}
+
+/** What a poll's sealed body holds. */
+export interface PollContent {
+  question: string;
+  options: Array<{ id: string; text: string }>;
+}
+
+/** A poll before it is rendered for one viewer: who voted for what, even when anonymous. */
+export interface SharedPoll {
+  question: string;
+  options: Array<{ id: string; text: string; votes: number; voterIds: string[] }>;
+  multiple: boolean;
+  anonymous: boolean;
+  closesAt?: string;
+  closed: boolean;
+}
+
+/** Whether a poll is closed at `now`. */
+export function pollClosed(settings: PollSettings, now = Date.now()): boolean {
+  return !!settings.closesAt && Date.parse(settings.closesAt) <= now;
+}
+
+function pollView(body: string, settings: PollSettings, votes: PollVotes): SharedPoll {
+  const content = JSON.parse(body) as PollContent;
+  return {
+    question: content.question,
+    options: content.options.map((o) => {
+      const voterIds = votes.find((v) => v.optionId === o.id)?.userIds ?? [];
+      return { id: o.id, text: o.text, votes: voterIds.length, voterIds };
+    }),
+    multiple: settings.multiple,
+    anonymous: settings.anonymous,
+    ...(settings.closesAt ? { closesAt: settings.closesAt } : {}),
+    closed: pollClosed(settings),
+  };
 }
 
 /** A message rendered for one viewer (reactions carry `me`). */
-export type PublicMessage = Omit<MessageView, "reactions"> & { reactions: ViewerReactions };
+export type PublicMessage = Omit<MessageView, "reactions" | "poll"> & {
+  reactions: ViewerReactions;
+  poll?: ViewerPoll;
+};
+
+/** A poll as one viewer sees it: their own votes, and voters only when the poll is not anonymous. */
+export type ViewerPoll = Omit<SharedPoll, "options"> & {
+  options: Array<{ id: string; text: string; votes: number; voterIds?: string[] }>;
+  myVotes: string[];
+};
 
 /** A message as `viewerId` sees it. */
 export function messageFor(view: MessageView, viewerId: string): PublicMessage {
@@ -60,13 +114,22 @@ export function sharedReactions(summary: ReactionSummary | undefined): SharedRea
   }));
 }
 
-/** Rewrites every `reactions` list in an event body for one viewer (`userIds` become `me`). */
+/**
+ * Rewrites an event body for one viewer: every `reactions` list (`userIds` become `me`) and every
+ * poll (`myVotes` added; `voterIds` dropped when the poll is anonymous).
+ */
 export function personalize<T>(value: T, viewerId: string): T {
   if (Array.isArray(value)) return value.map((v) => personalize(v, viewerId)) as T;
   if (!value || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === "reactions" && Array.isArray(v)) {
+    if (k === "poll" && isSharedPoll(v)) {
+      out[k] = {
+        ...v,
+        options: v.options.map(({ voterIds, ...o }) => v.anonymous ? o : { ...o, voterIds }),
+        myVotes: v.options.filter((o) => o.voterIds.includes(viewerId)).map((o) => o.id),
+      };
+    } else if (k === "reactions" && Array.isArray(v)) {
       out[k] = v.map((r) =>
         Array.isArray(r.userIds)
           ? { emoji: r.emoji, count: r.count, me: r.userIds.includes(viewerId) }
@@ -77,11 +140,17 @@ export function personalize<T>(value: T, viewerId: string): T {
   return out as T;
 }
 
-/** True when a body has per-viewer parts (any non-empty reaction list). */
+function isSharedPoll(v: unknown): v is SharedPoll {
+  return !!v && typeof v === "object" && Array.isArray((v as SharedPoll).options) &&
+    (v as SharedPoll).options.every((o) => Array.isArray(o.voterIds));
+}
+
+/** True when a body has per-viewer parts (any non-empty reaction list, any poll). */
 export function needsPersonalizing(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(needsPersonalizing);
   if (!value || typeof value !== "object") return false;
   for (const [k, v] of Object.entries(value)) {
+    if (k === "poll" && isSharedPoll(v)) return true;
     if (k === "reactions" && Array.isArray(v) && v.length > 0) return true;
     if (typeof v === "object" && needsPersonalizing(v)) return true;
   }
@@ -134,9 +203,11 @@ export class MessageRenderer {
     if (records.length === 0) return [];
     const live = records.filter((r) => !r.deletedAt);
     const mediaIds = [...new Set(live.flatMap((r) => r.mediaIds))];
-    const [byId, media] = await Promise.all([
+    const pollIds = live.filter((r) => r.kind === "poll").map((r) => r.id);
+    const [byId, media, votes] = await Promise.all([
       reactions,
       mediaIds.length ? this.deps.media.views(mediaIds) : new Map<string, MediaView>(),
+      pollIds.length ? this.deps.store.messages.pollVotes(pollIds) : new Map<string, PollVotes>(),
     ]);
     return await Promise.all(records.map(async (r) => {
       const view: MessageView = {
@@ -152,7 +223,10 @@ export class MessageRenderer {
         createdAt: r.createdAt,
       };
       const text = plain?.get(r.id) ?? await this.#text(r);
-      if (text !== null) view.text = text;
+      if (r.kind === "poll" && r.poll) {
+        // A poll's body is its question and options: shown as `poll`, never as text.
+        if (text !== null) view.poll = pollView(text, r.poll, votes.get(r.id) ?? []);
+      } else if (text !== null) view.text = text;
       if (r.replyTo) view.replyTo = r.replyTo;
       if (r.forwarded && !r.deletedAt) view.forwarded = r.forwarded;
       if (r.mentionsAll && !r.deletedAt) view.mentionsAll = true;

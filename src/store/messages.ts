@@ -1,4 +1,4 @@
-import type { MessageRecord, ReactionSummary, SealedText } from "../domain/types.ts";
+import type { MessageRecord, PollVotes, ReactionSummary, SealedText } from "../domain/types.ts";
 
 /** A page of history, in ascending seq order. */
 export interface MessagePage {
@@ -65,6 +65,12 @@ export interface MessageStore {
    * (`pinMessage`/`unpinMessage`); deleting a message for everyone unpins it.
    */
   listPins(conversationId: string): Promise<PinRecord[]>;
+  /** The votes on the given polls, by message id (polls without votes are left out). */
+  pollVotes(messageIds: string[]): Promise<Map<string, PollVotes>>;
+  /** Every vote a user cast (for their export), by poll. */
+  listUserVotes(
+    userId: string,
+  ): Promise<Array<{ messageId: string; optionIds: string[]; at: string }>>;
   /**
    * Live messages that mention `userId` by name or mention everyone, in conversations they are a
    * member of (not their own), newest first, before the cursor (createdAt, id).

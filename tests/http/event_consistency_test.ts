@@ -103,6 +103,23 @@ const cases: Array<{
   events: string[];
 }> = [
   {
+    name: "post a poll, then vote on it",
+    viewers: everyone,
+    events: ["message.created", "message.updated"],
+    action: async (g) => {
+      const poll = ok(
+        await g.owner.client.post(`/v1/conversations/${g.conv}/messages`, {
+          clientMsgId: "poll",
+          poll: { question: "Which?", options: ["a", "b"] },
+        }),
+        201,
+      ).body.message;
+      ok(
+        await g.member.client.put(`${msgPath(g, poll.id)}/votes`, { optionIds: ["o2"] }),
+      );
+    },
+  },
+  {
     name: "pin",
     viewers: everyone,
     events: ["pin.updated"],

@@ -100,6 +100,7 @@ serverTest(
         "reactions.jsonl",
         "scheduled.jsonl",
         "sessions.jsonl",
+        "votes.jsonl",
       ].sort(),
     );
     const readme = decoder.decode(files["README.txt"]);

@@ -6,6 +6,72 @@ import type { Change } from "../../src/store/store.ts";
 import type { ContractTest } from "./store_contract.ts";
 
 export function messageContract(test: ContractTest): void {
+  test("votes replace a user's votes on a live poll; deleting the poll removes them", async (store) => {
+    const [a, b] = await Promise.all([addUser(store), addUser(store)]);
+    const { conversation: c } = await store.conversations.createConversation(
+      directInput(a.id, b.id),
+    );
+    const poll = textChange(c.id, a.id);
+    const ins = poll.mutations[0] as Extract<Change["mutations"][number], { op: "insertMessage" }>;
+    ins.message = { ...ins.message, kind: "poll", poll: { multiple: true, anonymous: false } };
+    await store.log.commit(poll);
+    const id = poll.messageId!;
+    assert.deepEqual((await store.messages.getMessage(c.id, id))!.poll, {
+      multiple: true,
+      anonymous: false,
+    });
+    const vote = (userId: string, optionIds: string[]) =>
+      store.log.commit({
+        conversationId: c.id,
+        event: "message.updated",
+        actorId: userId,
+        messageId: id,
+        at: tick(),
+        mutations: [{ op: "setVotes", messageId: id, userId, optionIds, at: tick() }],
+      });
+    assert.equal((await vote(a.id, ["o1", "o2"])).status, "committed");
+    assert.equal((await vote(a.id, ["o2", "o1"])).status, "unchanged", "the same set");
+    assert.equal((await vote(b.id, ["o2"])).status, "committed");
+    assert.deepEqual((await store.messages.pollVotes([id])).get(id), [
+      { optionId: "o1", userIds: [a.id] },
+      { optionId: "o2", userIds: [a.id, b.id] },
+    ]);
+    assert.equal((await vote(a.id, [])).status, "committed", "withdrawn");
+    assert.deepEqual((await store.messages.pollVotes([id])).get(id), [
+      { optionId: "o2", userIds: [b.id] },
+    ]);
+    assert.deepEqual(
+      (await store.messages.listUserVotes(b.id)).map((v) => [v.messageId, v.optionIds]),
+      [[id, ["o2"]]],
+    );
+    const text = textChange(c.id, a.id);
+    await store.log.commit(text);
+    const onText = await store.log.commit({
+      conversationId: c.id,
+      event: "message.updated",
+      actorId: a.id,
+      messageId: text.messageId,
+      at: tick(),
+      mutations: [{
+        op: "setVotes",
+        messageId: text.messageId!,
+        userId: a.id,
+        optionIds: ["o1"],
+        at: tick(),
+      }],
+    });
+    assert.equal(onText.status, "unchanged", "not a poll");
+    await store.log.commit({
+      conversationId: c.id,
+      event: "message.deleted",
+      actorId: a.id,
+      messageId: id,
+      at: tick(),
+      mutations: [{ op: "eraseMessage", messageId: id, deletedAt: tick() }],
+    });
+    assert.equal((await store.messages.pollVotes([id])).size, 0);
+  });
+
   test("mentions: unread counts per member and the mentions feed, newest first", async (store) => {
     const [a, b, c] = await Promise.all([addUser(store), addUser(store), addUser(store)]);
     const { conversation: g } = await store.conversations.createConversation(

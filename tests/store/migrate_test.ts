@@ -169,6 +169,25 @@ async function populate(store: SqliteStore): Promise<void> {
     at: tick(),
     mutations: [{ op: "pinMessage", messageId: sent[4].messageId!, userId: a.id, at: tick() }],
   });
+  const poll = textChange(g.id, a.id);
+  const pollMessage = (poll.mutations[0] as any).message;
+  pollMessage.kind = "poll";
+  pollMessage.poll = { multiple: true, anonymous: false };
+  await store.log.commit(poll);
+  await store.log.commit({
+    conversationId: g.id,
+    event: "message.updated",
+    actorId: b.id,
+    messageId: poll.messageId!,
+    at: tick(),
+    mutations: [{
+      op: "setVotes",
+      messageId: poll.messageId!,
+      userId: b.id,
+      optionIds: ["o1", "o2"],
+      at: tick(),
+    }],
+  });
   await store.messages.hideMessage(
     b.id,
     (await store.messages.getMessage(d.id, sent[1].messageId!))!,

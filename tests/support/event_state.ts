@@ -13,6 +13,7 @@ export interface MessageState {
   text?: string;
   deletedAt?: string;
   expiresAt?: string;
+  poll?: unknown;
   reactions: Array<{ emoji: string; count: number; me: boolean }>;
 }
 
@@ -30,6 +31,7 @@ export function messageState(m: any): MessageState {
   if (m.text !== undefined) out.text = m.text;
   if (m.deletedAt !== undefined) out.deletedAt = m.deletedAt;
   if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt;
+  if (m.poll !== undefined) out.poll = m.poll;
   return out;
 }
 

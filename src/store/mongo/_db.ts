@@ -24,6 +24,7 @@ import {
   type MessageDoc,
   type MessageEditDoc,
   type PinDoc,
+  type PollVoteDoc,
   type ReactionDoc,
   type ReceiptMarkDoc,
   type RefreshTokenDoc,
@@ -58,6 +59,7 @@ export interface Mongo {
   messageEdits: Collection<MessageEditDoc>;
   pins: Collection<PinDoc>;
   drafts: Collection<DraftDoc>;
+  pollVotes: Collection<PollVoteDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -89,6 +91,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     messageEdits: db.collection<MessageEditDoc>(COLLECTIONS.messageEdits),
     pins: db.collection<PinDoc>(COLLECTIONS.pins),
     drafts: db.collection<DraftDoc>(COLLECTIONS.drafts),
+    pollVotes: db.collection<PollVoteDoc>(COLLECTIONS.pollVotes),
   };
 }
 
@@ -252,6 +255,12 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   drafts: [
     // A user's drafts, newest first (export), and erasure's delete of them all.
     { key: { userId: 1, updatedAt: -1 }, name: "user_updated" },
+  ],
+  pollVotes: [
+    // The votes on a poll in voting order (and deleting a message's votes).
+    { key: { messageId: 1, votedAt: 1, userId: 1 }, name: "message_votes" },
+    // A user's votes: on one poll (replacing them), all of them (export, erasure).
+    { key: { userId: 1, messageId: 1 }, name: "user" },
   ],
 };
 

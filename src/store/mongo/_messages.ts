@@ -1,5 +1,5 @@
 import type { ReadPreferenceMode } from "mongodb";
-import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
+import type { MessageRecord, PollVotes, ReactionSummary } from "../../domain/types.ts";
 import type {
   MessagePage,
   MessageStore,
@@ -88,6 +88,39 @@ async function reactions(
     entry.userIds.push(d.userId);
   }
   return out;
+}
+
+/** Per poll, per option in order of its first vote, who voted for it, in voting order. */
+async function pollVotes(m: Mongo, messageIds: string[]): Promise<Map<string, PollVotes>> {
+  const out = new Map<string, PollVotes>();
+  if (messageIds.length === 0) return out;
+  const docs = await m.pollVotes.find(
+    { messageId: { $in: messageIds } },
+    { projection: { messageId: 1, userId: 1, optionId: 1 } },
+  ).sort({ votedAt: 1, userId: 1, _id: 1 }).toArray();
+  for (const d of docs) {
+    let votes = out.get(d.messageId);
+    if (!votes) out.set(d.messageId, votes = []);
+    let entry = votes.find((v) => v.optionId === d.optionId);
+    if (!entry) votes.push(entry = { optionId: d.optionId, userIds: [] });
+    entry.userIds.push(d.userId);
+  }
+  return out;
+}
+
+/** Every vote of a user, by poll (in message id order), each poll's option ids sorted. */
+async function listUserVotes(
+  m: Mongo,
+  userId: string,
+): Promise<Array<{ messageId: string; optionIds: string[]; at: string }>> {
+  const docs = await m.pollVotes.find({ userId }).sort({ messageId: 1, optionId: 1 }).toArray();
+  const out = new Map<string, { messageId: string; optionIds: string[]; at: string }>();
+  for (const d of docs) {
+    const v = out.get(d.messageId) ?? { messageId: d.messageId, optionIds: [], at: d.votedAt };
+    v.optionIds.push(d.optionId);
+    out.set(d.messageId, v);
+  }
+  return [...out.values()];
 }
 
 async function hiddenMessageIds(
@@ -270,8 +303,8 @@ async function listMentions(
 
 /**
  * The MongoDB {@link MessageStore}: messages as they are now, reactions, per-user hidden messages and
- * read/delivered markers (each marker move also records when it happened, for receipts), pins, and
- * the mentions feed. Pages of older history are read with the `historyReads` preference.
+ * read/delivered markers (each marker move also records when it happened, for receipts), pins, poll
+ * votes and the mentions feed. Pages of older history are read with the `historyReads` preference.
  */
 export class MongoMessages implements MessageStore {
   constructor(private readonly m: Mongo, private readonly historyReads: ReadPreferenceMode) {}
@@ -291,6 +324,12 @@ export class MongoMessages implements MessageStore {
   }
   reactions(messageIds: string[]) {
     return reactions(this.m, messageIds);
+  }
+  pollVotes(messageIds: string[]) {
+    return pollVotes(this.m, messageIds);
+  }
+  listUserVotes(userId: string) {
+    return listUserVotes(this.m, userId);
   }
   hiddenMessageIds(userId: string, messageIds: string[]) {
     return hiddenMessageIds(this.m, userId, messageIds);

@@ -1,9 +1,9 @@
-import type { Member } from "../../domain/types.ts";
+import type { Member, MessageKind } from "../../domain/types.ts";
 import type { Change, ConversationPatch, Mutation } from "../log.ts";
 import type { Mongo, Session } from "./_db.ts";
 import { readUpTo } from "./_messages.ts";
 import { memberDoc, messageDoc, sealedDoc } from "./codec.ts";
-import { type ConversationDoc, memberKey, pinKey, reactionKey } from "./schema.ts";
+import { type ConversationDoc, memberKey, pinKey, pollVoteKey, reactionKey } from "./schema.ts";
 
 /**
  * Mutations that change a group's membership or info: they commit in a transaction. Pins need none
@@ -49,11 +49,32 @@ async function _liveMessage(
   conversationId: string,
   messageId: string,
   session: Session,
+  kind?: MessageKind,
 ): Promise<boolean> {
   return !!(await m.messages.findOne(
-    { _id: messageId, conversationId, deletedAt: null },
+    { _id: messageId, conversationId, deletedAt: null, ...(kind ? { kind } : {}) },
     { projection: { _id: 1 }, session },
   ));
+}
+
+/**
+ * The option ids a `setVotes` leaves (sorted, without repeats), or null when it changes nothing: the
+ * message is not a live poll of this conversation, or the user's votes are that set already.
+ */
+async function _voteChange(
+  m: Mongo,
+  conversationId: string,
+  x: Extract<Mutation, { op: "setVotes" }>,
+  session: Session,
+): Promise<string[] | null> {
+  if (!(await _liveMessage(m, conversationId, x.messageId, session, "poll"))) return null;
+  const before = (await m.pollVotes.find(
+    { userId: x.userId, messageId: x.messageId },
+    { projection: { optionId: 1 }, session },
+  ).toArray()).map((d) => d.optionId).sort();
+  const after = [...new Set(x.optionIds)].sort();
+  const same = before.length === after.length && before.every((id, i) => id === after[i]);
+  return same ? null : after;
 }
 
 async function _pinned(
@@ -101,6 +122,8 @@ export async function wouldChange(
         await _liveMessage(m, c.conversationId, x.messageId, session);
     case "unpinMessage":
       return await _pinned(m, c.conversationId, x.messageId, session);
+    case "setVotes":
+      return !!(await _voteChange(m, c.conversationId, x, session));
     case "addMembers":
       return (await _newMembers(m, x.members, session)).length > 0;
     case "removeMember":
@@ -179,7 +202,29 @@ export async function applyMutation(
       await m.reactions.deleteMany({ messageId: x.messageId }, { session });
       await m.messageEdits.deleteMany({ messageId: x.messageId }, { session });
       await m.pins.deleteMany({ messageId: x.messageId }, { session });
+      await m.pollVotes.deleteMany({ messageId: x.messageId }, { session });
       return r.matchedCount > 0;
+    }
+    case "setVotes": {
+      const after = await _voteChange(m, conversationId, x, session);
+      if (!after) return false;
+      // Replaced together: every vote of the new set is cast at `x.at`.
+      await m.pollVotes.deleteMany({ messageId: x.messageId, userId: x.userId }, { session });
+      if (after.length === 0) return true;
+      // Upserts by id, so a racing vote of the same user that wrote one of them first is no error.
+      await m.pollVotes.bulkWrite(
+        after.map((optionId) => ({
+          updateOne: {
+            filter: { _id: pollVoteKey({ messageId: x.messageId, userId: x.userId, optionId }) },
+            update: {
+              $set: { messageId: x.messageId, userId: x.userId, optionId, votedAt: x.at },
+            },
+            upsert: true,
+          },
+        })),
+        { ordered: false, session },
+      );
+      return true;
     }
     case "pinMessage": {
       // Only a live message of this conversation; pinned already changes nothing.

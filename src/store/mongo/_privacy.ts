@@ -130,8 +130,10 @@ async function finishErasure(m: Mongo, userId: string, at: string): Promise<Eras
     await m.reactions.deleteMany({ messageId: { $in: live } });
     await m.messageEdits.deleteMany({ messageId: { $in: live } });
     await m.pins.deleteMany({ messageId: { $in: live } });
+    await m.pollVotes.deleteMany({ messageId: { $in: live } });
   }
   const reactions = (await m.reactions.deleteMany({ userId })).deletedCount;
+  await m.pollVotes.deleteMany({ userId });
   await m.hiddenMessages.deleteMany({ userId });
   await deleteSessions(m, userId);
   // lastSeenAt again: a socket closing during the erasure may have written it after the scrub.
@@ -183,6 +185,7 @@ async function sweepRetention(
   await m.reactions.deleteMany({ messageId: { $in: ids } });
   await m.messageEdits.deleteMany({ messageId: { $in: ids } });
   await m.pins.deleteMany({ messageId: { $in: ids } });
+  await m.pollVotes.deleteMany({ messageId: { $in: ids } });
   await m.hiddenMessages.deleteMany({ messageId: { $in: ids } });
   const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
   const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));

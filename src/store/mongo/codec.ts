@@ -5,6 +5,7 @@ import {
   type EventRecord,
   type Member,
   type MessageRecord,
+  type PollSettings,
   type SealedText,
   type Session,
   type SystemInfo,
@@ -220,6 +221,15 @@ export function sealedDoc(body: SealedText): { keyId: string; blob: Binary } {
   return { keyId: body.keyId, blob: new Binary(body.blob) };
 }
 
+/** A poll's settings, exactly their fields (`closesAt` only when present), both ways. */
+function pollSettings(p: PollSettings): PollSettings {
+  return {
+    multiple: p.multiple,
+    anonymous: p.anonymous,
+    ...(p.closesAt !== undefined ? { closesAt: p.closesAt } : {}),
+  };
+}
+
 export function messageDoc(m: MessageRecord): MessageDoc {
   return {
     _id: m.id,
@@ -239,6 +249,7 @@ export function messageDoc(m: MessageRecord): MessageDoc {
     ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}),
     ...(m.forwarded ? { forwarded: m.forwarded } : {}),
     ...(m.mentionsAll ? { mentionsAll: true } : {}),
+    ...(m.poll ? { poll: pollSettings(m.poll) } : {}),
   };
 }
 
@@ -288,6 +299,7 @@ export function toMessage(d: MessageDoc): MessageRecord {
     ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
     ...(d.forwarded ? { forwarded: d.forwarded } : {}),
     ...(d.mentionsAll ? { mentionsAll: true } : {}),
+    ...(d.poll ? { poll: pollSettings(d.poll) } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import type {
   LastSeenPrivacy,
   MemberRole,
   MessageKind,
+  PollSettings,
   Presence,
   SystemInfo,
 } from "../../domain/types.ts";
@@ -160,6 +161,8 @@ export interface MessageDoc {
    * Who it mentions by name is `mentions` (the sender's own id may be there; it never counts).
    */
   mentionsAll?: boolean;
+  /** A poll's settings: present only on polls (their question and options are the sealed body). */
+  poll?: PollSettings;
 }
 
 /** A message one user deleted for themselves, `_id` = `userId:messageId`. */
@@ -186,6 +189,18 @@ export interface PinDoc {
   messageId: string;
   pinnedBy: string;
   pinnedAt: string;
+}
+
+/**
+ * One user's vote for one option of a poll, `_id` = `messageId:userId:optionId` (see
+ * {@link pollVoteKey}); a user's votes on a poll are replaced together and share `votedAt`.
+ */
+export interface PollVoteDoc {
+  _id: string;
+  messageId: string;
+  userId: string;
+  optionId: string;
+  votedAt: string;
 }
 
 /** When a member's marker first reached `seq`, `_id` = `conversationId:userId:kind:seq`. */
@@ -233,6 +248,7 @@ export const COLLECTIONS = {
   messageEdits: "message_edits",
   pins: "pins",
   drafts: "drafts",
+  pollVotes: "poll_votes",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -254,6 +270,11 @@ export function reactionKey(r: { messageId: string; userId: string; emoji: strin
 /** The `_id` of a {@link PinDoc}. */
 export function pinKey(conversationId: string, messageId: string): string {
   return `${conversationId}:${messageId}`;
+}
+
+/** The `_id` of a {@link PollVoteDoc}. */
+export function pollVoteKey(v: { messageId: string; userId: string; optionId: string }): string {
+  return `${v.messageId}:${v.userId}:${v.optionId}`;
 }
 
 /** The `_id` of a {@link DraftDoc}: the thread part is empty for the conversation itself. */

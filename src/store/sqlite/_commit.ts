@@ -79,8 +79,9 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
   try {
     db.run(
       `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
-           media_ids, reply_to, mentions, system, created_at, expires_at, forwarded, mentions_all)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           media_ids, reply_to, mentions, system, created_at, expires_at, forwarded, mentions_all,
+           poll)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       x.id,
       c.conversationId,
       seq,
@@ -97,6 +98,7 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
       x.expiresAt ?? null,
       x.forwarded ? JSON.stringify(x.forwarded) : null,
       x.mentionsAll ? 1 : 0,
+      x.poll ? JSON.stringify(x.poll) : null,
     );
     for (const userId of x.mentions) {
       if (userId === x.senderId) continue;
@@ -185,7 +187,35 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       db.run("DELETE FROM message_edits WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM pins WHERE message_id = ?", m.messageId);
       db.run("DELETE FROM message_mentions WHERE message_id = ?", m.messageId);
+      db.run("DELETE FROM poll_votes WHERE message_id = ?", m.messageId);
       return changed > 0;
+    }
+    case "setVotes": {
+      const poll = db.get(
+        `SELECT 1 AS x FROM messages WHERE id = ? AND conversation_id = ? AND kind = 'poll'
+           AND deleted_at IS NULL`,
+        m.messageId,
+        c.conversationId,
+      );
+      if (!poll) return false;
+      const before = db.all(
+        "SELECT option_id FROM poll_votes WHERE message_id = ? AND user_id = ? ORDER BY option_id",
+        m.messageId,
+        m.userId,
+      ).map((r) => str(r.option_id));
+      const after = [...new Set(m.optionIds)].sort();
+      if (before.join("\n") === after.join("\n")) return false;
+      db.run("DELETE FROM poll_votes WHERE message_id = ? AND user_id = ?", m.messageId, m.userId);
+      for (const optionId of after) {
+        db.run(
+          "INSERT INTO poll_votes (message_id, user_id, option_id, voted_at) VALUES (?, ?, ?, ?)",
+          m.messageId,
+          m.userId,
+          optionId,
+          m.at,
+        );
+      }
+      return true;
     }
     case "pinMessage": {
       const live = db.get(

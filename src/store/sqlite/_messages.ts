@@ -1,4 +1,4 @@
-import type { MessageRecord, ReactionSummary } from "../../domain/types.ts";
+import type { MessageRecord, PollVotes, ReactionSummary } from "../../domain/types.ts";
 import type {
   MessagePage,
   MessageStore,
@@ -215,6 +215,45 @@ function listMentions(
   ).map(toMessage);
 }
 
+function pollVotes(db: Db, messageIds: string[]): Map<string, PollVotes> {
+  const out = new Map<string, PollVotes>();
+  if (messageIds.length === 0) return out;
+  const rows = db.all(
+    `SELECT message_id, user_id, option_id FROM poll_votes
+     WHERE message_id IN (${placeholders(messageIds.length)}) ORDER BY voted_at, user_id`,
+    ...messageIds,
+  );
+  for (const r of rows) {
+    const id = str(r.message_id);
+    let votes = out.get(id);
+    if (!votes) out.set(id, votes = []);
+    const optionId = str(r.option_id);
+    let entry = votes.find((v) => v.optionId === optionId);
+    if (!entry) votes.push(entry = { optionId, userIds: [] });
+    entry.userIds.push(str(r.user_id));
+  }
+  return out;
+}
+
+function listUserVotes(
+  db: Db,
+  userId: string,
+): Array<{ messageId: string; optionIds: string[]; at: string }> {
+  const out = new Map<string, { messageId: string; optionIds: string[]; at: string }>();
+  for (
+    const r of db.all(
+      "SELECT * FROM poll_votes WHERE user_id = ? ORDER BY message_id, option_id",
+      userId,
+    )
+  ) {
+    const id = str(r.message_id);
+    const v = out.get(id) ?? { messageId: id, optionIds: [], at: str(r.voted_at) };
+    v.optionIds.push(str(r.option_id));
+    out.set(id, v);
+  }
+  return [...out.values()];
+}
+
 /** The message writes, run on the writer thread (see `_writes.ts`). */
 export const messageWrites = { hideMessage, advanceMarker };
 
@@ -231,6 +270,8 @@ export function sqliteMessages(db: Db, writer: Writer): MessageStore {
       messageVersions,
       listPins,
       listMentions,
+      pollVotes,
+      listUserVotes,
     }),
     ...bindWrites(writer, messageWrites),
   };

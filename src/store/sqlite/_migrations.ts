@@ -377,6 +377,21 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX message_mentions_feed ON message_mentions(user_id, created_at, message_id);
     `,
   },
+  {
+    version: 13,
+    name: "polls",
+    sql: `
+      ALTER TABLE messages ADD COLUMN poll TEXT;
+      CREATE TABLE poll_votes (
+        message_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        option_id TEXT NOT NULL,
+        voted_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id, option_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX poll_votes_user ON poll_votes(user_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

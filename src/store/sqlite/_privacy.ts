@@ -131,9 +131,11 @@ export function finishErasure(db: Db, userId: string, at: string): ErasureFinish
       db.run("DELETE FROM message_edits WHERE message_id = ?", id);
       db.run("DELETE FROM pins WHERE message_id = ?", id);
       db.run("DELETE FROM message_mentions WHERE message_id = ?", id);
+      db.run("DELETE FROM poll_votes WHERE message_id = ?", id);
       db.run("DELETE FROM message_media WHERE message_id = ?", id);
     }
     const reactions = db.run("DELETE FROM reactions WHERE user_id = ?", userId);
+    db.run("DELETE FROM poll_votes WHERE user_id = ?", userId);
     db.run("DELETE FROM hidden_messages WHERE user_id = ?", userId);
     deleteSessions(db, userId);
     // last_seen_at again: a socket closing during the erasure may have written it after the scrub.
@@ -201,6 +203,7 @@ export function sweepRetention(
     db.run(`DELETE FROM message_edits WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM pins WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_mentions WHERE message_id IN (${list})`, ...ids);
+    db.run(`DELETE FROM poll_votes WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);

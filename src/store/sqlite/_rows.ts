@@ -109,6 +109,7 @@ export function toMessage(r: Row): MessageRecord {
     ...(r.expires_at ? { expiresAt: str(r.expires_at) } : {}),
     ...(r.forwarded ? { forwarded: JSON.parse(str(r.forwarded)) } : {}),
     ...(r.mentions_all ? { mentionsAll: true } : {}),
+    ...(r.poll ? { poll: JSON.parse(str(r.poll)) } : {}),
   };
 }
 
