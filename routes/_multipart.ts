@@ -24,7 +24,10 @@ const busboy = busboyModule as unknown as (config: {
  * started, the file's stream fails with that error instead). Busboy reports a part without its own
  * Content-Type as `text/plain`, so that declaration is treated as none.
  */
-export function multipartFile(req: Request, field: string): Promise<Upload> {
+export function multipartFile(
+  req: Request,
+  field: string,
+): Promise<Upload & { discard(): void }> {
   if (!req.body) return Promise.reject(invalidField(field, "the request has no body"));
   let parser: Parser;
   try {
@@ -35,7 +38,9 @@ export function multipartFile(req: Request, field: string): Promise<Upload> {
   } catch {
     return Promise.reject(invalidField(field, "malformed multipart Content-Type"));
   }
-  return new Promise<Upload>((resolve, reject) => {
+  // A body that breaks off (client gone) must fail the file stream, not leave it waiting.
+  const source = Readable.fromWeb(req.body as never);
+  return new Promise<Upload & { discard(): void }>((resolve, reject) => {
     let found = false;
     let file: Readable | undefined;
     const unknown = (name: string) => {
@@ -55,14 +60,17 @@ export function multipartFile(req: Request, field: string): Promise<Upload> {
         body: Readable.toWeb(stream) as ReadableStream<Uint8Array>,
         type: info.mimeType === "text/plain" ? null : info.mimeType,
         filename: info.filename ?? null,
+        // A refused upload stops reading the request: the rest of it is dropped, not left open.
+        discard: () => {
+          source.destroy();
+          parser.destroy();
+        },
       });
     });
     parser.on("error", () => reject(invalidField(field, "malformed multipart body")));
     parser.on("close", () => {
       if (!found) reject(invalidField(field, `a multipart upload needs a "${field}" file field`));
     });
-    // A body that breaks off (client gone) must fail the file stream, not leave it waiting.
-    const source = Readable.fromWeb(req.body as never);
     source.on("error", (err) => parser.destroy(err));
     source.pipe(parser);
   });

@@ -78,10 +78,15 @@ export function mediaRoutes(services: Services) {
   });
   r.post("/media", auth, async (c) => {
     const type = c.req.header("content-type") ?? null;
-    const upload: Upload = /^multipart\/form-data\b/i.test(type ?? "")
+    const upload: Upload & { discard?: () => void } = /^multipart\/form-data\b/i.test(type ?? "")
       ? await multipartFile(c.req.raw, "file")
       : rawUpload(c.req.raw, type, c.req.query("filename") ?? null);
-    return c.json(await svc.upload(c.get("actor"), upload), 201);
+    try {
+      return c.json(await svc.upload(c.get("actor"), upload), 201);
+    } catch (err) {
+      upload.discard?.();
+      throw err;
+    }
   });
 
   r.openapi(

@@ -29,8 +29,6 @@ serverTest(
   "413 payload_too_large as soon as a kind's limit is crossed while streaming; nothing is left",
   {
     env: { MEDIA_MAX_IMAGE_MB: "1", MEDIA_MAX_DOCUMENT_MB: "2" },
-    // Leaks the request body of the refused multipart upload (routes/_multipart.ts never cancels it).
-    sanitizeResources: false,
   },
   async (s) => {
     const u = await registerUser(s.url);
