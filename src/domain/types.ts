@@ -148,6 +148,8 @@ export interface PollSettings {
   multiple: boolean;
   anonymous: boolean;
   closesAt?: string;
+  /** Set by the closing at `closesAt` (the event that tells members). */
+  closed?: boolean;
 }
 
 /** Votes on one poll: per option, who voted for it, in order of voting. */

@@ -25,7 +25,9 @@ import type { ConversationsService } from "./conversations.ts";
 import type { EventLog, PublicEvent } from "./events.ts";
 import type { HotReads } from "./hot_reads.ts";
 import { expiryJob } from "./expiry.ts";
+import { pollCloseJob } from "./poll_close.ts";
 import { forwardSource } from "./_forward.ts";
+import { checkMentions, checkReply } from "./_send_checks.ts";
 import type { Notices } from "./notices.ts";
 import {
   type MediaCatalog,
@@ -108,8 +110,8 @@ export class MessagesService {
       mediaIds.length && !source
         ? this.deps.media.checkAttachable(actor.userId, mediaIds, "mediaIds")
         : undefined,
-      this.#checkReply(conversationId, input.replyTo),
-      this.#checkMentions(conversationId, mentions),
+      checkReply(this.deps.store, conversationId, input.replyTo),
+      checkMentions(this.deps.store, conversationId, mentions),
     ]);
 
     const id = newId();
@@ -161,8 +163,14 @@ export class MessagesService {
         // Sending reads what came before: markers and receipt times move in the same commit.
         { op: "readUpTo", userId: actor.userId },
       ],
-      // A disappearing message's deletion is enqueued with it, or the message is not stored at all.
-      ...(expiresAt ? { jobs: [expiryJob(conversationId, id, expiresAt, now)] } : {}),
+      // Work the message causes later is enqueued with it, or the message is not stored at all: a
+      // disappearing message's deletion, a poll's closing.
+      jobs: [
+        ...(expiresAt ? [expiryJob(conversationId, id, expiresAt, now)] : []),
+        ...(poll?.settings.closesAt
+          ? [pollCloseJob(conversationId, id, new Date(poll.settings.closesAt), now)]
+          : []),
+      ],
     }, { plain: sealed === undefined ? undefined : new Map([[id, sealed]]), fresh: true });
     if (result.status === "duplicate") {
       return {
@@ -199,23 +207,6 @@ export class MessagesService {
     if (!decision.allowed) {
       throw rateLimited(decision.retryAfterSeconds, "You are sending messages too fast");
     }
-  }
-
-  async #checkReply(conversationId: string, replyTo: string | undefined): Promise<void> {
-    if (replyTo === undefined) return;
-    const target = await this.deps.store.messages.getMessage(conversationId, replyTo);
-    if (!target) throw invalidField("replyTo", "no such message in this conversation");
-  }
-
-  async #checkMentions(conversationId: string, mentions: string[]): Promise<void> {
-    if (mentions.length === 0) return;
-    const members = new Set(
-      (await this.deps.store.conversations.getMembers(conversationId, mentions)).map((m) =>
-        m.userId
-      ),
-    );
-    const outsiders = mentions.filter((u) => !members.has(u));
-    if (outsiders.length) throw invalidField("mentions", `not members: ${outsiders.join(", ")}`);
   }
 
   /**

@@ -46,6 +46,7 @@ import { DraftsService } from "./drafts.ts";
 import { EditHistory } from "./edit_history.ts";
 import { MentionsFeed } from "./mentions.ts";
 import { PollsService } from "./polls.ts";
+import { registerPollClosing } from "./poll_close.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
 /**
@@ -201,6 +202,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const receipts = new ReceiptsService({ config, store, conversations, notices });
   const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
   new MessageExpiry({ store, events, media, jobs: runner });
+  registerPollClosing({ jobs: runner, events });
   const pins = new PinsService({ store, conversations, events, renderer });
   const editHistory = new EditHistory({ store, dataKeys, conversations });
   const mentions = new MentionsFeed({ store, renderer });

@@ -71,7 +71,7 @@ export interface SharedPoll {
 
 /** Whether a poll is closed at `now`. */
 export function pollClosed(settings: PollSettings, now = Date.now()): boolean {
-  return !!settings.closesAt && Date.parse(settings.closesAt) <= now;
+  return !!settings.closed || (!!settings.closesAt && Date.parse(settings.closesAt) <= now);
 }
 
 function pollView(body: string, settings: PollSettings, votes: PollVotes): SharedPoll {

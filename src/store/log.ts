@@ -36,6 +36,8 @@ export type Mutation =
   | { op: "setRole"; userId: string; role: MemberRole }
   | { op: "updateConversation"; patch: ConversationPatch }
   | { op: "deleteConversation"; at: string }
+  /** Marks a live poll closed (no change when it already is). */
+  | { op: "closePoll"; messageId: string }
   /** Replaces `userId`'s votes on a live poll with `optionIds` (empty: no vote). */
   | { op: "setVotes"; messageId: string; userId: string; optionIds: string[]; at: string }
   /** Pins a live message of the conversation (no change when it is pinned already). */

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { assertProblem, createGroup, ok, registerUsers, serverTest } from "../support/server.ts";
-import { eventually } from "../support/wait.ts";
 import { WsClient } from "../support/ws.ts";
 
 serverTest(
@@ -73,73 +72,78 @@ serverTest(
   },
 );
 
-serverTest("polls: bad polls and votes are refused; a closed poll takes no vote", async (s) => {
-  const [owner, a] = await registerUsers(s.url, 2);
-  const d =
-    ok(await owner.client.post("/v1/conversations", { type: "direct", userId: a.id }), 201).body.id;
-  const post = (body: Record<string, unknown>) =>
-    owner.client.post(`/v1/conversations/${d}/messages`, {
-      clientMsgId: crypto.randomUUID(),
-      ...body,
-    });
-  const cases: Array<[Record<string, unknown>, string]> = [
-    [{ poll: { question: "One?", options: ["only"] } }, "poll.options"],
-    [
-      { poll: { question: "Eleven?", options: Array.from({ length: 11 }, (_, i) => `o${i}`) } },
-      "poll.options",
-    ],
-    [{ poll: { question: "", options: ["a", "b"] } }, "poll.question"],
-    [{ poll: { question: "Same?", options: ["a", "a"] } }, "poll.options.1"],
-    [{
-      poll: {
-        question: "Past?",
-        options: ["a", "b"],
-        closesAt: new Date(Date.now() - 1000).toISOString(),
-      },
-    }, "poll.closesAt"],
-    [{ text: "and text", poll: { question: "Mixed?", options: ["a", "b"] } }, "poll"],
-  ];
-  for (const [body, field] of cases) {
-    const res = await post(body);
-    assertProblem(res, 400, "validation_failed");
-    assert.ok(
-      res.body.errors.some((e: any) => e.path === field),
-      `${field}: ${JSON.stringify(res.body)}`,
+serverTest(
+  "polls: bad polls and votes are refused; a poll closes at its time with an event",
+  async (s) => {
+    const [owner, a] = await registerUsers(s.url, 2);
+    const aWs = await WsClient.connect(s.url, a.accessToken);
+    const d =
+      ok(await owner.client.post("/v1/conversations", { type: "direct", userId: a.id }), 201).body
+        .id;
+    const post = (body: Record<string, unknown>) =>
+      owner.client.post(`/v1/conversations/${d}/messages`, {
+        clientMsgId: crypto.randomUUID(),
+        ...body,
+      });
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ poll: { question: "One?", options: ["only"] } }, "poll.options"],
+      [
+        { poll: { question: "Eleven?", options: Array.from({ length: 11 }, (_, i) => `o${i}`) } },
+        "poll.options",
+      ],
+      [{ poll: { question: "", options: ["a", "b"] } }, "poll.question"],
+      [{ poll: { question: "Same?", options: ["a", "a"] } }, "poll.options.1"],
+      [{
+        poll: {
+          question: "Past?",
+          options: ["a", "b"],
+          closesAt: new Date(Date.now() - 1000).toISOString(),
+        },
+      }, "poll.closesAt"],
+      [{ text: "and text", poll: { question: "Mixed?", options: ["a", "b"] } }, "poll"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await post(body);
+      assertProblem(res, 400, "validation_failed");
+      assert.ok(
+        res.body.errors.some((e: any) => e.path === field),
+        `${field}: ${JSON.stringify(res.body)}`,
+      );
+    }
+    const text = ok(await post({ text: "not a poll" }), 201).body.message;
+    assertProblem(
+      await a.client.put(`/v1/conversations/${d}/messages/${text.id}/votes`, { optionIds: [] }),
+      400,
+      "validation_failed",
     );
-  }
-  const text = ok(await post({ text: "not a poll" }), 201).body.message;
-  assertProblem(
-    await a.client.put(`/v1/conversations/${d}/messages/${text.id}/votes`, { optionIds: [] }),
-    400,
-    "validation_failed",
-  );
-  const closesAt = new Date(Date.now() + 1500).toISOString();
-  const soon =
-    ok(await post({ poll: { question: "Quick?", options: ["a", "b"], closesAt } }), 201).body
-      .message;
-  assert.equal(soon.poll.closesAt, closesAt);
-  ok(await a.client.put(`/v1/conversations/${d}/messages/${soon.id}/votes`, { optionIds: ["o1"] }));
-  assertProblem(
-    await owner.client.patch(`/v1/conversations/${d}/messages/${soon.id}`, { text: "x" }),
-    403,
-    "forbidden",
-  );
-  await eventually(
-    "the poll closes",
-    () => Promise.resolve(Date.now() >= Date.parse(closesAt)),
-    (v) => v,
-    {
-      everyMs: 50,
-    },
-  );
-  assertProblem(
-    await a.client.put(`/v1/conversations/${d}/messages/${soon.id}/votes`, { optionIds: ["o2"] }),
-    409,
-    "conflict",
-  );
-  const after = ok(await a.client.get(`/v1/conversations/${d}/messages`)).body.messages.find((
-    m: any,
-  ) => m.id === soon.id);
-  assert.equal(after.poll.closed, true);
-  assert.deepEqual(after.poll.myVotes, ["o1"]);
-});
+    const closesAt = new Date(Date.now() + 1500).toISOString();
+    const soon =
+      ok(await post({ poll: { question: "Quick?", options: ["a", "b"], closesAt } }), 201).body
+        .message;
+    assert.equal(soon.poll.closesAt, closesAt);
+    ok(
+      await a.client.put(`/v1/conversations/${d}/messages/${soon.id}/votes`, { optionIds: ["o1"] }),
+    );
+    assertProblem(
+      await owner.client.patch(`/v1/conversations/${d}/messages/${soon.id}`, { text: "x" }),
+      403,
+      "forbidden",
+    );
+    const closing = await aWs.next(
+      (f) => f.event === "message.updated" && f.data.id === soon.id && f.data.poll.closed,
+      6000,
+    );
+    assert.deepEqual(closing.data.poll.myVotes, ["o1"], "the closing event is rendered per member");
+    assertProblem(
+      await a.client.put(`/v1/conversations/${d}/messages/${soon.id}/votes`, { optionIds: ["o2"] }),
+      409,
+      "conflict",
+    );
+    const after = ok(await a.client.get(`/v1/conversations/${d}/messages`)).body.messages.find((
+      m: any,
+    ) => m.id === soon.id);
+    assert.equal(after.poll.closed, true);
+    assert.deepEqual(after.poll.myVotes, ["o1"]);
+    await aWs.close();
+  },
+);

@@ -37,6 +37,18 @@ export function messageContract(test: ContractTest): void {
       { optionId: "o2", userIds: [a.id, b.id] },
     ]);
     assert.equal((await vote(a.id, [])).status, "committed", "withdrawn");
+    const close = () =>
+      store.log.commit({
+        conversationId: c.id,
+        event: "message.updated",
+        actorId: null,
+        messageId: id,
+        at: tick(),
+        mutations: [{ op: "closePoll", messageId: id }],
+      });
+    assert.equal((await close()).status, "committed");
+    assert.equal((await close()).status, "unchanged", "closed already");
+    assert.equal((await store.messages.getMessage(c.id, id))!.poll?.closed, true);
     assert.deepEqual((await store.messages.pollVotes([id])).get(id), [
       { optionId: "o2", userIds: [b.id] },
     ]);

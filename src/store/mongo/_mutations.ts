@@ -124,6 +124,11 @@ export async function wouldChange(
       return await _pinned(m, c.conversationId, x.messageId, session);
     case "setVotes":
       return !!(await _voteChange(m, c.conversationId, x, session));
+    case "closePoll":
+      return !!(await m.messages.findOne(
+        _openPoll(c.conversationId, x.messageId),
+        { projection: { _id: 1 }, session },
+      ));
     case "addMembers":
       return (await _newMembers(m, x.members, session)).length > 0;
     case "removeMember":
@@ -204,6 +209,14 @@ export async function applyMutation(
       await m.pins.deleteMany({ messageId: x.messageId }, { session });
       await m.pollVotes.deleteMany({ messageId: x.messageId }, { session });
       return r.matchedCount > 0;
+    }
+    case "closePoll": {
+      const r = await m.messages.updateOne(
+        _openPoll(conversationId, x.messageId),
+        { $set: { "poll.closed": true } },
+        { session },
+      );
+      return r.modifiedCount > 0;
     }
     case "setVotes": {
       const after = await _voteChange(m, conversationId, x, session);
@@ -322,4 +335,15 @@ export async function applyMutation(
       await m.members.deleteMany({ conversationId }, { session });
       return true;
   }
+}
+
+/** A live poll of the conversation that is not closed yet. */
+function _openPoll(conversationId: string, messageId: string) {
+  return {
+    _id: messageId,
+    conversationId,
+    kind: "poll" as const,
+    deletedAt: null,
+    "poll.closed": { $ne: true },
+  };
 }

@@ -221,12 +221,13 @@ export function sealedDoc(body: SealedText): { keyId: string; blob: Binary } {
   return { keyId: body.keyId, blob: new Binary(body.blob) };
 }
 
-/** A poll's settings, exactly their fields (`closesAt` only when present), both ways. */
+/** A poll's settings, exactly their fields (`closesAt` and `closed` only when present), both ways. */
 function pollSettings(p: PollSettings): PollSettings {
   return {
     multiple: p.multiple,
     anonymous: p.anonymous,
     ...(p.closesAt !== undefined ? { closesAt: p.closesAt } : {}),
+    ...(p.closed ? { closed: true } : {}),
   };
 }
 

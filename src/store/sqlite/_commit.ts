@@ -190,6 +190,14 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       db.run("DELETE FROM poll_votes WHERE message_id = ?", m.messageId);
       return changed > 0;
     }
+    case "closePoll":
+      return db.run(
+        `UPDATE messages SET poll = json_set(poll, '$.closed', json('true'))
+         WHERE id = ? AND conversation_id = ? AND kind = 'poll' AND deleted_at IS NULL
+           AND coalesce(json_extract(poll, '$.closed'), 0) = 0`,
+        m.messageId,
+        c.conversationId,
+      ) > 0;
     case "setVotes": {
       const poll = db.get(
         `SELECT 1 AS x FROM messages WHERE id = ? AND conversation_id = ? AND kind = 'poll'
