@@ -9,6 +9,7 @@ import type {
 } from "../messages.ts";
 import { eachOf, type Mongo, partialEq, type Session } from "./_db.ts";
 import { bytes, toMessage } from "./codec.ts";
+import { groupUsers } from "../_group.ts";
 import { hiddenKey, memberKey, type MessageDoc, receiptMarkKey } from "./schema.ts";
 
 async function getMessage(
@@ -76,36 +77,28 @@ async function reactions(
   m: Mongo,
   messageIds: string[],
 ): Promise<Map<string, ReactionSummary>> {
-  const out = new Map<string, ReactionSummary>();
-  if (messageIds.length === 0) return out;
+  if (messageIds.length === 0) return new Map();
   const docs = await m.reactions.find({ messageId: { $in: messageIds } })
     .sort({ createdAt: 1, userId: 1, _id: 1 }).toArray();
-  for (const d of docs) {
-    let summary = out.get(d.messageId);
-    if (!summary) out.set(d.messageId, summary = []);
-    let entry = summary.find((s) => s.emoji === d.emoji);
-    if (!entry) summary.push(entry = { emoji: d.emoji, userIds: [] });
-    entry.userIds.push(d.userId);
-  }
-  return out;
+  return groupUsers(
+    docs.map((d) => ({ messageId: d.messageId, key: d.emoji, userId: d.userId })),
+    (emoji): ReactionSummary[number] => ({ emoji, userIds: [] }),
+    (e) => e.emoji,
+  );
 }
 
 /** Per poll, per option in order of its first vote, who voted for it, in voting order. */
 async function pollVotes(m: Mongo, messageIds: string[]): Promise<Map<string, PollVotes>> {
-  const out = new Map<string, PollVotes>();
-  if (messageIds.length === 0) return out;
+  if (messageIds.length === 0) return new Map();
   const docs = await m.pollVotes.find(
     { messageId: { $in: messageIds } },
     { projection: { messageId: 1, userId: 1, optionId: 1 } },
   ).sort({ votedAt: 1, userId: 1, _id: 1 }).toArray();
-  for (const d of docs) {
-    let votes = out.get(d.messageId);
-    if (!votes) out.set(d.messageId, votes = []);
-    let entry = votes.find((v) => v.optionId === d.optionId);
-    if (!entry) votes.push(entry = { optionId: d.optionId, userIds: [] });
-    entry.userIds.push(d.userId);
-  }
-  return out;
+  return groupUsers(
+    docs.map((d) => ({ messageId: d.messageId, key: d.optionId, userId: d.userId })),
+    (optionId): PollVotes[number] => ({ optionId, userIds: [] }),
+    (e) => e.optionId,
+  );
 }
 
 /** Every vote of a user, by poll (in message id order), each poll's option ids sorted. */

@@ -10,6 +10,7 @@ import { bytes, type Db, num, placeholders, type Row, str, strOrNull } from "./_
 import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
 import { toMessage } from "./_rows.ts";
+import { groupUsers } from "../_group.ts";
 
 export function getMessage(db: Db, conversationId: string, id: string): MessageRecord | null {
   const r = db.get(
@@ -68,24 +69,18 @@ export function listMessages(
 }
 
 export function reactions(db: Db, messageIds: string[]): Map<string, ReactionSummary> {
-  const out = new Map<string, ReactionSummary>();
-  if (messageIds.length === 0) return out;
+  if (messageIds.length === 0) return new Map();
   const rows = db.all(
     `SELECT message_id, user_id, emoji FROM reactions WHERE message_id IN (${
       placeholders(messageIds.length)
     }) ORDER BY created_at, user_id`,
     ...messageIds,
   );
-  for (const r of rows) {
-    const id = str(r.message_id);
-    let summary = out.get(id);
-    if (!summary) out.set(id, summary = []);
-    const emoji = str(r.emoji);
-    let entry = summary.find((s) => s.emoji === emoji);
-    if (!entry) summary.push(entry = { emoji, userIds: [] });
-    entry.userIds.push(str(r.user_id));
-  }
-  return out;
+  return groupUsers(
+    rows.map((r) => ({ messageId: str(r.message_id), key: str(r.emoji), userId: str(r.user_id) })),
+    (emoji): ReactionSummary[number] => ({ emoji, userIds: [] }),
+    (e) => e.emoji,
+  );
 }
 
 export function hiddenMessageIds(db: Db, userId: string, messageIds: string[]): Set<string> {
@@ -216,23 +211,21 @@ function listMentions(
 }
 
 function pollVotes(db: Db, messageIds: string[]): Map<string, PollVotes> {
-  const out = new Map<string, PollVotes>();
-  if (messageIds.length === 0) return out;
+  if (messageIds.length === 0) return new Map();
   const rows = db.all(
     `SELECT message_id, user_id, option_id FROM poll_votes
      WHERE message_id IN (${placeholders(messageIds.length)}) ORDER BY voted_at, user_id`,
     ...messageIds,
   );
-  for (const r of rows) {
-    const id = str(r.message_id);
-    let votes = out.get(id);
-    if (!votes) out.set(id, votes = []);
-    const optionId = str(r.option_id);
-    let entry = votes.find((v) => v.optionId === optionId);
-    if (!entry) votes.push(entry = { optionId, userIds: [] });
-    entry.userIds.push(str(r.user_id));
-  }
-  return out;
+  return groupUsers(
+    rows.map((r) => ({
+      messageId: str(r.message_id),
+      key: str(r.option_id),
+      userId: str(r.user_id),
+    })),
+    (optionId): PollVotes[number] => ({ optionId, userIds: [] }),
+    (e) => e.optionId,
+  );
 }
 
 function listUserVotes(
