@@ -120,9 +120,18 @@ export class JobRunner {
     this.#wake?.();
   }
 
-  /** Starts looking for due jobs. */
+  /**
+   * Starts looking for due jobs, first taking back the jobs a dead instance with this instance's id
+   * still held (their leases would otherwise have to lapse).
+   */
   start(): void {
-    this.#loop ??= this.#run();
+    this.#loop ??= this.deps.store.jobs.releaseOwner(this.deps.instanceId).then(
+      () => this.#run(),
+      (err) => {
+        this.deps.logger.warn("job leases could not be released", { "error.message": String(err) });
+        return this.#run();
+      },
+    );
   }
 
   /**

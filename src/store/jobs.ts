@@ -77,6 +77,11 @@ export interface JobStore {
   ): Promise<boolean>;
   /** Removes the pending job with `key` unless a live lease holds it; false otherwise. */
   cancel(key: string, now: string): Promise<boolean>;
+  /**
+   * Frees every lease `owner` holds (an instance starting with the id of one that died takes its
+   * jobs back at once instead of waiting for the leases to lapse); how many.
+   */
+  releaseOwner(owner: string): Promise<number>;
   /** The job with `key`, if any (pending or failed). */
   getByKey(key: string): Promise<JobRecord | null>;
   /**

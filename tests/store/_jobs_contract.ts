@@ -83,6 +83,18 @@ export function jobContract(test: ContractTest): void {
     assert.equal(await store.jobs.nextRunAt(["a"]), null, "done jobs are gone");
   });
 
+  test("jobs: releaseOwner frees the leases one owner holds, and only those", async (store) => {
+    await store.jobs.enqueue(job("a", 0));
+    await store.jobs.enqueue(job("b", 0));
+    const claim = (owner: string, kind: string) =>
+      store.jobs.claim({ owner, now: at(0), until: at(60_000), limit: 1, kinds: [kind] });
+    await claim("dead", "a");
+    await claim("alive", "b");
+    assert.equal(await store.jobs.releaseOwner("dead"), 1);
+    assert.equal((await claim("restarted", "a")).length, 1, "taken back at once");
+    assert.deepEqual(await claim("other", "b"), [], "another owner's lease stands");
+  });
+
   test("jobs: fail retries at retryAt, or gives up for good", async (store) => {
     const j = job("a", 0, "k1");
     await store.jobs.enqueue(j);

@@ -5,6 +5,7 @@ import { mediaContract } from "./_media_contract.ts";
 import { lifecycleContract } from "./_lifecycle_contract.ts";
 import { messageContract } from "./_messages_contract.ts";
 import { privacyContract } from "./_privacy_contract.ts";
+import { jobContract } from "./_jobs_contract.ts";
 import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
@@ -42,4 +43,5 @@ export function runStoreContract(
   mediaContract(test);
   privacyContract(test);
   lifecycleContract(test);
+  jobContract(test);
 }

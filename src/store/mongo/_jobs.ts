@@ -225,6 +225,13 @@ export class MongoJobs implements JobStore {
   getByKey(key: string) {
     return getByKey(this.m, key);
   }
+  async releaseOwner(owner: string): Promise<number> {
+    const r = await this.m.jobs.updateMany(
+      { leaseOwner: owner, status: "pending" },
+      { $set: { leaseOwner: null, leaseUntil: null } },
+    );
+    return r.modifiedCount;
+  }
   nextRunAt(kinds: JobKind[]) {
     return nextRunAt(this.m, kinds);
   }

@@ -123,8 +123,16 @@ function nextRunAt(db: Db, kinds: JobKind[]): string | null {
   return r ? strOrNull(r.at) : null;
 }
 
+function releaseOwner(db: Db, owner: string): number {
+  return db.run(
+    "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND status = 'pending'",
+    owner,
+  );
+}
+
 /** The job writes, run on the writer thread (see `_writes.ts`). */
 export const jobWrites = {
+  releaseOwner,
   enqueue: insertJob,
   claim,
   extend,
