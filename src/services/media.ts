@@ -98,7 +98,8 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       animated: false,
       failureReason: null,
       attempts: 0,
-      ...this.deps.jobs.lease(),
+      leaseOwner: null,
+      leaseUntil: null,
       createdAt: at,
       updatedAt: at,
     };
@@ -108,7 +109,7 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       await this.deps.blobs.deleteAll(id);
       throw err;
     }
-    this.deps.jobs.enqueue(id);
+    await this.deps.jobs.enqueue(id);
     return await this.view(record);
   }
 

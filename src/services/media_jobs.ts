@@ -4,29 +4,32 @@ import type { MediaRecord } from "../domain/media.ts";
 import { nowIso } from "../ids.ts";
 import { MediaFailure } from "../media/ffmpeg.ts";
 import { processMedia, type ProcessorDeps, TEMP_PREFIX, tempPrefix } from "../media/processor.ts";
-import { JobQueue } from "../media/queue.ts";
+import type { JobRunner } from "../jobs/runner.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
-import type { Store } from "../store/store.ts";
+import type { JobRecord, Store } from "../store/store.ts";
 
 /** Processing runs that may be started for one item before it is given up as failed. */
 const MAX_ATTEMPTS = 3;
 const RECOVERY_INTERVAL_MS = 60_000;
+/** The job kind that processes one upload. */
+export const PROCESS_MEDIA = "media.process";
+/** A media job's lease, renewed while it runs: how late a job whose instance died is taken over. */
+const LEASE_MS = 30_000;
 
 /**
- * Runs media processing off the request path: a bounded queue (MEDIA_CONCURRENCY at once), each job
- * under a claim in the store so only one instance works on an item, results stored as `ready` or
- * `failed` (with a reason, and no variant left behind), the upload deleted either way, and
- * `onSettled` told. Items still `processing` after a crash are found again at start-up and every
- * minute; a claim held by a dead instance is taken over once it expires (at once by an instance
- * restarted with the same INSTANCE_ID).
+ * Media processing off the request path, on the one job runner: an upload enqueues a
+ * `media.process` job (at most MEDIA_CONCURRENCY run at once per instance), so exactly one instance
+ * works on an item; the result is stored as `ready` or `failed` (with a reason, and no variant left
+ * behind), the upload deleted either way, and `onSettled` told. A job whose instance died is taken
+ * over when its lease lapses (at once by an instance restarting with the same INSTANCE_ID); a
+ * shutdown interrupts running jobs and hands them back. Items still `processing` without a job (an
+ * instance that died between storing an upload and enqueueing it) are found at start-up and every
+ * minute.
  */
 export class MediaJobs {
-  readonly queue: JobQueue;
   readonly #tempPrefix: string;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #stopping = new AbortController();
-  #leaseMs: number;
   readonly #outcomes;
 
   constructor(
@@ -34,42 +37,34 @@ export class MediaJobs {
       config: Config;
       store: Pick<Store, "media">;
       dataKeys: DataKeys;
+      runner: JobRunner;
       logger: Logger;
       metrics: MetricsRegistry;
       onSettled: (media: MediaRecord) => Promise<void>;
     },
   ) {
-    this.queue = new JobQueue(
-      deps.config.media.concurrency,
-      (id) => this.#run(id),
-      (id, err) =>
-        deps.logger.error("media job crashed", {
-          "parley.media.id": id,
-          "error.message": String(err),
-        }),
-    );
     this.#tempPrefix = tempPrefix(deps.config.instanceId);
-    // Every step of a job has the job timeout; a claim outlives the longest job.
-    this.#leaseMs = deps.config.media.jobTimeoutMs * 4 + 60_000;
     this.#outcomes = deps.metrics.counter(
       "parley_media_jobs_total",
       "Media processing jobs by kind and outcome",
     );
+    deps.runner.register(PROCESS_MEDIA, (job, signal) => this.#run(job, signal), {
+      concurrency: deps.config.media.concurrency,
+      leaseMs: LEASE_MS,
+    });
   }
 
-  /** The claim an instance puts on a new upload it will process. */
-  lease(now = Date.now()): { leaseOwner: string; leaseUntil: string } {
-    return {
-      leaseOwner: this.deps.config.instanceId,
-      leaseUntil: new Date(now + this.#leaseMs).toISOString(),
-    };
+  /** Enqueues the processing of an item (nothing happens twice: the job is keyed by the item). */
+  async enqueue(id: string): Promise<void> {
+    await this.deps.runner.enqueue({
+      kind: PROCESS_MEDIA,
+      key: `media:${id}`,
+      payload: { mediaId: id },
+      maxAttempts: MAX_ATTEMPTS,
+    });
   }
 
-  enqueue(id: string): void {
-    this.queue.add(id);
-  }
-
-  /** Sweeps temporary files of crashed jobs, queues unfinished items, and re-checks every minute. */
+  /** Sweeps temporary files of crashed jobs, enqueues unfinished items, and re-checks every minute. */
   async start(): Promise<void> {
     await this.#sweepTemp();
     await this.recover();
@@ -78,7 +73,7 @@ export class MediaJobs {
     this.#timer = timer;
   }
 
-  /** Queues every item still `processing` (the claim decides who works on it). */
+  /** Enqueues every item still `processing` that has no job; returns how many it enqueued. */
   async recover(): Promise<number> {
     let found = 0;
     let afterId: string | undefined;
@@ -88,7 +83,15 @@ export class MediaJobs {
           limit: 200,
           afterId,
         });
-        for (const m of page) if (this.queue.add(m.id)) found++;
+        for (const m of page) {
+          const outcome = await this.deps.runner.enqueue({
+            kind: PROCESS_MEDIA,
+            key: `media:${m.id}`,
+            payload: { mediaId: m.id },
+            maxAttempts: MAX_ATTEMPTS,
+          });
+          if (outcome === "enqueued") found++;
+        }
         if (page.length < 200) break;
         afterId = page.at(-1)!.id;
       }
@@ -98,47 +101,37 @@ export class MediaJobs {
     return found;
   }
 
-  /**
-   * Stops the sweep and interrupts running ffmpeg jobs; what was interrupted or still queued stays
-   * `processing`, its claim released, for the next instance to take at once.
-   */
-  async close(): Promise<void> {
+  /** Stops the recovery sweep (the runner interrupts and hands back running jobs). */
+  close(): Promise<void> {
     clearInterval(this.#timer);
-    this.#stopping.abort();
-    await this.queue.close();
+    return Promise.resolve();
   }
 
-  async #run(id: string): Promise<void> {
-    const now = Date.now();
-    const m = await this.deps.store.media.claimMedia(id, {
-      owner: this.deps.config.instanceId,
-      until: new Date(now + this.#leaseMs).toISOString(),
-      now: new Date(now).toISOString(),
-    });
-    if (!m) return;
+  async #run(job: JobRecord, signal: AbortSignal): Promise<void> {
+    const id = job.payload.mediaId as string;
+    const m = await this.deps.store.media.getMedia(id);
+    if (!m || m.status !== "processing") return;
     this.deps.logger.debug("media job started", {
       "parley.media.id": id,
       "parley.media.kind": m.kind,
-      "parley.media.attempt": m.attempts,
+      "parley.media.attempt": job.attempts,
     });
     const started = performance.now();
     let settled: MediaRecord | null;
     try {
-      if (m.attempts > MAX_ATTEMPTS) {
+      if (job.attempts > MAX_ATTEMPTS) {
         throw new MediaFailure("processing was interrupted too many times");
       }
       const key = await this.deps.dataKeys.forReading(m.keyId);
       if (!key) throw new MediaFailure("the uploader's data key no longer exists");
       const processed = await processMedia(m, key, {
         ...this.deps,
-        ffmpeg: { ...this.deps.ffmpeg, signal: this.#stopping.signal },
+        ffmpeg: { ...this.deps.ffmpeg, signal },
         tempPrefix: this.#tempPrefix,
       });
       settled = await this.deps.store.media.updateMedia(id, {
         ...processed,
         status: "ready",
-        leaseOwner: null,
-        leaseUntil: null,
         updatedAt: nowIso(),
       }, { whenStatus: "processing" });
       if (m.kind !== "document") await this.deps.blobs.delete(id, "original");
@@ -147,7 +140,11 @@ export class MediaJobs {
         await this.deps.blobs.deleteAll(id);
       }
     } catch (err) {
-      if (this.#stopping.signal.aborted) return await this.#release(m);
+      if (signal.aborted) {
+        // Not the item's fault: the runner hands the job back for another instance.
+        this.deps.logger.info("media job interrupted by shutdown", { "parley.media.id": id });
+        throw err;
+      }
       settled = await this.#fail(m, err);
     }
     const outcome = settled?.status ?? "gone";
@@ -159,16 +156,6 @@ export class MediaJobs {
       "event.duration": Math.round((performance.now() - started) * 1e6),
     });
     if (settled) await this.deps.onSettled(settled);
-  }
-
-  /** Gives an interrupted job back: still processing, its claim free (the attempt still counts). */
-  async #release(m: MediaRecord): Promise<void> {
-    this.deps.logger.info("media job interrupted by shutdown", { "parley.media.id": m.id });
-    await this.deps.store.media.updateMedia(m.id, {
-      leaseOwner: null,
-      leaseUntil: null,
-      updatedAt: nowIso(),
-    }, { whenStatus: "processing" }).catch(() => {});
   }
 
   async #fail(m: MediaRecord, err: unknown): Promise<MediaRecord | null> {
@@ -183,8 +170,6 @@ export class MediaJobs {
     return await this.deps.store.media.updateMedia(m.id, {
       status: "failed",
       failureReason: known ? err.message : "processing failed",
-      leaseOwner: null,
-      leaseUntil: null,
       updatedAt: nowIso(),
     }, { whenStatus: "processing" });
   }
@@ -197,7 +182,7 @@ export class MediaJobs {
     const probe = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
     const root = probe.slice(0, probe.lastIndexOf("/"));
     await Deno.remove(probe);
-    const cutoff = Date.now() - this.#leaseMs;
+    const cutoff = Date.now() - LEASE_MS;
     try {
       for await (const entry of Deno.readDir(root)) {
         if (!entry.isDirectory || !entry.name.startsWith(TEMP_PREFIX)) continue;

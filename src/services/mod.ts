@@ -150,6 +150,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     dataKeys,
     blobs,
     images,
+    runner,
     ffmpeg: {
       ffmpegPath: config.media.ffmpegPath,
       ffprobePath: config.media.ffprobePath,

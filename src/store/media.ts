@@ -1,12 +1,5 @@
 import type { MediaPatch, MediaRecord, MediaStatus } from "../domain/media.ts";
 
-/** A claim on a media item's processing: who holds it, until when, checked at `now`. */
-export interface MediaClaim {
-  owner: string;
-  until: string;
-  now: string;
-}
-
 /**
  * Media records: uploads, their processing state and who may see them. Part of
  * {@link import("./store.ts").Store}. A message's media references are added and dropped in the same
@@ -27,12 +20,6 @@ export interface MediaStore {
     patch: MediaPatch,
     options?: { whenStatus?: MediaStatus },
   ): Promise<MediaRecord | null>;
-  /**
-   * Atomically takes the processing claim of an item still `processing` whose claim is free, expired
-   * at `claim.now`, or already held by `claim.owner`, and counts the attempt. Null when another
-   * holder's claim is live or the item is no longer processing: at most one instance works on it.
-   */
-  claimMedia(id: string, claim: MediaClaim): Promise<MediaRecord | null>;
   /** Media in `status`, oldest first (by id), after `afterId`: crash recovery pages through them. */
   listMediaByStatus(
     status: MediaStatus,

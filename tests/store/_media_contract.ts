@@ -64,40 +64,6 @@ export function mediaContract(test: ContractTest): void {
     assert.equal(await store.media.updateMedia(newId(), { updatedAt: tick() }), null);
   });
 
-  test("claimMedia(): one holder at a time, taken over once expired, counted", async (store) => {
-    const a = await addUser(store);
-    const m = mediaRecord(a.id);
-    await store.media.createMedia(m);
-    const now = "2026-01-01T00:00:00.000Z";
-    const later = "2026-01-01T00:10:00.000Z";
-    const claims = await Promise.all(
-      ["i1", "i2", "i3"].map((owner) =>
-        store.media.claimMedia(m.id, { owner, until: "2026-01-01T00:05:00.000Z", now })
-      ),
-    );
-    assert.equal(claims.filter((c) => c !== null).length, 1, "exactly one instance wins");
-    const winner = claims.find((c) => c !== null)!.leaseOwner!;
-    const again = await store.media.claimMedia(m.id, { owner: winner, until: later, now });
-    assert.equal(again?.attempts, 2, "the holder may renew; attempts are counted");
-    assert.equal(
-      await store.media.claimMedia(m.id, { owner: "other", until: later, now }),
-      null,
-      "a live claim holds",
-    );
-    const taken = await store.media.claimMedia(m.id, {
-      owner: "other",
-      until: "2026-01-01T00:20:00.000Z",
-      now: "2026-01-01T00:11:00.000Z",
-    });
-    assert.equal(taken?.leaseOwner, "other", "an expired claim is taken over");
-    await store.media.updateMedia(m.id, { status: "ready", updatedAt: tick() });
-    assert.equal(
-      await store.media.claimMedia(m.id, { owner: "other", until: later, now: later }),
-      null,
-      "only processing media can be claimed",
-    );
-  });
-
   test("listMediaByStatus() pages through one status by id", async (store) => {
     const a = await addUser(store);
     const items = [];

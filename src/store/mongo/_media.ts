@@ -1,5 +1,5 @@
 import type { MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
-import type { MediaClaim, MediaStore } from "../media.ts";
+import type { MediaStore } from "../media.ts";
 import { type Mongo, partialEq } from "./_db.ts";
 import type { MediaDoc } from "./schema.ts";
 
@@ -36,29 +36,6 @@ async function updateMedia(
 ): Promise<MediaRecord | null> {
   const filter = whenStatus ? { _id: id, status: whenStatus } : { _id: id };
   const d = await m.media.findOneAndUpdate(filter, { $set: patch }, { returnDocument: "after" });
-  return d ? toMedia(d) : null;
-}
-
-/** Takes the processing lease when it is free, expired, or already ours (one atomic update). */
-async function claimMedia(
-  m: Mongo,
-  id: string,
-  claim: MediaClaim,
-): Promise<MediaRecord | null> {
-  const d = await m.media.findOneAndUpdate(
-    {
-      _id: id,
-      status: "processing",
-      $or: [
-        { leaseOwner: null },
-        { leaseOwner: claim.owner },
-        { leaseUntil: null },
-        { leaseUntil: { $lt: claim.now } },
-      ],
-    },
-    { $set: { leaseOwner: claim.owner, leaseUntil: claim.until }, $inc: { attempts: 1 } },
-    { returnDocument: "after" },
-  );
   return d ? toMedia(d) : null;
 }
 
@@ -126,9 +103,6 @@ export class MongoMedia implements MediaStore {
   }
   updateMedia(id: string, patch: MediaPatch, options: { whenStatus?: MediaStatus } = {}) {
     return updateMedia(this.m, id, patch, options.whenStatus);
-  }
-  claimMedia(id: string, claim: MediaClaim) {
-    return claimMedia(this.m, id, claim);
   }
   listMediaByStatus(status: MediaStatus, options: { limit: number; afterId?: string }) {
     return listMediaByStatus(this.m, status, options);

@@ -1,5 +1,5 @@
 import type { MediaKind, MediaPatch, MediaRecord, MediaStatus } from "../../domain/media.ts";
-import type { MediaClaim, MediaStore } from "../media.ts";
+import type { MediaStore } from "../media.ts";
 import { type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
@@ -115,21 +115,6 @@ export function updateMedia(
   });
 }
 
-export function claimMedia(db: Db, id: string, claim: MediaClaim): MediaRecord | null {
-  const r = db.get(
-    `UPDATE media SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
-     WHERE id = ? AND status = 'processing'
-       AND (lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)
-     RETURNING *`,
-    claim.owner,
-    claim.until,
-    id,
-    claim.owner,
-    claim.now,
-  );
-  return r ? toMedia(r) : null;
-}
-
 export function listMediaByStatus(
   db: Db,
   status: MediaStatus,
@@ -182,7 +167,6 @@ export function isMediaReferenced(db: Db, mediaId: string): boolean {
 export const mediaWrites = {
   createMedia,
   updateMedia,
-  claimMedia,
   deleteMedia: (db: Db, id: string) => db.run("DELETE FROM media WHERE id = ?", id) > 0,
 };
 
