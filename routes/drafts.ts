@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { SEND_LIMITS, WireId } from "../src/domain/send.ts";
+import { SendText, WireId } from "../src/domain/send.ts";
 import type { Services } from "../src/services/mod.ts";
 import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, problems, router } from "./_openapi.ts";
@@ -34,7 +34,7 @@ export function draftRoutes(services: Services) {
         params: Params,
         body: jsonBody(
           z.strictObject({
-            text: z.string().max(SEND_LIMITS.textBytes * 2),
+            text: SendText,
             threadId: WireId.optional(),
           }).openapi("DraftInput"),
         ),

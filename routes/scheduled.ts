@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ClientMsgId, SEND_LIMITS, WireId } from "../src/domain/send.ts";
+import { ClientMsgId, SendMediaIds, SendText } from "../src/domain/send.ts";
 import type { Services } from "../src/services/mod.ts";
 import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, PageQuery, problems, router } from "./_openapi.ts";
@@ -20,19 +20,16 @@ const ScheduledSchema = z.object({
   updatedAt: Iso,
 }).openapi("ScheduledMessage");
 
-const Text = z.string().max(SEND_LIMITS.textBytes * 2);
-const Media = z.array(WireId).max(SEND_LIMITS.media);
-
 const Schedule = z.strictObject({
   clientMsgId: ClientMsgId,
-  text: Text.optional(),
-  mediaIds: Media.optional(),
+  text: SendText.optional(),
+  mediaIds: SendMediaIds.optional(),
   sendAt: z.string().max(64).openapi({ example: "2026-12-24T18:00:00.000Z" }),
 }).openapi("ScheduleMessage");
 
 const SchedulePatch = z.strictObject({
-  text: Text.optional(),
-  mediaIds: Media.optional(),
+  text: SendText.optional(),
+  mediaIds: SendMediaIds.optional(),
   sendAt: z.string().max(64).optional(),
 }).openapi("ScheduledMessagePatch");
 

@@ -1,7 +1,6 @@
 // The tables of the embedded schema and how each row becomes a MongoDB document (one collection
 // per table, same names), for tools/migrate_sqlite_to_mongo.ts.
 import type { SQLInputValue } from "node:sqlite";
-import type { EventRecord } from "../src/domain/types.ts";
 import {
   auditDoc,
   conversationDoc,
@@ -32,6 +31,7 @@ import {
 // The SQLite adapter's own row readers, so a row means here exactly what it means there.
 import {
   toConversation,
+  toEvent,
   toMember,
   toMessage,
   toSession,
@@ -106,7 +106,7 @@ export const TABLES: TableSpec[] = [
     table: "events",
     key: ["conversation_id", "seq"],
     // seqAt 0: a migrated event is long settled, never a commit in flight.
-    toDoc: (r) => eventDoc(toEventRecord(r), 0),
+    toDoc: (r) => eventDoc(toEvent(r), 0),
   },
   { table: "messages", key: ["id"], toDoc: (r) => messageDoc(toMessage(r)) },
   {
@@ -253,15 +253,3 @@ export const TABLES: TableSpec[] = [
       }),
   },
 ];
-
-function toEventRecord(r: Row): EventRecord {
-  return {
-    conversationId: text(r.conversation_id),
-    seq: Number(r.seq),
-    event: text(r.event) as EventRecord["event"],
-    actorId: textOrNull(r.actor_id),
-    messageId: textOrNull(r.message_id),
-    data: JSON.parse(text(r.data)),
-    createdAt: text(r.created_at),
-  };
-}

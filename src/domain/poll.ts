@@ -1,4 +1,5 @@
 import { type FieldProblem, validationFailed } from "./errors.ts";
+import { checkFutureTime } from "./future_time.ts";
 import { checkText } from "./text.ts";
 import type { PollSettings } from "./types.ts";
 
@@ -53,14 +54,9 @@ export function checkPoll(
   });
   const settings: PollSettings = { multiple: !!input.multiple, anonymous: !!input.anonymous };
   if (input.closesAt !== undefined) {
-    const at = Date.parse(input.closesAt);
-    if (!/^\d{4}-\d\d-\d\dT/.test(input.closesAt) || !Number.isFinite(at)) {
-      problems.push({ path: "poll.closesAt", message: "must be an ISO-8601 time" });
-    } else if (at <= now) {
-      problems.push({ path: "poll.closesAt", message: "must be in the future" });
-    } else if (at > now + 366 * 24 * 3600 * 1000) {
-      problems.push({ path: "poll.closesAt", message: "at most a year ahead" });
-    } else settings.closesAt = new Date(at).toISOString();
+    const closes = checkFutureTime(input.closesAt, "poll.closesAt", now);
+    if (closes.ok) settings.closesAt = closes.at;
+    else problems.push(closes.problem);
   }
   if (problems.length) throw validationFailed(problems);
   return { content: { question: question.ok ? question.text : "", options }, settings };

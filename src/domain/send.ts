@@ -23,17 +23,27 @@ export const ClientMsgId = z.string().min(1).max(128).regex(
 );
 
 /**
+ * A message text as clients send it: at most twice the byte limit in UTF-16 units, so gross excess
+ * is refused cheaply; the exact byte count is the service's check. Scheduled sends and drafts use it
+ * too.
+ */
+export const SendText = z.string().max(
+  SEND_LIMITS.textBytes * 2,
+  `must be at most ${SEND_LIMITS.textBytes / 1024} KiB of UTF-8`,
+);
+
+/** A message's attachments as clients send them. */
+export const SendMediaIds = z.array(WireId).max(SEND_LIMITS.media);
+
+/**
  * The fields of a send, as a REST body (`POST /v1/conversations/{id}/messages`) and inside a
  * `message.send` frame alike. A string is at most twice the byte limit in UTF-16 units, so the
  * schema rejects gross excess cheaply and the service checks the exact byte count.
  */
 export const SendFields = z.strictObject({
   clientMsgId: ClientMsgId,
-  text: z.string().max(
-    SEND_LIMITS.textBytes * 2,
-    `must be at most ${SEND_LIMITS.textBytes / 1024} KiB of UTF-8`,
-  ).optional(),
-  mediaIds: z.array(WireId).max(SEND_LIMITS.media).optional(),
+  text: SendText.optional(),
+  mediaIds: SendMediaIds.optional(),
   replyTo: WireId.optional(),
   mentions: z.array(WireId).max(SEND_LIMITS.mentions).optional(),
   /** Mention everyone (`@all`): admins and up in groups, unless `membersCanMentionAll`. */

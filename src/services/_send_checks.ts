@@ -1,15 +1,16 @@
 import { invalidField } from "../domain/errors.ts";
 import type { Store } from "../store/store.ts";
 
-/** Throws 400 on `replyTo` unless it names a message of this conversation. */
-export async function checkReply(
+/** Throws 400 on `field` unless `messageId` (when given) names a message of this conversation. */
+export async function checkMessageRef(
   store: Pick<Store, "messages">,
   conversationId: string,
-  replyTo: string | undefined,
+  messageId: string | undefined,
+  field: string,
 ): Promise<void> {
-  if (replyTo === undefined) return;
-  const target = await store.messages.getMessage(conversationId, replyTo);
-  if (!target) throw invalidField("replyTo", "no such message in this conversation");
+  if (messageId === undefined) return;
+  const target = await store.messages.getMessage(conversationId, messageId);
+  if (!target) throw invalidField(field, "no such message in this conversation");
 }
 
 /** Throws 400 on `mentions` unless every mentioned user is a member (one read for all). */

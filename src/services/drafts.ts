@@ -1,12 +1,13 @@
 import type { DataKeys } from "../crypto/envelope.ts";
 import type { Actor } from "../domain/actor.ts";
-import { invalidField, notFound, validationFailed } from "../domain/errors.ts";
+import { notFound, validationFailed } from "../domain/errors.ts";
 import { checkText, MESSAGE_TEXT } from "../domain/text.ts";
 import { nowIso } from "../ids.ts";
 import type { DraftRecord, Store } from "../store/store.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { Notices } from "./notices.ts";
 import type { UserData } from "./user_data.ts";
+import { checkMessageRef } from "./_send_checks.ts";
 
 /** A draft as its owner sees it. */
 export interface DraftView {
@@ -18,6 +19,16 @@ export interface DraftView {
 
 function draftAad(d: { userId: string; conversationId: string; threadId: string | null }): string {
   return `draft:${d.userId}:${d.conversationId}:${d.threadId ?? ""}`;
+}
+
+/** A stored draft as its owner sees it, with its text already opened. */
+function viewOf(d: DraftRecord, text: string): DraftView {
+  return {
+    conversationId: d.conversationId,
+    ...(d.threadId ? { threadId: d.threadId } : {}),
+    text,
+    updatedAt: d.updatedAt,
+  };
 }
 
 /**
@@ -54,7 +65,7 @@ export class DraftsService implements UserData {
       updatedAt: nowIso(),
     };
     await this.deps.store.drafts.putDraft(draft);
-    const view = await this.#view(draft);
+    const view = viewOf(draft, r.text);
     await this.#tell(actor.userId, { ...view });
     return view;
   }
@@ -94,20 +105,12 @@ export class DraftsService implements UserData {
   /** Checks membership and that a thread is a message of this conversation; the thread id or null. */
   async #place(actor: Actor, conversationId: string, threadId?: string): Promise<string | null> {
     await this.deps.conversations.membership(actor, conversationId);
-    if (threadId === undefined) return null;
-    const root = await this.deps.store.messages.getMessage(conversationId, threadId);
-    if (!root) throw invalidField("threadId", "no such message in this conversation");
-    return threadId;
+    await checkMessageRef(this.deps.store, conversationId, threadId, "threadId");
+    return threadId ?? null;
   }
 
   async #view(d: DraftRecord): Promise<DraftView> {
-    const text = await this.deps.dataKeys.openText(d.body, draftAad(d)) ?? "";
-    return {
-      conversationId: d.conversationId,
-      ...(d.threadId ? { threadId: d.threadId } : {}),
-      text,
-      updatedAt: d.updatedAt,
-    };
+    return viewOf(d, await this.deps.dataKeys.openText(d.body, draftAad(d)) ?? "");
   }
 
   async #tell(userId: string, data: Record<string, unknown>): Promise<void> {

@@ -194,12 +194,7 @@ export class AccountErasure {
    * there is erased in bulk at the end.
    */
   async #commit(change: Change): Promise<boolean> {
-    try {
-      return (await this.deps.events.commit(change)).status === "committed";
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) return false;
-      throw err;
-    }
+    return (await this.deps.events.commitUnlessGone(change)).status === "committed";
   }
 
   /** Group changes may meet a concurrent one (409): decided again on fresh state, a few times. */

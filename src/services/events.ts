@@ -96,8 +96,20 @@ export class EventLog {
     change: Change,
     options: { plain?: Map<string, string>; fresh?: boolean } = {},
   ): Promise<Committed> {
-    const result = await this.deps.store.log.commit(change);
+    const result = await this.commitUnlessGone(change, options);
     if (result.status === "missing") throw notFound("Conversation not found");
+    return result;
+  }
+
+  /**
+   * {@link commit} for work that outlives its conversation (expiry, erasure, a poll closing): a
+   * conversation that no longer exists is the `missing` outcome, not an error.
+   */
+  async commitUnlessGone(
+    change: Change,
+    options: { plain?: Map<string, string>; fresh?: boolean } = {},
+  ): Promise<Committed | { status: "missing" }> {
+    const result = await this.deps.store.log.commit(change);
     if (result.status !== "committed") return result;
     const [view] = result.message
       ? await this.deps.renderer.render([result.message], options.plain, options.fresh)

@@ -1,4 +1,3 @@
-import { AppError } from "../domain/errors.ts";
 import { nowIso } from "../ids.ts";
 import { type JobRunner, newJob } from "../jobs/runner.ts";
 import type { JobRecord, NewJob, Store } from "../store/store.ts";
@@ -48,20 +47,16 @@ export class MessageExpiry {
     const m = await this.deps.store.messages.getMessage(conversationId, messageId);
     if (!m || m.deletedAt) return;
     const at = nowIso();
-    try {
-      await this.deps.events.commit({
-        conversationId,
-        event: "message.deleted",
-        actorId: null,
-        messageId,
-        at,
-        mutations: [{ op: "eraseMessage", messageId, deletedAt: at }],
-      });
-    } catch (err) {
-      // The conversation was deleted meanwhile: its messages went with it.
-      if (err instanceof AppError && err.status === 404) return;
-      throw err;
-    }
+    const result = await this.deps.events.commitUnlessGone({
+      conversationId,
+      event: "message.deleted",
+      actorId: null,
+      messageId,
+      at,
+      mutations: [{ op: "eraseMessage", messageId, deletedAt: at }],
+    });
+    // The conversation was deleted meanwhile: its messages went with it.
+    if (result.status === "missing") return;
     if (m.mediaIds.length) await this.deps.media.release(m.mediaIds);
     // One scrub per second at most; keyed by its second, so a scrub already running (which may
     // have started before this deletion) never stands in for the one this deletion needs.

@@ -54,9 +54,12 @@ export class MediaJobs {
     });
   }
 
-  /** Enqueues the processing of an item (nothing happens twice: the job is keyed by the item). */
-  async enqueue(id: string): Promise<void> {
-    await this.deps.runner.enqueue({
+  /**
+   * Enqueues the processing of an item; `exists` when its job is already there (the job is keyed by
+   * the item, so nothing happens twice).
+   */
+  enqueue(id: string): Promise<"enqueued" | "exists"> {
+    return this.deps.runner.enqueue({
       kind: PROCESS_MEDIA,
       key: `media:${id}`,
       payload: { mediaId: id },
@@ -83,15 +86,7 @@ export class MediaJobs {
           limit: 200,
           afterId,
         });
-        for (const m of page) {
-          const outcome = await this.deps.runner.enqueue({
-            kind: PROCESS_MEDIA,
-            key: `media:${m.id}`,
-            payload: { mediaId: m.id },
-            maxAttempts: MAX_ATTEMPTS,
-          });
-          if (outcome === "enqueued") found++;
-        }
+        for (const m of page) if (await this.enqueue(m.id) === "enqueued") found++;
         if (page.length < 200) break;
         afterId = page.at(-1)!.id;
       }

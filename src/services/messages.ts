@@ -27,7 +27,7 @@ import type { HotReads } from "./hot_reads.ts";
 import { expiryJob } from "./expiry.ts";
 import { pollCloseJob } from "./poll_close.ts";
 import { forwardSource } from "./_forward.ts";
-import { checkMentions, checkReply } from "./_send_checks.ts";
+import { checkMentions, checkMessageRef } from "./_send_checks.ts";
 import type { Notices } from "./notices.ts";
 import {
   type MediaCatalog,
@@ -110,7 +110,7 @@ export class MessagesService {
       mediaIds.length && !source
         ? this.deps.media.checkAttachable(actor.userId, mediaIds, "mediaIds")
         : undefined,
-      checkReply(this.deps.store, conversationId, input.replyTo),
+      checkMessageRef(this.deps.store, conversationId, input.replyTo, "replyTo"),
       checkMentions(this.deps.store, conversationId, mentions),
     ]);
 

@@ -1,4 +1,3 @@
-import { AppError } from "../domain/errors.ts";
 import { nowIso } from "../ids.ts";
 import { type JobRunner, newJob } from "../jobs/runner.ts";
 import type { JobRecord, NewJob } from "../store/store.ts";
@@ -30,18 +29,14 @@ export function pollCloseJob(
 export function registerPollClosing(deps: { jobs: JobRunner; events: EventLog }): void {
   deps.jobs.register(CLOSE_POLL, async (job: JobRecord) => {
     const messageId = job.payload.messageId as string;
-    try {
-      await deps.events.commit({
-        conversationId: job.payload.conversationId as string,
-        event: "message.updated",
-        actorId: null,
-        messageId,
-        at: nowIso(),
-        mutations: [{ op: "closePoll", messageId }],
-      });
-    } catch (err) {
-      // The conversation was deleted meanwhile: nothing to close.
-      if (!(err instanceof AppError && err.status === 404)) throw err;
-    }
+    // A conversation deleted meanwhile has nothing left to close (the `missing` outcome).
+    await deps.events.commitUnlessGone({
+      conversationId: job.payload.conversationId as string,
+      event: "message.updated",
+      actorId: null,
+      messageId,
+      at: nowIso(),
+      mutations: [{ op: "closePoll", messageId }],
+    });
   }, { concurrency: 4 });
 }

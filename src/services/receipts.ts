@@ -65,12 +65,19 @@ export class ReceiptsService {
       );
     }
     if (moved === null) return false;
+    const aggregated = conversation.memberCount > this.deps.config.ws.receiptAggregateOver;
+    // Whose reads stay private, read once: the whole conversation's when a read is announced now
+    // (they are left out of it), only the reader's when it waits for the aggregated batch.
+    const hidesReads = kind !== "read"
+      ? new Set<string>()
+      : aggregated
+      ? await this.#withoutReads([actor.userId])
+      : await this.#membersWithoutReads(conversationId);
     // Someone who turned read receipts off tells others only that it arrived.
-    const shown = kind === "read" && !await this.#sharesReads(actor.userId) ? "delivered" : kind;
+    const shown = hidesReads.has(actor.userId) ? "delivered" : kind;
     const notice: ReceiptNotice = { userId: actor.userId, kind: shown, seq: target, at };
-    if (conversation.memberCount > this.deps.config.ws.receiptAggregateOver) {
-      this.#queue(conversationId, notice);
-    } else await this.#announce(conversationId, notice);
+    if (aggregated) this.#queue(conversationId, notice);
+    else await this.#announce(conversationId, notice, shown === "read" ? [...hidesReads] : []);
     return true;
   }
 
@@ -96,17 +103,17 @@ export class ReceiptsService {
     });
   }
 
-  async #announce(conversationId: string, notice: ReceiptNotice): Promise<void> {
-    const exclude = notice.kind === "read" ? await this.#membersWithoutReads(conversationId) : [];
+  /** Announces one marker move to the conversation, except to `exclude`. */
+  async #announce(
+    conversationId: string,
+    notice: ReceiptNotice,
+    exclude: string[],
+  ): Promise<void> {
     await this.deps.notices.notifyConversation(conversationId, {
       event: "receipt",
       conversationId,
       data: { ...notice },
     }, { exclude });
-  }
-
-  async #sharesReads(userId: string): Promise<boolean> {
-    return (await this.#withoutReads([userId])).size === 0;
   }
 
   /** Which of `userIds` turned read receipts off. */
@@ -115,9 +122,8 @@ export class ReceiptsService {
     return new Set(users.filter((u) => !u.privacy.readReceipts).map((u) => u.id));
   }
 
-  async #membersWithoutReads(conversationId: string): Promise<string[]> {
-    const ids = await this.deps.store.conversations.memberIds(conversationId);
-    return [...await this.#withoutReads(ids)];
+  async #membersWithoutReads(conversationId: string): Promise<Set<string>> {
+    return await this.#withoutReads(await this.deps.store.conversations.memberIds(conversationId));
   }
 
   #queue(conversationId: string, notice: ReceiptNotice): void {
@@ -138,7 +144,7 @@ export class ReceiptsService {
     this.#pending.clear();
     for (const [conversationId, receipts] of batches) {
       const exclude = receipts.some((r) => r.kind === "read")
-        ? await this.#membersWithoutReads(conversationId)
+        ? [...await this.#membersWithoutReads(conversationId)]
         : [];
       await this.deps.notices.notifyConversation(conversationId, {
         event: "receipt",

@@ -1,8 +1,9 @@
 import type { DataKeys } from "../crypto/envelope.ts";
 import type { Actor } from "../domain/actor.ts";
 import { decodeCursor, encodeCursor } from "../domain/cursor.ts";
-import { AppError, conflict, invalidField, notFound } from "../domain/errors.ts";
+import { AppError, conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { checkSend } from "../domain/send.ts";
+import { checkFutureTime } from "../domain/future_time.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { JobRunner } from "../jobs/runner.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -15,8 +16,6 @@ import type { UserData } from "./user_data.ts";
 
 /** The job kind that sends a scheduled message. */
 export const SEND_SCHEDULED = "scheduled.send";
-/** How far ahead a message may be scheduled. */
-const MAX_AHEAD_MS = 366 * 24 * 3600 * 1000;
 
 /** A scheduled message as its author sees it. */
 export interface ScheduledView {
@@ -276,14 +275,9 @@ export class ScheduledMessages implements UserData {
   }
 
   #sendAt(raw: string): string {
-    const at = Date.parse(raw);
-    if (!Number.isFinite(at) || !/^\d{4}-\d\d-\d\dT/.test(raw)) {
-      throw invalidField("sendAt", "must be an ISO-8601 time");
-    }
-    const now = Date.now();
-    if (at <= now) throw invalidField("sendAt", "must be in the future");
-    if (at > now + MAX_AHEAD_MS) throw invalidField("sendAt", "at most a year ahead");
-    return new Date(at).toISOString();
+    const sendAt = checkFutureTime(raw, "sendAt");
+    if (!sendAt.ok) throw validationFailed([sendAt.problem]);
+    return sendAt.at;
   }
 
   async #text(s: ScheduledRecord): Promise<string | null> {

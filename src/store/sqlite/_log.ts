@@ -1,8 +1,8 @@
 import type { EventRecord, MessageRecord } from "../../domain/types.ts";
 import type { Change, CommitResult, EventPage, LogStore } from "../log.ts";
 import type { CommitQueue } from "./_commit_queue.ts";
-import { type Db, num, placeholders, read, str, strOrNull } from "./_db.ts";
-import { toMessage } from "./_rows.ts";
+import { type Db, num, placeholders, read, str } from "./_db.ts";
+import { toEvent, toMessage } from "./_rows.ts";
 
 export function listEvents(
   db: Db,
@@ -16,15 +16,7 @@ export function listEvents(
     options.limit + 1,
   );
   const hasMore = rows.length > options.limit;
-  const events: EventRecord[] = rows.slice(0, options.limit).map((r) => ({
-    conversationId: str(r.conversation_id),
-    seq: num(r.seq),
-    event: str(r.event) as EventRecord["event"],
-    actorId: strOrNull(r.actor_id),
-    messageId: strOrNull(r.message_id),
-    data: JSON.parse(str(r.data)),
-    createdAt: str(r.created_at),
-  }));
+  const events: EventRecord[] = rows.slice(0, options.limit).map(toEvent);
   const ids = [...new Set(events.map((e) => e.messageId).filter((x): x is string => !!x))];
   const messages = new Map<string, MessageRecord>();
   if (ids.length > 0) {

@@ -1,6 +1,7 @@
 import {
   type Conversation,
   DEFAULT_SETTINGS,
+  type EventRecord,
   type GlobalRole,
   type LastSeenPrivacy,
   type Member,
@@ -87,6 +88,19 @@ export function toMember(r: Row, prefix = ""): Member {
     muted: num(r[`${prefix}muted`]) === 1,
     mutedUntil: strOrNull(r[`${prefix}muted_until`]),
     archived: num(r[`${prefix}archived`]) === 1,
+  };
+}
+
+/** Maps an `events` row (also used by the SQLite → MongoDB migration). */
+export function toEvent(r: Row): EventRecord {
+  return {
+    conversationId: str(r.conversation_id),
+    seq: num(r.seq),
+    event: str(r.event) as EventRecord["event"],
+    actorId: strOrNull(r.actor_id),
+    messageId: strOrNull(r.message_id),
+    data: JSON.parse(str(r.data)),
+    createdAt: str(r.created_at),
   };
 }
 
