@@ -2,13 +2,14 @@
 // bench/results/latest.md. Figures drift ±40 % between runs on shared machines, so each benchmark
 // reports ratios against a reference measured in the same run where one exists (../shared/BENCHMARKS.md).
 //
-//   deno task bench [--quick] [--only send,fanout,memory,login,list,media]
+//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media]
 import { runConversationListBench } from "./conversations_bench.ts";
 import { runFanoutBench } from "./fanout_bench.ts";
 import { runLoginBench } from "./login_bench.ts";
 import { runMediaBench } from "./media_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runSendBench } from "./send_bench.ts";
+import { runThreadBench } from "./threads_bench.ts";
 
 const quick = Deno.args.includes("--quick");
 const onlyArg = Deno.args[Deno.args.indexOf("--only") + 1];
@@ -100,6 +101,16 @@ await step(
   () => runConversationListBench({ conversations: 1000, samples: quick ? 20 : 50 }),
   (r) => [
     `| conversation list page (${r.conversations} conversations, limit ${r.pageSize}) | p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms | < 50 ms |`,
+  ],
+);
+
+await step(
+  "threads",
+  () => runThreadBench({ replies: quick ? 1000 : 2000, samples: quick ? 20 : 50 }),
+  (r) => [
+    `| thread page (${r.replies} replies, limit ${r.pageSize}, newest then back) | p50 ${r.threadPage.p50Ms} ms, p99 ${r.threadPage.p99Ms} ms | ≤ 50 ms p99 |`,
+    `| thread list (${r.threads} threads) / followed threads | p99 ${r.threadList.p99Ms} ms / ${r.followedThreads.p99Ms} ms | ≤ 50 ms p99 |`,
+    `| main history page among ${r.replies} thread-only replies | p50 ${r.mainHistory.p50Ms} ms, p99 ${r.mainHistory.p99Ms} ms | |`,
   ],
 );
 

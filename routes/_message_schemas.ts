@@ -52,6 +52,15 @@ export const MessageSchema = z.object({
   expiresAt: Iso.optional().openapi({
     description: "A disappearing message: when it is deleted for everyone",
   }),
+  threadId: z.string().optional().openapi({ description: "A thread reply: its root message" }),
+  alsoInConversation: z.boolean().optional().openapi({
+    description: "A thread reply that is shown in the main history too",
+  }),
+  thread: z.object({
+    replyCount: z.number().int(),
+    lastReplyAt: Iso,
+    participantIds: z.array(z.string()).openapi({ description: "Repliers, first reply first" }),
+  }).optional().openapi({ description: "A thread's root: its replies so far" }),
 }).openapi("Message");
 
 export const SettingsSchema = z.object({

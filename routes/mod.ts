@@ -21,6 +21,7 @@ import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
 import { draftRoutes } from "./drafts.ts";
 import { mentionRoutes } from "./mentions.ts";
+import { threadRoutes } from "./threads.ts";
 import { pollRoutes } from "./polls.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
@@ -132,6 +133,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     pinRoutes(s),
     draftRoutes(s),
     mentionRoutes(s),
+    threadRoutes(s),
     pollRoutes(s),
     adminRoutes(s),
     ...ctx.extraV1 ?? [],

@@ -27,6 +27,9 @@ import {
   type ReceiptMarkDoc,
   receiptMarkKey,
   type RefreshTokenDoc,
+  type ThreadDoc,
+  type ThreadMemberDoc,
+  threadMemberKey,
 } from "../src/store/mongo/schema.ts";
 // The SQLite adapter's own row readers, so a row means here exactly what it means there.
 import {
@@ -206,6 +209,30 @@ export const TABLES: TableSpec[] = [
       messageId: text(r.message_id),
       pinnedBy: text(r.pinned_by),
       pinnedAt: text(r.pinned_at),
+    }),
+  },
+  {
+    table: "threads",
+    key: ["root_id"],
+    toDoc: (r): ThreadDoc => ({
+      _id: text(r.root_id),
+      conversationId: text(r.conversation_id),
+      replyCount: Number(r.reply_count),
+      lastReplyAt: text(r.last_reply_at),
+      lastReplySeq: Number(r.last_reply_seq),
+      participantIds: JSON.parse(text(r.participant_ids)),
+    }),
+  },
+  {
+    table: "thread_members",
+    key: ["user_id", "root_id"],
+    toDoc: (r): ThreadMemberDoc => ({
+      _id: threadMemberKey(text(r.user_id), text(r.root_id)),
+      userId: text(r.user_id),
+      rootId: text(r.root_id),
+      conversationId: text(r.conversation_id),
+      following: Number(r.following) === 1,
+      readSeq: Number(r.read_seq),
     }),
   },
   {

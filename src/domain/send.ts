@@ -56,6 +56,10 @@ export const SendFields = z.strictObject({
     anonymous: z.boolean().optional(),
     closesAt: z.string().max(64).optional(),
   }).optional(),
+  /** A thread reply: the root message's id (in the same conversation). */
+  threadId: WireId.optional(),
+  /** A thread reply that is shown in the main history too. */
+  alsoInConversation: z.boolean().optional(),
   /** Forward: copy the text and attachments of a message the sender can see. */
   forwardOf: z.strictObject({ conversationId: WireId, messageId: WireId }).optional(),
 });

@@ -141,6 +141,24 @@ export interface MessageRecord {
   poll?: PollSettings;
   /** A copy of another message: who first sent it (absent once erased) and when. */
   forwarded?: { originalSenderId?: string; originalCreatedAt: string };
+  /** A thread reply: the id of the thread's root message (in the same conversation). */
+  threadId?: string;
+  /** A thread reply that is shown in the main history too. */
+  alsoInConversation?: boolean;
+}
+
+/**
+ * A thread's summary, kept with the commit of each reply: how many replies it has (deleted ones
+ * stay as tombstones and still count), when and at which seq the last one came, and who replied, in
+ * order of their first reply.
+ */
+export interface ThreadSummary {
+  rootId: string;
+  conversationId: string;
+  replyCount: number;
+  lastReplyAt: string;
+  lastReplySeq: number;
+  participantIds: string[];
 }
 
 /** The non-text part of a poll. */

@@ -7,7 +7,7 @@ import type { DraftRecord, Store } from "../store/store.ts";
 import type { ConversationsService } from "./conversations.ts";
 import type { Notices } from "./notices.ts";
 import type { UserData } from "./user_data.ts";
-import { checkMessageRef } from "./_send_checks.ts";
+import { checkThreadRoot } from "./_send_checks.ts";
 
 /** A draft as its owner sees it. */
 export interface DraftView {
@@ -55,7 +55,7 @@ export class DraftsService implements UserData {
     conversationId: string,
     input: { text: string; threadId?: string },
   ): Promise<DraftView> {
-    const threadId = await this.#place(actor, conversationId, input.threadId);
+    const threadId = await this.#place(actor, conversationId, input.threadId, { live: true });
     const r = checkText(input.text, { field: "text", ...MESSAGE_TEXT });
     if (!r.ok) throw validationFailed(r.problems);
     const place = { userId: actor.userId, conversationId, threadId };
@@ -72,7 +72,7 @@ export class DraftsService implements UserData {
 
   /** The caller's draft there (404 when there is none). */
   async get(actor: Actor, conversationId: string, threadId?: string): Promise<DraftView> {
-    const place = await this.#place(actor, conversationId, threadId);
+    const place = await this.#place(actor, conversationId, threadId, { live: false });
     const d = await this.deps.store.drafts.getDraft(actor.userId, conversationId, place);
     if (!d) throw notFound("No draft");
     return await this.#view(d);
@@ -80,7 +80,7 @@ export class DraftsService implements UserData {
 
   /** Discards the caller's draft there (idempotent). */
   async delete(actor: Actor, conversationId: string, threadId?: string): Promise<void> {
-    const place = await this.#place(actor, conversationId, threadId);
+    const place = await this.#place(actor, conversationId, threadId, { live: false });
     if (await this.deps.store.drafts.deleteDraft(actor.userId, conversationId, place)) {
       await this.#tell(actor.userId, {
         conversationId,
@@ -102,10 +102,20 @@ export class DraftsService implements UserData {
     return this.deps.store.drafts.deleteUserDrafts(userId);
   }
 
-  /** Checks membership and that a thread is a message of this conversation; the thread id or null. */
-  async #place(actor: Actor, conversationId: string, threadId?: string): Promise<string | null> {
+  /**
+   * Checks membership and that a thread is a thread root of this conversation (a live one when the
+   * draft is being written); the thread id or null.
+   */
+  async #place(
+    actor: Actor,
+    conversationId: string,
+    threadId: string | undefined,
+    options: { live: boolean },
+  ): Promise<string | null> {
     await this.deps.conversations.membership(actor, conversationId);
-    await checkMessageRef(this.deps.store, conversationId, threadId, "threadId");
+    if (threadId !== undefined) {
+      await checkThreadRoot(this.deps.store, conversationId, threadId, options);
+    }
     return threadId ?? null;
   }
 

@@ -138,7 +138,10 @@ export class EventLog {
   }
 
   /** Renders one committed event; `view` is the already-rendered message it points at, if any. */
-  render(record: EventRecord, view?: MessageView): PublicEvent {
+  render(record: EventRecord, rendered?: MessageView): PublicEvent {
+    // A root's thread summary is left out of events: clients keep it from the replies' events (a
+    // summary as of now, inside an older event, would count later replies twice).
+    const view = rendered && withoutThread(rendered);
     let data: Record<string, unknown>;
     switch (record.event) {
       case "message.created":
@@ -252,4 +255,10 @@ export class EventLog {
     if (hint) meta.membership = hint;
     return meta;
   }
+}
+
+function withoutThread(view: MessageView): MessageView {
+  if (!view.thread) return view;
+  const { thread: _, ...rest } = view;
+  return rest;
 }

@@ -27,7 +27,7 @@ import type { HotReads } from "./hot_reads.ts";
 import { expiryJob } from "./expiry.ts";
 import { pollCloseJob } from "./poll_close.ts";
 import { forwardSource } from "./_forward.ts";
-import { checkMentions, checkMessageRef } from "./_send_checks.ts";
+import { checkMentions, checkMessageRef, checkThreadRoot } from "./_send_checks.ts";
 import type { Notices } from "./notices.ts";
 import {
   type MediaCatalog,
@@ -99,6 +99,9 @@ export class MessagesService {
     // A scheduled send was rate limited when it was scheduled.
     if (!options.scheduled) await this.#rateLimit(actor.userId);
     if (input.poll && input.forwardOf) throw invalidField("poll", "a poll cannot be a forward");
+    if (input.alsoInConversation !== undefined && !input.threadId) {
+      throw invalidField("alsoInConversation", "only for a thread reply (with threadId)");
+    }
     const source = input.forwardOf ? await forwardSource(this.deps, actor, input) : undefined;
     const poll = input.poll ? checkPoll(input.poll) : undefined;
     const { text, mediaIds, mentions } = checkSend(
@@ -112,6 +115,9 @@ export class MessagesService {
         : undefined,
       checkMessageRef(this.deps.store, conversationId, input.replyTo, "replyTo"),
       checkMentions(this.deps.store, conversationId, mentions),
+      input.threadId
+        ? checkThreadRoot(this.deps.store, conversationId, input.threadId, { live: true })
+        : undefined,
     ]);
 
     const id = newId();
@@ -131,12 +137,23 @@ export class MessagesService {
       messageId: id,
       at,
       idempotency: { senderId: actor.userId, clientMsgId: input.clientMsgId },
-      expect: [{
-        kind: "member",
-        userId: actor.userId,
-        roles: rolesThatCan("send", conversation.settings),
-        error: notFound("Conversation not found"),
-      }],
+      expect: [
+        {
+          kind: "member",
+          userId: actor.userId,
+          roles: rolesThatCan("send", conversation.settings),
+          error: notFound("Conversation not found"),
+        },
+        // The root checked above may have been deleted since.
+        ...(input.threadId
+          ? [{
+            kind: "message" as const,
+            messageId: input.threadId,
+            live: true,
+            error: conflict("The thread's root message was deleted"),
+          }]
+          : []),
+      ],
       mutations: [
         {
           op: "insertMessage",
@@ -158,6 +175,8 @@ export class MessagesService {
             ...(source ? { forwarded: source.forwarded } : {}),
             ...(input.mentionsAll ? { mentionsAll: true } : {}),
             ...(poll ? { poll: poll.settings } : {}),
+            ...(input.threadId ? { threadId: input.threadId } : {}),
+            ...(input.threadId && input.alsoInConversation ? { alsoInConversation: true } : {}),
           },
         },
         // Sending reads what came before: markers and receipt times move in the same commit.

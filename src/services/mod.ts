@@ -46,6 +46,7 @@ import { DraftsService } from "./drafts.ts";
 import { EditHistory } from "./edit_history.ts";
 import { MentionsFeed } from "./mentions.ts";
 import { PollsService } from "./polls.ts";
+import { ThreadsService } from "./threads.ts";
 import { registerPollClosing } from "./poll_close.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
@@ -70,6 +71,7 @@ export interface Services {
   editHistory: EditHistory;
   mentions: MentionsFeed;
   polls: PollsService;
+  threads: ThreadsService;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -219,7 +221,8 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   });
   const drafts = new DraftsService({ store, dataKeys, conversations, notices });
   const polls = new PollsService({ store, conversations, events, renderer });
-  const userData = [scheduled, drafts, polls];
+  const threads = new ThreadsService({ store, conversations, renderer, notices });
+  const userData = [scheduled, drafts, polls, threads];
   const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
   const exports = new DataExports({
     config,
@@ -281,6 +284,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       editHistory,
       mentions,
       polls,
+      threads,
       receipts,
       typing,
       media,

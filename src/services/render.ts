@@ -6,6 +6,7 @@ import type {
   PollVotes,
   ReactionSummary,
   SystemInfo,
+  ThreadSummary,
 } from "../domain/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Store } from "../store/store.ts";
@@ -51,6 +52,24 @@ export interface MessageView {
   mentionsAll?: true;
   /** Inside events shared by all recipients, options carry `voterIds`; see {@link personalize}. */
   poll?: SharedPoll;
+  /** A thread reply: its root's id. */
+  threadId?: string;
+  /** A thread reply shown in the main history too. */
+  alsoInConversation?: true;
+  /** A thread's root: its replies so far. */
+  thread?: ThreadView;
+}
+
+/** The summary a thread's root carries. */
+export interface ThreadView {
+  replyCount: number;
+  lastReplyAt: string;
+  participantIds: string[];
+}
+
+/** The part of a {@link ThreadSummary} a root shows. */
+export function threadView(s: ThreadSummary): ThreadView {
+  return { replyCount: s.replyCount, lastReplyAt: s.lastReplyAt, participantIds: s.participantIds };
 }
 
 /** What a poll's sealed body holds. */
@@ -181,8 +200,9 @@ export class MessageRenderer {
     fresh = false,
   ): Promise<MessageView[]> {
     if (records.length === 0) return [];
-    const reactions = fresh ? new Map<string, ReactionSummary>() : this.reactionsFor(records);
-    return await this.renderWith(records, reactions, plain);
+    if (!fresh) return await this.renderWith(records, this.reactionsFor(records), plain);
+    // Just created: no reactions, no replies yet.
+    return await this.renderWith(records, new Map(), plain, new Map());
   }
 
   /** The reactions of the records that are not deleted (what {@link render} shows), by message id. */
@@ -199,15 +219,21 @@ export class MessageRenderer {
     records: MessageRecord[],
     reactions: Map<string, ReactionSummary> | Promise<Map<string, ReactionSummary>>,
     plain?: Map<string, string>,
+    threadSummaries?: Map<string, ThreadSummary>,
   ): Promise<MessageView[]> {
     if (records.length === 0) return [];
     const live = records.filter((r) => !r.deletedAt);
     const mediaIds = [...new Set(live.flatMap((r) => r.mediaIds))];
     const pollIds = live.filter((r) => r.kind === "poll").map((r) => r.id);
-    const [byId, media, votes] = await Promise.all([
+    // Any message but a reply or a system message may be a thread's root (a deleted one too).
+    const rootIds = threadSummaries
+      ? []
+      : records.filter((r) => !r.threadId && r.kind !== "system").map((r) => r.id);
+    const [byId, media, votes, threads] = await Promise.all([
       reactions,
       mediaIds.length ? this.deps.media.views(mediaIds) : new Map<string, MediaView>(),
       pollIds.length ? this.deps.store.messages.pollVotes(pollIds) : new Map<string, PollVotes>(),
+      rootIds.length ? this.deps.store.messages.threadSummaries(rootIds) : threadSummaries,
     ]);
     return await Promise.all(records.map(async (r) => {
       const view: MessageView = {
@@ -228,6 +254,10 @@ export class MessageRenderer {
         if (text !== null) view.poll = pollView(text, r.poll, votes.get(r.id) ?? []);
       } else if (text !== null) view.text = text;
       if (r.replyTo) view.replyTo = r.replyTo;
+      if (r.threadId) view.threadId = r.threadId;
+      if (r.alsoInConversation) view.alsoInConversation = true;
+      const thread = threads?.get(r.id);
+      if (thread) view.thread = threadView(thread);
       if (r.forwarded && !r.deletedAt) view.forwarded = r.forwarded;
       if (r.mentionsAll && !r.deletedAt) view.mentionsAll = true;
       if (r.system) view.system = r.system;

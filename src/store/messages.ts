@@ -1,4 +1,10 @@
-import type { MessageRecord, PollVotes, ReactionSummary, SealedText } from "../domain/types.ts";
+import type {
+  MessageRecord,
+  PollVotes,
+  ReactionSummary,
+  SealedText,
+  ThreadSummary,
+} from "../domain/types.ts";
 
 /** A page of history, in ascending seq order. */
 export interface MessagePage {
@@ -21,6 +27,27 @@ export interface PinRecord {
   pinnedAt: string;
 }
 
+/** A thread in a list: its summary, its root as stored and how many replies the viewer has not read. */
+export interface ThreadRow {
+  summary: ThreadSummary;
+  root: MessageRecord;
+  unreadCount: number;
+}
+
+/** Where a thread list page starts: after this (lastReplyAt, rootId), newest activity first. */
+export interface ThreadCursor {
+  lastReplyAt: string;
+  rootId: string;
+}
+
+/** One user's state in one thread: whether they follow it and how far they have read it. */
+export interface ThreadMembership {
+  conversationId: string;
+  rootId: string;
+  following: boolean;
+  readSeq: number;
+}
+
 /** When each member's delivered and read markers first reached a position. */
 export interface ReceiptRow {
   userId: string;
@@ -35,7 +62,10 @@ export interface ReceiptRow {
 export interface MessageStore {
   getMessage(conversationId: string, messageId: string): Promise<MessageRecord | null>;
   getMessageByClientId(senderId: string, clientMsgId: string): Promise<MessageRecord | null>;
-  /** History as `viewerId` sees it (messages they deleted for themselves left out). */
+  /**
+   * History as `viewerId` sees it (messages they deleted for themselves left out). Thread replies are
+   * left out unless they were sent `alsoInConversation`.
+   */
   listMessages(
     conversationId: string,
     viewerId: string,
@@ -79,4 +109,43 @@ export interface MessageStore {
     userId: string,
     options: { limit: number; before?: { createdAt: string; id: string } },
   ): Promise<MessageRecord[]>;
+  /** The summaries of the given roots that have replies, by root id. */
+  threadSummaries(rootIds: string[]): Promise<Map<string, ThreadSummary>>;
+  /** A thread's replies as `viewerId` sees them (as {@link listMessages}, in ascending seq order). */
+  listThreadReplies(
+    conversationId: string,
+    rootId: string,
+    viewerId: string,
+    options: { before?: number; after?: number; limit: number },
+  ): Promise<MessagePage>;
+  /**
+   * A conversation's threads (roots with at least one reply), latest reply first, with `viewerId`'s
+   * unread count: live replies of others after their thread read marker, not deleted for them.
+   */
+  listThreads(
+    conversationId: string,
+    viewerId: string,
+    options: { limit: number; after?: ThreadCursor },
+  ): Promise<ThreadRow[]>;
+  /**
+   * The threads `userId` follows in conversations they are still a member of, latest reply first
+   * (unread counts as in {@link listThreads}). Replying, being mentioned in a reply, and having
+   * written the root make a user follow a thread (all in the reply's commit).
+   */
+  listFollowedThreads(
+    userId: string,
+    options: { limit: number; after?: ThreadCursor },
+  ): Promise<ThreadRow[]>;
+  /**
+   * Moves a user's read marker in a thread forward; returns the new position, or null when `seq`
+   * was not past it.
+   */
+  advanceThreadMarker(
+    conversationId: string,
+    rootId: string,
+    userId: string,
+    seq: number,
+  ): Promise<number | null>;
+  /** Every thread a user follows or has read in (for their export). */
+  listThreadMemberships(userId: string): Promise<ThreadMembership[]>;
 }

@@ -120,6 +120,54 @@ const cases: Array<{
     },
   },
   {
+    name: "replies in a thread, one also in the conversation",
+    viewers: everyone,
+    events: ["message.created", "message.created", "message.created"],
+    action: async (g) => {
+      const send = async (u: TestUser, clientMsgId: string, extra: object) =>
+        ok(
+          await u.client.post(`/v1/conversations/${g.conv}/messages`, {
+            clientMsgId,
+            text: clientMsgId,
+            threadId: g.seed.id,
+            ...extra,
+          }),
+          201,
+        );
+      await send(g.owner, "t1", {});
+      await send(g.admin, "t2", { alsoInConversation: true, mentions: [g.owner.id] });
+      await send(g.owner, "t3", {});
+    },
+  },
+  {
+    name: "edit and delete thread replies, then edit the root",
+    viewers: everyone,
+    events: [
+      "message.created",
+      "message.created",
+      "message.updated",
+      "message.deleted",
+      "message.updated",
+    ],
+    action: async (g) => {
+      const send = async (clientMsgId: string, extra: object) =>
+        ok(
+          await g.owner.client.post(`/v1/conversations/${g.conv}/messages`, {
+            clientMsgId,
+            text: clientMsgId,
+            threadId: g.seed.id,
+            ...extra,
+          }),
+          201,
+        ).body.message;
+      const a = await send("r1", {});
+      const b = await send("r2", { alsoInConversation: true });
+      ok(await g.owner.client.patch(msgPath(g, a.id), { text: "r1 edited" }));
+      ok(await g.owner.client.delete(`${msgPath(g, b.id)}?for=everyone`), 204);
+      ok(await g.member.client.patch(msgPath(g, g.seed.id), { text: "root edited" }));
+    },
+  },
+  {
     name: "pin",
     viewers: everyone,
     events: ["pin.updated"],

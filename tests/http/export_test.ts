@@ -100,6 +100,7 @@ serverTest(
         "reactions.jsonl",
         "scheduled.jsonl",
         "sessions.jsonl",
+        "threads.jsonl",
         "votes.jsonl",
       ].sort(),
     );

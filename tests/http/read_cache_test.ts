@@ -96,6 +96,22 @@ const steps: Array<[string, (w: World) => Promise<unknown>]> = [
   ["a member sends", (w) => send(w, w.member, w.group, "hello")],
   ["a peer sends in the direct conversation", (w) => send(w, w.peer, w.direct, "psst")],
   [
+    "replies in a thread, one also in the conversation",
+    async (w) => {
+      for (const alsoInConversation of [false, true]) {
+        ok(
+          await w.admin.client.post(`/v1/conversations/${w.group}/messages`, {
+            clientMsgId: crypto.randomUUID(),
+            text: "in the thread",
+            threadId: w.sent.get("hello")!.id,
+            alsoInConversation,
+          }),
+          201,
+        );
+      }
+    },
+  ],
+  [
     "the author edits",
     async (w) => ok(await w.member.client.patch(path(w, w.group, "hello"), { text: "edited" })),
   ],

@@ -9,6 +9,7 @@ import {
   toMember,
   toMessage,
   toSession,
+  toThreadSummary,
   toUser,
   toUserKey,
 } from "../../src/store/mongo/codec.ts";
@@ -19,6 +20,8 @@ import type {
   MemberDoc,
   MessageDoc,
   SessionDoc,
+  ThreadDoc,
+  ThreadMemberDoc,
   UserDoc,
   UserKeyDoc,
 } from "../../src/store/mongo/schema.ts";
@@ -188,6 +191,19 @@ async function populate(store: SqliteStore): Promise<void> {
       at: tick(),
     }],
   });
+  // A thread: one reply only in it, one also in the conversation; the root's author has read both.
+  const root = sent[0].messageId!;
+  let lastReply = 0;
+  for (const [sender, alsoInConversation] of [[b.id, false], [c.id, true]] as const) {
+    const reply = textChange(g.id, sender);
+    Object.assign((reply.mutations[0] as any).message, {
+      threadId: root,
+      ...(alsoInConversation ? { alsoInConversation } : {}),
+    });
+    const r = await store.log.commit(reply);
+    if (r.status === "committed") lastReply = r.event.seq;
+  }
+  assert.equal(await store.messages.advanceThreadMarker(g.id, root, a.id, lastReply), lastReply);
   await store.messages.hideMessage(
     b.id,
     (await store.messages.getMessage(d.id, sent[1].messageId!))!,
@@ -316,6 +332,27 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
     assert.ok(messages.some((d) => d.body !== null) && messages.some((d) => d.deletedAt !== null));
     for (const d of messages) {
       assert.deepEqual(toMessage(d), await store.messages.getMessage(d.conversationId, d._id));
+    }
+    const threads = target.docs<ThreadDoc>("threads");
+    for (const d of threads) {
+      assert.deepEqual(
+        toThreadSummary(d),
+        (await store.messages.threadSummaries([d._id])).get(d._id),
+      );
+    }
+    assert.deepEqual(threads.map((d) => d.participantIds.length), [2]);
+    assert.ok(messages.some((d) => d.threadId && d.inMain === false));
+    assert.ok(messages.some((d) => d.threadId && d.inMain === undefined));
+    for (const d of target.docs<ThreadMemberDoc>("thread_members")) {
+      assert.deepEqual(
+        (await store.messages.listThreadMemberships(d.userId)).find((t) => t.rootId === d.rootId),
+        {
+          conversationId: d.conversationId,
+          rootId: d.rootId,
+          following: d.following,
+          readSeq: d.readSeq,
+        },
+      );
     }
     for (const { _id, ...rest } of target.docs<{ _id: string }>("media")) {
       assert.deepEqual({ id: _id, ...rest }, await store.media.getMedia(_id));

@@ -6,6 +6,7 @@ import { lifecycleContract } from "./_lifecycle_contract.ts";
 import { messageContract } from "./_messages_contract.ts";
 import { privacyContract } from "./_privacy_contract.ts";
 import { jobContract } from "./_jobs_contract.ts";
+import { threadContract } from "./_threads_contract.ts";
 import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
@@ -44,4 +45,5 @@ export function runStoreContract(
   privacyContract(test);
   lifecycleContract(test);
   jobContract(test);
+  threadContract(test);
 }

@@ -14,6 +14,9 @@ export interface MessageState {
   deletedAt?: string;
   expiresAt?: string;
   poll?: unknown;
+  threadId?: string;
+  alsoInConversation?: boolean;
+  thread?: { replyCount: number; lastReplyAt: string; participantIds: string[] };
   reactions: Array<{ emoji: string; count: number; me: boolean }>;
 }
 
@@ -24,6 +27,8 @@ export interface State {
   conversation: { name: string | null; description: string | null; settings: unknown };
   /** Pinned message ids, newest pin first. */
   pins: string[];
+  /** The replies of each thread whose root is in `messages`, by root id. */
+  threads: Record<string, MessageState[]>;
 }
 
 export function messageState(m: any): MessageState {
@@ -32,7 +37,31 @@ export function messageState(m: any): MessageState {
   if (m.deletedAt !== undefined) out.deletedAt = m.deletedAt;
   if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt;
   if (m.poll !== undefined) out.poll = m.poll;
+  if (m.threadId !== undefined) out.threadId = m.threadId;
+  if (m.alsoInConversation !== undefined) out.alsoInConversation = m.alsoInConversation;
+  if (m.thread !== undefined) out.thread = m.thread;
   return out;
+}
+
+/** A message as a client keeps it when an event replaces it: events carry no root summary. */
+function replaced(old: MessageState, m: any): MessageState {
+  assert.equal(m.thread, undefined, "events carry no thread summary");
+  const next = messageState(m);
+  if (old.thread) next.thread = old.thread;
+  return next;
+}
+
+async function fetchReplies(u: TestUser, conv: string, rootId: string): Promise<MessageState[]> {
+  const out: any[] = [];
+  for (let after = 0;;) {
+    const res = await u.client.get(
+      `/v1/conversations/${conv}/threads/${rootId}/messages?after=${after}&limit=200`,
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    out.push(...res.body.messages);
+    if (!res.body.hasMore) return out.map(messageState);
+    after = res.body.messages.at(-1).seq;
+  }
 }
 
 export function sortMembers(members: State["members"]): State["members"] {
@@ -55,6 +84,10 @@ export async function fetchState(u: TestUser, conv: string): Promise<State> {
   assert.equal(c.status, 200);
   const pins = await u.client.get(`/v1/conversations/${conv}/pins`);
   assert.equal(pins.status, 200);
+  const threads: State["threads"] = {};
+  for (const m of messages) {
+    if (m.thread) threads[m.id] = await fetchReplies(u, conv, m.id);
+  }
   return {
     lastSeq: c.body.lastSeq,
     messages: messages.map(messageState),
@@ -67,6 +100,7 @@ export async function fetchState(u: TestUser, conv: string): Promise<State> {
       settings: c.body.settings,
     },
     pins: pins.body.pins.map((p: any) => p.message.id),
+    threads,
   };
 }
 
@@ -83,20 +117,39 @@ export function applyEvent(state: State, e: any): State {
   assert.ok(e.seq > s.lastSeq, `event ${e.event} at ${e.seq} comes after ${s.lastSeq}`);
   s.lastSeq = e.seq;
   const d = e.data;
-  const replace = (m: MessageState) => {
+  /** Replaces a message wherever the client shows it: the main history, its thread or both. */
+  const replace = (m: any) => {
     const i = s.messages.findIndex((x) => x.id === m.id);
-    assert.ok(i >= 0, `${e.event} for a known message`);
-    s.messages[i] = m;
+    if (i >= 0) s.messages[i] = replaced(s.messages[i], m);
+    const replies = m.threadId ? s.threads[m.threadId] : undefined;
+    const j = replies ? replies.findIndex((x) => x.id === m.id) : -1;
+    if (j >= 0) replies![j] = replaced(replies![j], m);
+    assert.ok(i >= 0 || j >= 0, `${e.event} for a known message`);
   };
   switch (e.event) {
     case "message.created":
-      s.messages.push(messageState(d));
+      assert.equal(d.thread, undefined, "events carry no thread summary");
+      if (d.threadId) {
+        const root = s.messages.find((x) => x.id === d.threadId);
+        assert.ok(root, "a reply to a root in the history");
+        const t = root.thread ??
+          { replyCount: 0, lastReplyAt: d.createdAt, participantIds: [] as string[] };
+        root.thread = {
+          replyCount: t.replyCount + 1,
+          lastReplyAt: d.createdAt,
+          participantIds: t.participantIds.includes(d.senderId)
+            ? t.participantIds
+            : [...t.participantIds, d.senderId],
+        };
+        (s.threads[d.threadId] ??= []).push(messageState(d));
+        if (d.alsoInConversation) s.messages.push(messageState(d));
+      } else s.messages.push(messageState(d));
       break;
     case "message.updated":
-      replace(messageState(d));
+      replace(d);
       break;
     case "message.deleted":
-      replace(messageState(d));
+      replace(d);
       // A message deleted for everyone is unpinned.
       s.pins = s.pins.filter((id) => id !== d.id);
       break;

@@ -9,7 +9,7 @@ import {
   type NewConversation,
 } from "../conversations.ts";
 import { inTransaction, isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
-import { visibleTo } from "./_messages.ts";
+import { IN_MAIN, visibleTo } from "./_messages.ts";
 import {
   conversationDoc,
   eventDoc,
@@ -157,8 +157,9 @@ async function _unreadMentions(m: Mongo, member: MemberDoc): Promise<number> {
 }
 
 /**
- * One row of `member`'s list: the latest message they can see, their unread and unread mention
- * counts, the peer.
+ * One row of `member`'s list: the latest message they can see in the main history, their unread
+ * (main history only: thread replies not also sent to the conversation are left out) and unread
+ * mention counts, the peer.
  */
 async function _listItem(
   m: Mongo,
@@ -167,13 +168,14 @@ async function _listItem(
 ): Promise<ConversationListItem> {
   const visible = await visibleTo(m, member.userId, c._id);
   const [last, unreadCount, unreadMentionCount, peer] = await Promise.all([
-    m.messages.findOne({ conversationId: c._id, ...visible }, { sort: { seq: -1 } }),
+    m.messages.findOne({ conversationId: c._id, ...IN_MAIN, ...visible }, { sort: { seq: -1 } }),
     m.messages.countDocuments({
       conversationId: c._id,
       seq: { $gt: member.readSeq },
       kind: { $ne: "system" },
       deletedAt: null,
       senderId: { $ne: member.userId },
+      ...IN_MAIN,
       ...visible,
     }),
     _unreadMentions(m, member),

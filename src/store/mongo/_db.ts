@@ -30,6 +30,8 @@ import {
   type RefreshTokenDoc,
   type ScheduledDoc,
   type SessionDoc,
+  type ThreadDoc,
+  type ThreadMemberDoc,
   type UserDoc,
   type UserKeyDoc,
 } from "./schema.ts";
@@ -60,6 +62,8 @@ export interface Mongo {
   pins: Collection<PinDoc>;
   drafts: Collection<DraftDoc>;
   pollVotes: Collection<PollVoteDoc>;
+  threads: Collection<ThreadDoc>;
+  threadMembers: Collection<ThreadMemberDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -92,6 +96,8 @@ export function collections(client: MongoClient, db: Db): Mongo {
     pins: db.collection<PinDoc>(COLLECTIONS.pins),
     drafts: db.collection<DraftDoc>(COLLECTIONS.drafts),
     pollVotes: db.collection<PollVoteDoc>(COLLECTIONS.pollVotes),
+    threads: db.collection<ThreadDoc>(COLLECTIONS.threads),
+    threadMembers: db.collection<ThreadMemberDoc>(COLLECTIONS.threadMembers),
   };
 }
 
@@ -193,6 +199,12 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       name: "mentions_all_feed",
       partialFilterExpression: { mentionsAll: true },
     },
+    // A thread's replies in seq order (its pages and unread counts), over thread replies only.
+    {
+      key: { threadId: 1, seq: 1 },
+      name: "thread",
+      partialFilterExpression: { threadId: isString },
+    },
   ],
   hiddenMessages: [
     { key: { userId: 1, conversationId: 1 }, name: "user_conversation" },
@@ -261,6 +273,17 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { messageId: 1, votedAt: 1, userId: 1 }, name: "message_votes" },
     // A user's votes: on one poll (replacing them), all of them (export, erasure).
     { key: { userId: 1, messageId: 1 }, name: "user" },
+  ],
+  threads: [
+    // A conversation's threads, latest reply first (`_id` is the root id).
+    { key: { conversationId: 1, lastReplyAt: -1, _id: -1 }, name: "activity" },
+  ],
+  threadMembers: [
+    // A user's threads: those they follow in their conversations (the followed list), all of them
+    // in order (export), and erasure's delete of them all.
+    { key: { userId: 1, conversationId: 1, rootId: 1 }, name: "user" },
+    // A thread's followers and readers: retention removes them with a purged root.
+    { key: { rootId: 1 }, name: "root" },
   ],
 };
 

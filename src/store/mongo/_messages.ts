@@ -1,16 +1,31 @@
-import type { ReadPreferenceMode } from "mongodb";
-import type { MessageRecord, PollVotes, ReactionSummary } from "../../domain/types.ts";
+import type { Filter, ReadPreferenceMode } from "mongodb";
+import type {
+  MessageRecord,
+  PollVotes,
+  ReactionSummary,
+  ThreadSummary,
+} from "../../domain/types.ts";
 import type {
   MessagePage,
   MessageStore,
   MessageVersion,
   PinRecord,
   ReceiptRow,
+  ThreadCursor,
+  ThreadMembership,
+  ThreadRow,
 } from "../messages.ts";
 import { eachOf, type Mongo, partialEq, type Session } from "./_db.ts";
-import { bytes, toMessage } from "./codec.ts";
+import { bytes, toMessage, toThreadSummary } from "./codec.ts";
 import { groupUsers } from "../_group.ts";
-import { hiddenKey, memberKey, type MessageDoc, receiptMarkKey } from "./schema.ts";
+import {
+  hiddenKey,
+  memberKey,
+  type MessageDoc,
+  receiptMarkKey,
+  type ThreadDoc,
+  threadMemberKey,
+} from "./schema.ts";
 
 async function getMessage(
   m: Mongo,
@@ -45,12 +60,48 @@ export async function visibleTo(
 }
 
 /**
- * A page of history. Pages before a seq (scrolling back) are read with `historyReads` (`nearest` by
- * default: a replica's slight lag is harmless there); the newest page and pages after a seq, which
- * must show what was just committed, are read from the primary.
+ * In the main history: every message but the thread replies kept in their thread (a message without
+ * `inMain`, written before threads existed included).
  */
-async function listMessages(
+export const IN_MAIN = { inMain: { $ne: false as const } };
+
+/**
+ * A page of history: the main history only (thread replies sent `alsoInConversation` included;
+ * messages without `inMain`, those from before threads too, are in it).
+ */
+function listMessages(
   m: Mongo,
+  conversationId: string,
+  viewerId: string,
+  options: { before?: number; after?: number; limit: number },
+  historyReads: ReadPreferenceMode,
+): Promise<MessagePage> {
+  const filter = { conversationId, ...IN_MAIN };
+  return _page(m, filter, conversationId, viewerId, options, historyReads);
+}
+
+/** A page of a thread's replies (by the `thread` index), read through the root's conversation. */
+function listThreadReplies(
+  m: Mongo,
+  conversationId: string,
+  rootId: string,
+  viewerId: string,
+  options: { before?: number; after?: number; limit: number },
+  historyReads: ReadPreferenceMode,
+): Promise<MessagePage> {
+  const filter = { threadId: partialEq(rootId), conversationId };
+  return _page(m, filter, conversationId, viewerId, options, historyReads);
+}
+
+/**
+ * One page of the messages of one conversation matching `filter`, in ascending seq order, as
+ * `viewerId` sees them. Pages before a seq (scrolling back) are read with `historyReads` (`nearest`
+ * by default: a replica's slight lag is harmless there); the newest page and pages after a seq,
+ * which must show what was just committed, are read from the primary.
+ */
+async function _page(
+  m: Mongo,
+  filter: Filter<MessageDoc>,
   conversationId: string,
   viewerId: string,
   options: { before?: number; after?: number; limit: number },
@@ -66,11 +117,148 @@ async function listMessages(
     : options.before !== undefined
     ? { seq: { $lt: options.before } }
     : {};
-  const docs = await m.messages.find({ conversationId, ...seq, ...visible }, { readPreference })
+  const docs = await m.messages.find({ ...filter, ...seq, ...visible }, { readPreference })
     .sort({ seq: ascending ? 1 : -1 }).limit(options.limit + 1).toArray();
   const page = docs.slice(0, options.limit);
   if (!ascending) page.reverse();
   return { messages: page.map(toMessage), hasMore: docs.length > options.limit };
+}
+
+async function threadSummaries(
+  m: Mongo,
+  rootIds: string[],
+): Promise<Map<string, ThreadSummary>> {
+  if (rootIds.length === 0) return new Map();
+  const docs = await m.threads.find({ _id: { $in: rootIds } }).toArray();
+  return new Map(docs.map((d) => [d._id, toThreadSummary(d)]));
+}
+
+/** Threads after the cursor, latest reply first (then root id, descending). */
+function _afterCursor(after?: ThreadCursor): Filter<ThreadDoc> {
+  return after
+    ? {
+      $or: [
+        { lastReplyAt: { $lt: after.lastReplyAt } },
+        { lastReplyAt: after.lastReplyAt, _id: { $lt: after.rootId } },
+      ],
+    }
+    : {};
+}
+
+/**
+ * The rows of `threads` (in their order) for `viewerId`: each with its root and the viewer's unread
+ * count, the live replies of others after their thread read marker, not deleted for them. A thread
+ * whose root is gone is left out (as the SQLite join leaves it out).
+ */
+async function _threadRows(m: Mongo, viewerId: string, threads: ThreadDoc[]): Promise<ThreadRow[]> {
+  if (threads.length === 0) return [];
+  const rootIds = threads.map((t) => t._id);
+  const visibility = new Map<string, ReturnType<typeof visibleTo>>();
+  const visibleIn = (conversationId: string) => {
+    let v = visibility.get(conversationId);
+    if (!v) visibility.set(conversationId, v = visibleTo(m, viewerId, conversationId));
+    return v;
+  };
+  const [roots, markers] = await Promise.all([
+    m.messages.find({ _id: { $in: rootIds } }).toArray(),
+    m.threadMembers.find(
+      { _id: { $in: rootIds.map((id) => threadMemberKey(viewerId, id)) } },
+      { projection: { rootId: 1, readSeq: 1 } },
+    ).toArray(),
+  ]);
+  const rootById = new Map(roots.map((d) => [d._id, d]));
+  const readSeq = new Map(markers.map((d) => [d.rootId, d.readSeq]));
+  const live = threads.filter((t) => rootById.has(t._id));
+  const unread = await Promise.all(live.map(async (t) =>
+    m.messages.countDocuments({
+      threadId: partialEq(t._id),
+      seq: { $gt: readSeq.get(t._id) ?? 0 },
+      deletedAt: null,
+      senderId: { $ne: viewerId },
+      ...(await visibleIn(t.conversationId)),
+    })
+  ));
+  return live.map((t, i) => ({
+    summary: toThreadSummary(t),
+    root: toMessage(rootById.get(t._id)!),
+    unreadCount: unread[i],
+  }));
+}
+
+/** A conversation's threads (by the `activity` index), latest reply first. */
+async function listThreads(
+  m: Mongo,
+  conversationId: string,
+  viewerId: string,
+  o: { limit: number; after?: ThreadCursor },
+): Promise<ThreadRow[]> {
+  if (o.limit <= 0) return [];
+  const docs = await m.threads.find({ conversationId, ..._afterCursor(o.after) })
+    .sort({ lastReplyAt: -1, _id: -1 }).limit(o.limit).toArray();
+  return await _threadRows(m, viewerId, docs);
+}
+
+/**
+ * The threads a user follows in the conversations they are a member of now (their memberships,
+ * then their followed threads among them, by the `user` index of `thread_members`), latest reply
+ * first from the cursor on.
+ */
+async function listFollowedThreads(
+  m: Mongo,
+  userId: string,
+  o: { limit: number; after?: ThreadCursor },
+): Promise<ThreadRow[]> {
+  if (o.limit <= 0) return [];
+  const conversationIds = await m.members.distinct("conversationId", { userId });
+  if (conversationIds.length === 0) return [];
+  const followed = await m.threadMembers.find(
+    { userId, conversationId: { $in: conversationIds }, following: true },
+    { projection: { rootId: 1 } },
+  ).toArray();
+  if (followed.length === 0) return [];
+  const docs = await m.threads.find({
+    _id: { $in: followed.map((d) => d.rootId) },
+    ..._afterCursor(o.after),
+  }).sort({ lastReplyAt: -1, _id: -1 }).limit(o.limit).toArray();
+  return await _threadRows(m, userId, docs);
+}
+
+/**
+ * Moves a user's read marker in a thread up to `seq` if it is below (a user who is not in the thread
+ * yet gets a membership that does not follow it). The conditional update first; when it matches
+ * nothing, an insert by id (which finds a membership already there instead); when a racing write
+ * made that membership first, the conditional update once more decides.
+ */
+async function advanceThreadMarker(
+  m: Mongo,
+  conversationId: string,
+  rootId: string,
+  userId: string,
+  seq: number,
+): Promise<number | null> {
+  const _id = threadMemberKey(userId, rootId);
+  const forward = () =>
+    m.threadMembers.updateOne({ _id, readSeq: { $lt: seq } }, { $set: { readSeq: seq } });
+  if ((await forward()).matchedCount > 0) return seq;
+  const r = await m.threadMembers.updateOne(
+    { _id },
+    { $setOnInsert: { userId, rootId, conversationId, following: false, readSeq: seq } },
+    { upsert: true },
+  );
+  if (r.upsertedCount > 0) return seq;
+  return (await forward()).matchedCount > 0 ? seq : null;
+}
+
+/** Every thread a user follows or has read in, by conversation then root. */
+async function listThreadMemberships(m: Mongo, userId: string): Promise<ThreadMembership[]> {
+  const docs = await m.threadMembers.find({ userId }).sort({ conversationId: 1, rootId: 1 })
+    .toArray();
+  return docs.map((d) => ({
+    conversationId: d.conversationId,
+    rootId: d.rootId,
+    following: d.following,
+    readSeq: d.readSeq,
+  }));
 }
 
 async function reactions(
@@ -297,7 +485,8 @@ async function listMentions(
 /**
  * The MongoDB {@link MessageStore}: messages as they are now, reactions, per-user hidden messages and
  * read/delivered markers (each marker move also records when it happened, for receipts), pins, poll
- * votes and the mentions feed. Pages of older history are read with the `historyReads` preference.
+ * votes, the mentions feed and threads (summaries kept by each reply's commit, per-user follow
+ * state and read markers). Pages of older history are read with the `historyReads` preference.
  */
 export class MongoMessages implements MessageStore {
   constructor(private readonly m: Mongo, private readonly historyReads: ReadPreferenceMode) {}
@@ -314,6 +503,33 @@ export class MongoMessages implements MessageStore {
     options: { before?: number; after?: number; limit: number },
   ) {
     return listMessages(this.m, conversationId, viewerId, options, this.historyReads);
+  }
+  listThreadReplies(
+    conversationId: string,
+    rootId: string,
+    viewerId: string,
+    options: { before?: number; after?: number; limit: number },
+  ) {
+    return listThreadReplies(this.m, conversationId, rootId, viewerId, options, this.historyReads);
+  }
+  threadSummaries(rootIds: string[]) {
+    return threadSummaries(this.m, rootIds);
+  }
+  listThreads(
+    conversationId: string,
+    viewerId: string,
+    options: { limit: number; after?: ThreadCursor },
+  ) {
+    return listThreads(this.m, conversationId, viewerId, options);
+  }
+  listFollowedThreads(userId: string, options: { limit: number; after?: ThreadCursor }) {
+    return listFollowedThreads(this.m, userId, options);
+  }
+  advanceThreadMarker(conversationId: string, rootId: string, userId: string, seq: number) {
+    return advanceThreadMarker(this.m, conversationId, rootId, userId, seq);
+  }
+  listThreadMemberships(userId: string) {
+    return listThreadMemberships(this.m, userId);
   }
   reactions(messageIds: string[]) {
     return reactions(this.m, messageIds);

@@ -1,9 +1,16 @@
-import type { Member, MessageKind } from "../../domain/types.ts";
+import type { Member, MessageKind, MessageRecord } from "../../domain/types.ts";
 import type { Change, ConversationPatch, Mutation } from "../log.ts";
 import type { Mongo, Session } from "./_db.ts";
 import { readUpTo } from "./_messages.ts";
 import { memberDoc, messageDoc, sealedDoc } from "./codec.ts";
-import { type ConversationDoc, memberKey, pinKey, pollVoteKey, reactionKey } from "./schema.ts";
+import {
+  type ConversationDoc,
+  memberKey,
+  pinKey,
+  pollVoteKey,
+  reactionKey,
+  threadMemberKey,
+} from "./schema.ts";
 
 /**
  * Mutations that change a group's membership or info: they commit in a transaction. Pins need none
@@ -159,6 +166,8 @@ export async function applyMutation(
   switch (x.op) {
     case "insertMessage":
       await m.messages.insertOne(messageDoc({ ...x.message, conversationId, seq }), { session });
+      // After the insert: a retry that lost the race on the idempotency index counts no reply.
+      if (x.message.threadId) await _recordReply(m, conversationId, seq, x.message, session);
       return true;
     case "editMessage": {
       const before = await m.messages.findOneAndUpdate(
@@ -335,6 +344,54 @@ export async function applyMutation(
       await m.members.deleteMany({ conversationId }, { session });
       return true;
   }
+}
+
+/**
+ * A reply's effect on its thread, in the reply's commit: the root's summary (count, last reply,
+ * participants in order of their first reply: `$addToSet` appends), and who follows it from now on
+ * (the replier, whose read marker moves to the reply, the users it mentions, and the root's author).
+ * Upserts by id, so racing replies each count once; `$max` keeps the last reply when replies of
+ * concurrent commits land out of seq order.
+ */
+async function _recordReply(
+  m: Mongo,
+  conversationId: string,
+  seq: number,
+  x: Omit<MessageRecord, "seq">,
+  session: Session,
+): Promise<void> {
+  const rootId = x.threadId!;
+  const sender = x.senderId!;
+  await m.threads.updateOne(
+    { _id: rootId },
+    {
+      $setOnInsert: { conversationId },
+      $inc: { replyCount: 1 },
+      $max: { lastReplyAt: x.createdAt, lastReplySeq: seq },
+      $addToSet: { participantIds: sender },
+    },
+    { upsert: true, session },
+  );
+  const root = await m.messages.findOne(
+    { _id: rootId },
+    { projection: { senderId: 1 }, session },
+  );
+  const followers = new Set([sender, ...x.mentions]);
+  if (root?.senderId) followers.add(root.senderId);
+  await m.threadMembers.bulkWrite(
+    [...followers].map((userId) => ({
+      updateOne: {
+        filter: { _id: threadMemberKey(userId, rootId) },
+        update: {
+          $setOnInsert: { userId, rootId, conversationId },
+          $set: { following: true },
+          $max: { readSeq: userId === sender ? seq : 0 },
+        },
+        upsert: true,
+      },
+    })),
+    { ordered: false, session },
+  );
 }
 
 /** A live poll of the conversation that is not closed yet. */

@@ -9,7 +9,7 @@ import type {
   SentCursor,
   UserReaction,
 } from "../privacy.ts";
-import type { Mongo } from "./_db.ts";
+import { type Mongo, partialEq } from "./_db.ts";
 import { foldName, toMessage, toSession } from "./codec.ts";
 
 async function allSessions(m: Mongo, userId: string): Promise<Session[]> {
@@ -135,6 +135,7 @@ async function finishErasure(m: Mongo, userId: string, at: string): Promise<Eras
   const reactions = (await m.reactions.deleteMany({ userId })).deletedCount;
   await m.pollVotes.deleteMany({ userId });
   await m.hiddenMessages.deleteMany({ userId });
+  await m.threadMembers.deleteMany({ userId });
   await deleteSessions(m, userId);
   // lastSeenAt again: a socket closing during the erasure may have written it after the scrub.
   await m.users.updateOne({ _id: userId }, { $set: { erasedAt: at, lastSeenAt: null } });
@@ -172,7 +173,7 @@ async function sweepRetention(
 ): Promise<RetentionBatch> {
   const oldest = await m.messages.find(
     { conversationId },
-    { projection: { _id: 1, seq: 1, createdAt: 1, mediaIds: 1 } },
+    { projection: { _id: 1, seq: 1, createdAt: 1, mediaIds: 1, threadId: 1 } },
   ).sort({ seq: 1 }).limit(limit).toArray();
   const end = oldest.findIndex((d) => d.createdAt >= cutoff);
   const gone = end < 0 ? oldest : oldest.slice(0, end);
@@ -187,6 +188,19 @@ async function sweepRetention(
   await m.pins.deleteMany({ messageId: { $in: ids } });
   await m.pollVotes.deleteMany({ messageId: { $in: ids } });
   await m.hiddenMessages.deleteMany({ messageId: { $in: ids } });
+  // A purged root takes its thread with it; a thread that loses replies counts what is left. Both
+  // before the messages go, as the events: the count leaves out this batch, so a sweep repeated
+  // after a crash counts the same.
+  await m.threadMembers.deleteMany({ rootId: { $in: ids } });
+  await m.threads.deleteMany({ _id: { $in: ids } });
+  const roots = [...new Set(gone.flatMap((d) => d.threadId ? [d.threadId] : []))];
+  for (const rootId of roots) {
+    const replyCount = await m.messages.countDocuments({
+      threadId: partialEq(rootId),
+      _id: { $nin: ids },
+    });
+    await m.threads.updateOne({ _id: rootId }, { $set: { replyCount } });
+  }
   const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
   const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));
   return { messages: removed, events, mediaIds: [...mediaIds] };

@@ -9,6 +9,7 @@ import {
   type SealedText,
   type Session,
   type SystemInfo,
+  type ThreadSummary,
   type User,
 } from "../../domain/types.ts";
 import type { AuditEntry, UserKeyRecord } from "../store.ts";
@@ -21,6 +22,7 @@ import {
   memberKey,
   type MessageDoc,
   type SessionDoc,
+  type ThreadDoc,
   type UserDoc,
   type UserKeyDoc,
 } from "./schema.ts";
@@ -251,6 +253,9 @@ export function messageDoc(m: MessageRecord): MessageDoc {
     ...(m.forwarded ? { forwarded: m.forwarded } : {}),
     ...(m.mentionsAll ? { mentionsAll: true } : {}),
     ...(m.poll ? { poll: pollSettings(m.poll) } : {}),
+    ...(m.threadId ? { threadId: m.threadId } : {}),
+    // Only a reply kept out of the main history says so; every other message is in it.
+    ...(m.threadId && !m.alsoInConversation ? { inMain: false as const } : {}),
   };
 }
 
@@ -301,6 +306,20 @@ export function toMessage(d: MessageDoc): MessageRecord {
     ...(d.forwarded ? { forwarded: d.forwarded } : {}),
     ...(d.mentionsAll ? { mentionsAll: true } : {}),
     ...(d.poll ? { poll: pollSettings(d.poll) } : {}),
+    ...(d.threadId ? { threadId: d.threadId } : {}),
+    ...(d.threadId && d.inMain !== false ? { alsoInConversation: true } : {}),
+  };
+}
+
+/** A thread's summary as the port's `ThreadSummary` (`_id` is the root id). */
+export function toThreadSummary(d: ThreadDoc): ThreadSummary {
+  return {
+    rootId: d._id,
+    conversationId: d.conversationId,
+    replyCount: d.replyCount,
+    lastReplyAt: d.lastReplyAt,
+    lastReplySeq: d.lastReplySeq,
+    participantIds: d.participantIds,
   };
 }
 

@@ -163,6 +163,14 @@ export interface MessageDoc {
   mentionsAll?: boolean;
   /** A poll's settings: present only on polls (their question and options are the sealed body). */
   poll?: PollSettings;
+  /** A thread reply: the id of the thread's root message (in the same conversation). */
+  threadId?: string;
+  /**
+   * False (present) only on a thread reply that is not shown in the main history; absent on every
+   * other message, those written before threads existed included: they are all in the main history
+   * (queries test `inMain: { $ne: false }`).
+   */
+  inMain?: false;
 }
 
 /** A message one user deleted for themselves, `_id` = `userId:messageId`. */
@@ -201,6 +209,33 @@ export interface PollVoteDoc {
   userId: string;
   optionId: string;
   votedAt: string;
+}
+
+/**
+ * A thread's summary, `_id` = the root message's id, kept by the commit of each reply: the reply
+ * count (deleted replies stay as tombstones and still count), the last reply's time and seq, and who
+ * replied, in order of their first reply.
+ */
+export interface ThreadDoc {
+  _id: string;
+  conversationId: string;
+  replyCount: number;
+  lastReplyAt: string;
+  lastReplySeq: number;
+  participantIds: string[];
+}
+
+/**
+ * One user's state in one thread, `_id` = `userId:rootId` (see {@link threadMemberKey}): whether
+ * they follow it (they replied, were mentioned in a reply, or wrote the root) and their read marker.
+ */
+export interface ThreadMemberDoc {
+  _id: string;
+  userId: string;
+  rootId: string;
+  conversationId: string;
+  following: boolean;
+  readSeq: number;
 }
 
 /** When a member's marker first reached `seq`, `_id` = `conversationId:userId:kind:seq`. */
@@ -249,6 +284,8 @@ export const COLLECTIONS = {
   pins: "pins",
   drafts: "drafts",
   pollVotes: "poll_votes",
+  threads: "threads",
+  threadMembers: "thread_members",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -275,6 +312,11 @@ export function pinKey(conversationId: string, messageId: string): string {
 /** The `_id` of a {@link PollVoteDoc}. */
 export function pollVoteKey(v: { messageId: string; userId: string; optionId: string }): string {
   return `${v.messageId}:${v.userId}:${v.optionId}`;
+}
+
+/** The `_id` of a {@link ThreadMemberDoc}. */
+export function threadMemberKey(userId: string, rootId: string): string {
+  return `${userId}:${rootId}`;
 }
 
 /** The `_id` of a {@link DraftDoc}: the thread part is empty for the conversation itself. */

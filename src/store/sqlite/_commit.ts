@@ -80,8 +80,8 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
     db.run(
       `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, kind, body, body_key,
            media_ids, reply_to, mentions, system, created_at, expires_at, forwarded, mentions_all,
-           poll)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           poll, thread_id, in_main)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       x.id,
       c.conversationId,
       seq,
@@ -99,6 +99,8 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
       x.forwarded ? JSON.stringify(x.forwarded) : null,
       x.mentionsAll ? 1 : 0,
       x.poll ? JSON.stringify(x.poll) : null,
+      x.threadId ?? null,
+      x.threadId && !x.alsoInConversation ? 0 : 1,
     );
     for (const userId of x.mentions) {
       if (userId === x.senderId) continue;
@@ -123,12 +125,51 @@ function insertMessageRow(db: Db, c: Change, seq: number, x: Omit<MessageRecord,
   }
 }
 
+/**
+ * A reply's effect on its thread, in the reply's commit: the root's summary (count, last reply,
+ * participants in order of their first reply), and who follows it from now on (the replier, whose
+ * read marker moves to the reply, the users it mentions, and the root's author).
+ */
+function recordReply(db: Db, c: Change, seq: number, x: Omit<MessageRecord, "seq">): void {
+  const rootId = x.threadId!;
+  const sender = x.senderId!;
+  db.run(
+    `INSERT INTO threads (root_id, conversation_id, reply_count, last_reply_at, last_reply_seq,
+       participant_ids) VALUES (?1, ?2, 1, ?3, ?4, json_array(?5))
+     ON CONFLICT (root_id) DO UPDATE SET reply_count = reply_count + 1,
+       last_reply_at = max(last_reply_at, ?3), last_reply_seq = ?4,
+       participant_ids = CASE WHEN EXISTS (SELECT 1 FROM json_each(participant_ids) WHERE value = ?5)
+         THEN participant_ids ELSE json_insert(participant_ids, '$[#]', ?5) END`,
+    rootId,
+    c.conversationId,
+    x.createdAt,
+    seq,
+    sender,
+  );
+  const root = db.get("SELECT sender_id FROM messages WHERE id = ?", rootId);
+  const followers = new Set([sender, ...x.mentions]);
+  if (root?.sender_id) followers.add(str(root.sender_id));
+  for (const userId of followers) {
+    db.run(
+      `INSERT INTO thread_members (user_id, root_id, conversation_id, following, read_seq)
+       VALUES (?1, ?2, ?3, 1, ?4)
+       ON CONFLICT (user_id, root_id) DO UPDATE SET following = 1,
+         read_seq = max(read_seq, excluded.read_seq)`,
+      userId,
+      rootId,
+      c.conversationId,
+      userId === sender ? seq : 0,
+    );
+  }
+}
+
 /** Applies one mutation; returns whether it changed anything. */
 function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
   switch (m.op) {
     case "insertMessage": {
       const x = m.message;
       insertMessageRow(db, c, seq, x);
+      if (x.threadId) recordReply(db, c, seq, x);
       // References from messages to media, for access checks and release.
       for (const mediaId of x.mediaIds) {
         db.run(

@@ -147,11 +147,11 @@ export function sharesConversation(db: Db, a: string, b: string): boolean {
 
 const LIST_COLUMNS = `c.*, ${MEMBER_COLUMNS_AS_M},
   (SELECT x.id FROM messages x
-     WHERE x.conversation_id = c.id
+     WHERE x.conversation_id = c.id AND x.in_main = 1
        AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id)
      ORDER BY x.seq DESC LIMIT 1) AS last_message_id,
   (SELECT count(*) FROM messages x
-     WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind != 'system'
+     WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.kind != 'system' AND x.in_main = 1
        AND x.deleted_at IS NULL AND x.sender_id IS NOT m.user_id
        AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id)
   ) AS unread_count,

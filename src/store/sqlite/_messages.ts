@@ -1,10 +1,18 @@
-import type { MessageRecord, PollVotes, ReactionSummary } from "../../domain/types.ts";
+import type {
+  MessageRecord,
+  PollVotes,
+  ReactionSummary,
+  ThreadSummary,
+} from "../../domain/types.ts";
 import type {
   MessagePage,
   MessageStore,
   MessageVersion,
   PinRecord,
   ReceiptRow,
+  ThreadCursor,
+  ThreadMembership,
+  ThreadRow,
 } from "../messages.ts";
 import { bytes, type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
@@ -43,12 +51,22 @@ export function listMessages(
   viewerId: string,
   options: { before?: number; after?: number; limit: number },
 ): MessagePage {
-  let rows: Row[];
+  return pageOf(db, "conversation_id = ? AND in_main = 1", [conversationId], viewerId, options);
+}
+
+/** One page of the messages matching `where` (in ascending seq order) as `viewerId` sees them. */
+function pageOf(
+  db: Db,
+  where: string,
+  params: string[],
+  viewerId: string,
+  options: { before?: number; after?: number; limit: number },
+): MessagePage {
   if (options.after !== undefined) {
-    rows = db.all(
-      `SELECT * FROM messages m WHERE conversation_id = ? AND seq > ? AND ${NOT_HIDDEN}
+    const rows = db.all(
+      `SELECT * FROM messages m WHERE ${where} AND seq > ? AND ${NOT_HIDDEN}
        ORDER BY seq ASC LIMIT ?`,
-      conversationId,
+      ...params,
       options.after,
       viewerId,
       options.limit + 1,
@@ -56,16 +74,142 @@ export function listMessages(
     const hasMore = rows.length > options.limit;
     return { messages: rows.slice(0, options.limit).map(toMessage), hasMore };
   }
-  rows = db.all(
-    `SELECT * FROM messages m WHERE conversation_id = ? AND seq < ? AND ${NOT_HIDDEN}
+  const rows = db.all(
+    `SELECT * FROM messages m WHERE ${where} AND seq < ? AND ${NOT_HIDDEN}
      ORDER BY seq DESC LIMIT ?`,
-    conversationId,
+    ...params,
     options.before ?? Number.MAX_SAFE_INTEGER,
     viewerId,
     options.limit + 1,
   );
   const hasMore = rows.length > options.limit;
   return { messages: rows.slice(0, options.limit).reverse().map(toMessage), hasMore };
+}
+
+function listThreadReplies(
+  db: Db,
+  conversationId: string,
+  rootId: string,
+  viewerId: string,
+  options: { before?: number; after?: number; limit: number },
+): MessagePage {
+  const where = "thread_id = ? AND conversation_id = ?";
+  return pageOf(db, where, [rootId, conversationId], viewerId, options);
+}
+
+function toSummary(r: Row): ThreadSummary {
+  return {
+    rootId: str(r.root_id),
+    conversationId: str(r.conversation_id),
+    replyCount: num(r.reply_count),
+    lastReplyAt: str(r.last_reply_at),
+    lastReplySeq: num(r.last_reply_seq),
+    participantIds: JSON.parse(str(r.participant_ids)),
+  };
+}
+
+function threadSummaries(db: Db, rootIds: string[]): Map<string, ThreadSummary> {
+  if (rootIds.length === 0) return new Map();
+  return new Map(
+    db.all(
+      `SELECT * FROM threads WHERE root_id IN (${placeholders(rootIds.length)})`,
+      ...rootIds,
+    ).map((r) => [str(r.root_id), toSummary(r)]),
+  );
+}
+
+/** Live replies of others after the viewer's thread read marker, not deleted for them. */
+const THREAD_UNREAD = `(SELECT count(*) FROM messages x
+   WHERE x.thread_id = t.root_id AND x.seq > coalesce(
+       (SELECT tm.read_seq FROM thread_members tm WHERE tm.user_id = ?1 AND tm.root_id = t.root_id), 0)
+     AND x.deleted_at IS NULL AND x.sender_id IS NOT ?1
+     AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ?1 AND h.message_id = x.id)
+  ) AS unread_count`;
+
+function toThreadRow(r: Row): ThreadRow {
+  return {
+    summary: toSummary(r),
+    root: toMessage(r),
+    unreadCount: num(r.unread_count),
+  };
+}
+
+/** The columns of a thread row: the summary, the root (as `messages` columns) and the unread count. */
+const THREAD_COLUMNS = `m.*, t.root_id, t.conversation_id, t.reply_count, t.last_reply_at,
+  t.last_reply_seq, t.participant_ids, ${THREAD_UNREAD}`;
+
+const NO_CURSOR: ThreadCursor = { lastReplyAt: "\u{10FFFF}", rootId: "" };
+
+function listThreads(
+  db: Db,
+  conversationId: string,
+  viewerId: string,
+  o: { limit: number; after?: ThreadCursor },
+): ThreadRow[] {
+  const after = o.after ?? NO_CURSOR;
+  return db.all(
+    `SELECT ${THREAD_COLUMNS} FROM threads t JOIN messages m ON m.id = t.root_id
+     WHERE t.conversation_id = ?2
+       AND (t.last_reply_at < ?3 OR (t.last_reply_at = ?3 AND t.root_id < ?4))
+     ORDER BY t.last_reply_at DESC, t.root_id DESC LIMIT ?5`,
+    viewerId,
+    conversationId,
+    after.lastReplyAt,
+    o.after ? after.rootId : "\u{10FFFF}",
+    o.limit,
+  ).map(toThreadRow);
+}
+
+function listFollowedThreads(
+  db: Db,
+  userId: string,
+  o: { limit: number; after?: ThreadCursor },
+): ThreadRow[] {
+  const after = o.after ?? NO_CURSOR;
+  return db.all(
+    `SELECT ${THREAD_COLUMNS} FROM thread_members f
+       JOIN members me ON me.conversation_id = f.conversation_id AND me.user_id = f.user_id
+       JOIN threads t ON t.root_id = f.root_id
+       JOIN messages m ON m.id = t.root_id
+     WHERE f.user_id = ?1 AND f.following = 1
+       AND (t.last_reply_at < ?2 OR (t.last_reply_at = ?2 AND t.root_id < ?3))
+     ORDER BY t.last_reply_at DESC, t.root_id DESC LIMIT ?4`,
+    userId,
+    after.lastReplyAt,
+    o.after ? after.rootId : "\u{10FFFF}",
+    o.limit,
+  ).map(toThreadRow);
+}
+
+function advanceThreadMarker(
+  db: Db,
+  conversationId: string,
+  rootId: string,
+  userId: string,
+  seq: number,
+): number | null {
+  const r = db.get(
+    `INSERT INTO thread_members (user_id, root_id, conversation_id, read_seq) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (user_id, root_id) DO UPDATE SET read_seq = ?4 WHERE read_seq < ?4
+     RETURNING read_seq`,
+    userId,
+    rootId,
+    conversationId,
+    seq,
+  );
+  return r ? num(r.read_seq) : null;
+}
+
+function listThreadMemberships(db: Db, userId: string): ThreadMembership[] {
+  return db.all(
+    "SELECT * FROM thread_members WHERE user_id = ? ORDER BY conversation_id, root_id",
+    userId,
+  ).map((r) => ({
+    conversationId: str(r.conversation_id),
+    rootId: str(r.root_id),
+    following: num(r.following) === 1,
+    readSeq: num(r.read_seq),
+  }));
 }
 
 export function reactions(db: Db, messageIds: string[]): Map<string, ReactionSummary> {
@@ -248,7 +392,7 @@ function listUserVotes(
 }
 
 /** The message writes, run on the writer thread (see `_writes.ts`). */
-export const messageWrites = { hideMessage, advanceMarker };
+export const messageWrites = { hideMessage, advanceMarker, advanceThreadMarker };
 
 /** The SQLite {@link MessageStore}: reads on the main connection, writes on the writer thread. */
 export function sqliteMessages(db: Db, writer: Writer): MessageStore {
@@ -265,6 +409,11 @@ export function sqliteMessages(db: Db, writer: Writer): MessageStore {
       listMentions,
       pollVotes,
       listUserVotes,
+      threadSummaries,
+      listThreadReplies,
+      listThreads,
+      listFollowedThreads,
+      listThreadMemberships,
     }),
     ...bindWrites(writer, messageWrites),
   };

@@ -392,6 +392,36 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX poll_votes_user ON poll_votes(user_id);
     `,
   },
+  {
+    version: 14,
+    name: "threads",
+    sql: `
+      ALTER TABLE messages ADD COLUMN thread_id TEXT;
+      -- 0 for a thread reply that is not shown in the main history.
+      ALTER TABLE messages ADD COLUMN in_main INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX messages_thread ON messages(thread_id, seq) WHERE thread_id IS NOT NULL;
+      -- One row per root with replies, kept in the commit of each reply.
+      CREATE TABLE threads (
+        root_id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        reply_count INTEGER NOT NULL,
+        last_reply_at TEXT NOT NULL,
+        last_reply_seq INTEGER NOT NULL,
+        participant_ids TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX threads_activity ON threads(conversation_id, last_reply_at, root_id);
+      -- A user's state in a thread: following it (replied, mentioned, wrote the root) and read marker.
+      CREATE TABLE thread_members (
+        user_id TEXT NOT NULL,
+        root_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        following INTEGER NOT NULL DEFAULT 0,
+        read_seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, root_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX thread_members_root ON thread_members(root_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

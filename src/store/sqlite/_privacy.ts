@@ -137,6 +137,7 @@ export function finishErasure(db: Db, userId: string, at: string): ErasureFinish
     const reactions = db.run("DELETE FROM reactions WHERE user_id = ?", userId);
     db.run("DELETE FROM poll_votes WHERE user_id = ?", userId);
     db.run("DELETE FROM hidden_messages WHERE user_id = ?", userId);
+    db.run("DELETE FROM thread_members WHERE user_id = ?", userId);
     deleteSessions(db, userId);
     // last_seen_at again: a socket closing during the erasure may have written it after the scrub.
     db.run("UPDATE users SET erased_at = ?, last_seen_at = NULL WHERE id = ?", at, userId);
@@ -182,7 +183,7 @@ export function sweepRetention(
 ): RetentionBatch {
   return db.transaction((): RetentionBatch => {
     const oldest = db.all(
-      `SELECT id, seq, created_at, media_ids FROM messages WHERE conversation_id = ?
+      `SELECT id, seq, created_at, media_ids, thread_id FROM messages WHERE conversation_id = ?
        ORDER BY seq LIMIT ?`,
       conversationId,
       limit,
@@ -207,6 +208,17 @@ export function sweepRetention(
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);
+    // A purged root takes its thread with it; a thread that lost replies counts what is left.
+    db.run(`DELETE FROM threads WHERE root_id IN (${list})`, ...ids);
+    db.run(`DELETE FROM thread_members WHERE root_id IN (${list})`, ...ids);
+    const roots = [...new Set(gone.flatMap((r) => r.thread_id ? [str(r.thread_id)] : []))];
+    if (roots.length) {
+      db.run(
+        `UPDATE threads SET reply_count = (SELECT count(*) FROM messages x WHERE x.thread_id = root_id)
+         WHERE root_id IN (${placeholders(roots.length)})`,
+        ...roots,
+      );
+    }
     const mediaIds = new Set(gone.flatMap((r) => JSON.parse(str(r.media_ids)) as string[]));
     return { messages: ids.length, events, mediaIds: [...mediaIds] };
   });

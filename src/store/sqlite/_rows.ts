@@ -124,6 +124,8 @@ export function toMessage(r: Row): MessageRecord {
     ...(r.forwarded ? { forwarded: JSON.parse(str(r.forwarded)) } : {}),
     ...(r.mentions_all ? { mentionsAll: true } : {}),
     ...(r.poll ? { poll: JSON.parse(str(r.poll)) } : {}),
+    ...(r.thread_id ? { threadId: str(r.thread_id) } : {}),
+    ...(r.thread_id && num(r.in_main) === 1 ? { alsoInConversation: true } : {}),
   };
 }
 
