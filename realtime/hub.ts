@@ -10,6 +10,7 @@ import {
   userChannel,
 } from "../src/services/publisher.ts";
 import { personalize } from "../src/services/render.ts";
+import { BLOCKS_CHANGED } from "../src/services/blocks.ts";
 
 /** What the hub needs from a socket. */
 export interface LocalConnection {
@@ -37,6 +38,8 @@ interface UserState {
   connections: Set<LocalConnection>;
   conversations: Set<string>;
   unsubscribe: Promise<() => Promise<void>>;
+  /** The users this user blocks: their messages reach this user with `senderBlocked: true`. */
+  blocked: ReadonlySet<string>;
 }
 
 const PAGE = 200;
@@ -45,6 +48,15 @@ const PAGE = 200;
  * missing before the hub treats it as a hole (a write that failed) and skips it.
  */
 const HOLE_MARGIN_MS = 1000;
+
+/** Whether a message event's message was sent by one of `userIds`. */
+function sentByOneOf(
+  event: { event?: string; data?: { senderId?: unknown } },
+  userIds: ReadonlySet<string>,
+): boolean {
+  return !!event.event?.startsWith("message.") && typeof event.data?.senderId === "string" &&
+    userIds.has(event.data.senderId);
+}
 
 /** Builds the `event` frame from a published body, without serialising it again. */
 export function eventFrame(body: string): string {
@@ -75,6 +87,8 @@ export class Hub {
       broker: Broker;
       logger: Logger;
       metrics: MetricsRegistry;
+      /** The users `userId` blocks (read when they attach and when their block list changes). */
+      blocked?: (userId: string) => Promise<Set<string>>;
     },
   ) {
     this.#delivered = deps.metrics.counter(
@@ -122,8 +136,10 @@ export class Hub {
           userChannel(conn.userId),
           (meta, body) => this.#route(userChannel(conn.userId), { meta, body }),
         ),
+        blocked: new Set(),
       };
       this.#users.set(conn.userId, user);
+      await this.#loadBlocked(conn.userId);
     }
     user.connections.add(conn);
     let set = this.#sessions.get(conn.sessionId);
@@ -280,11 +296,24 @@ export class Hub {
       if (env.meta.action === "conversation.joined" && env.meta.conversationId) {
         this.#joined(userId, env.meta.conversationId, env.meta.seq ?? 1);
       }
+      if (env.meta.action === BLOCKS_CHANGED) void this.#loadBlocked(userId);
       return;
     }
     const frame = eventFrame(env.body);
     for (const conn of user.connections) conn.deliver(frame);
     this.#delivered.inc({}, user.connections.size);
+  }
+
+  /** (Re)reads who a local user blocks. */
+  async #loadBlocked(userId: string): Promise<void> {
+    if (!this.deps.blocked) return;
+    try {
+      const blocked = await this.deps.blocked(userId);
+      const user = this.#users.get(userId);
+      if (user) user.blocked = blocked;
+    } catch (err) {
+      this.deps.logger.warn("block list read failed", { "error.message": String(err) });
+    }
   }
 
   /** A local user joined a conversation: start delivering it from the event that added them. */
@@ -345,12 +374,21 @@ export class Hub {
     const exclude = env.meta.exclude;
     // One frame for everyone, unless the body carries per-viewer parts (reactions' `me`).
     const shared = env.meta.personal ? undefined : eventFrame(env.body);
-    const event = shared === undefined ? JSON.parse(env.body) : undefined;
+    let event = shared === undefined ? JSON.parse(env.body) : undefined;
     let count = 0;
     for (const userId of s.users) {
-      const connections = this.#users.get(userId)?.connections;
+      const user = this.#users.get(userId);
+      const connections = user?.connections;
       if (exclude?.includes(userId) || !connections?.size) continue;
-      const frame = shared ?? JSON.stringify({ type: "event", ...personalize(event, userId) });
+      let frame = shared;
+      if (user!.blocked.size > 0) {
+        event ??= JSON.parse(env.body);
+        if (sentByOneOf(event, user!.blocked)) {
+          const viewer = { id: userId, blocked: user!.blocked };
+          frame = JSON.stringify({ type: "event", ...personalize(event, viewer) });
+        }
+      }
+      frame ??= JSON.stringify({ type: "event", ...personalize(event, userId) });
       for (const conn of connections) conn.deliver(frame, s.id, env.meta.seq);
       count += connections.size;
     }

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Iso, MediaRefSchema } from "./_schemas.ts";
-import { MESSAGE_TTL_SECONDS } from "../src/domain/types.ts";
+import { BLOCKED_WORDS, MESSAGE_TTL_SECONDS, SLOW_MODE_SECONDS } from "../src/domain/types.ts";
 
 export const ReactionSchema = z.object({
   emoji: z.string(),
@@ -76,6 +76,20 @@ export const SettingsSchema = z.object({
   membersCanMentionAll: z.boolean().openapi({
     description: "Members (not only admins) may mention everyone with mentionsAll",
   }),
+  slowModeSeconds: z.number().int().min(SLOW_MODE_SECONDS.min).max(SLOW_MODE_SECONDS.max)
+    .openapi({
+      description: "Slow mode: members below moderator may send once per this many seconds " +
+        "(0: off); a send too soon is 429 `slow_mode` with `Retry-After`",
+    }),
+  blockedWords: z.array(z.string().min(1).max(BLOCKED_WORDS.maxLength)).max(BLOCKED_WORDS.max)
+    .openapi({
+      description: "Words and phrases no message here may contain (case- and accent-" +
+        "insensitive, whole words): 422 `content_blocked`",
+    }),
+  public: z.boolean().openapi({
+    description: "Listed by GET /v1/conversations/discover and joinable by anyone " +
+      "(POST /v1/conversations/{id}/join)",
+  }),
 }).openapi("GroupSettings");
 
 export const ConversationSchema = z.object({
@@ -105,12 +119,18 @@ export const ConversationSchema = z.object({
   }).optional().openapi({ description: "Direct conversations: the other participant" }),
   createdAt: Iso,
   updatedAt: Iso,
+  invited: z.array(z.string()).optional().openapi({
+    description: "On creation: members whose privacy.groupAdds made them invited, not added",
+  }),
 }).openapi("Conversation");
 
 export const MemberSchema = z.object({
   userId: z.string(),
   role: z.enum(["owner", "admin", "moderator", "member"]),
   joinedAt: Iso,
+  mutedUntil: Iso.optional().openapi({
+    description: "A moderator muted this member: no sends until then",
+  }),
   user: z.object({
     id: z.string(),
     username: z.string(),

@@ -22,7 +22,9 @@ const STATUS_TEXT: Record<number, string> = {
   404: "Not found, or not visible to you (`not_found`)",
   409: "Conflicts with current state (`conflict`)",
   413: "Body too large (`payload_too_large`)",
+  410: "No longer available (`gone`)",
   415: "Unsupported or mismatched media type (`unsupported_media_type`)",
+  422: "The content is not allowed (`content_blocked`)",
   429: "Rate limited (`rate_limited`, with `Retry-After`)",
 };
 
@@ -42,6 +44,11 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 /** A required JSON request body. */
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { "application/json": { schema } }, required: true };
+}
+
+/** An optional JSON request body (validated when sent; `c.req.valid("json")` may be undefined). */
+export function optionalJsonBody<T extends z.ZodType>(schema: T) {
+  return { content: { "application/json": { schema } }, required: false };
 }
 
 /** Bearer-token security requirement for OpenAPI routes. */

@@ -103,6 +103,14 @@ export const PROBLEM_CODES: Record<string, string> = {
   unsupported_media_type: "The content type is not accepted, or the bytes do not match it.",
   range_not_satisfiable: "The `Range` asked for bytes the file does not have.",
   rate_limited: "Too many requests; wait for `Retry-After` seconds.",
+  blocked: "The other user blocks you: no direct conversation with them, no adding them to groups.",
+  banned:
+    "You are banned from this conversation: no add, invite link or public join brings you back.",
+  muted: "A moderator muted you in this conversation until the time in `detail`.",
+  suspended: "A site administrator suspended this account.",
+  gone: "The invite link expired, was used up or was revoked.",
+  content_blocked: "The text contains a word blocked in this conversation or on this site.",
+  slow_mode: "Slow mode: one message per interval here; wait for `Retry-After` seconds.",
   unavailable: "A dependency is unavailable; retry later.",
   internal_error: "An unexpected error. It was logged and reported with the request id.",
 };

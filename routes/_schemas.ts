@@ -14,6 +14,13 @@ export const PrivacySchema = z.object({
     description: "False: others see no readAt of yours and get no read receipts from you; " +
       "you see no readAt of others",
   }),
+  directMessages: z.enum(["everyone", "contacts", "nobody"]).openapi({
+    description: "Who may open a direct conversation with you (contacts: people you already " +
+      "share a conversation with); others get 403 `forbidden`",
+  }),
+  groupAdds: z.enum(["everyone", "contacts", "nobody"]).openapi({
+    description: "Who may add you to a group; anyone else's add becomes an invitation",
+  }),
 }).openapi("Privacy");
 
 export const MeSchema = z.object({
@@ -35,7 +42,9 @@ export const PublicUserSchema = z.object({
   displayName: z.string(),
   avatar: MediaRefSchema.optional(),
   statusText: z.string().optional(),
-  presence: z.enum(["online", "away", "dnd", "offline"]),
+  presence: z.enum(["online", "away", "dnd", "offline"]).optional().openapi({
+    description: "Absent when this user blocks you",
+  }),
   lastSeenAt: Iso.optional(),
   deleted: z.literal(true).optional(),
 }).openapi("PublicUser");

@@ -1,10 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Services } from "../src/services/mod.ts";
+import { invalidField } from "../src/domain/errors.ts";
 import { requireAuth } from "./_middleware.ts";
 import { bearer, jsonBody, jsonResponse, PageQuery, problems, router } from "./_openapi.ts";
 import { ConversationSchema, MemberSchema, SettingsSchema } from "./_message_schemas.ts";
 
 const Id = z.string().max(64);
+
+const AddedSchema = z.object({
+  members: z.array(MemberSchema).openapi({ description: "The members that were added" }),
+  added: z.array(z.string()),
+  invited: z.array(z.string()).openapi({
+    description: "Users invited instead (their privacy.groupAdds does not admit you)",
+  }),
+});
 const ConvParams = z.object({ id: Id });
 const MemberParams = z.object({ id: Id, userId: Id });
 
@@ -198,26 +207,28 @@ export function conversationRoutes(services: Services) {
       method: "post",
       path: "/conversations/{id}/members",
       summary: "Add members (moderator and up, or anyone when membersCanAddMembers)",
+      description: "A user who blocks you cannot be added (403 `blocked`), nor a banned one (403 " +
+        "`banned`). A user whose `privacy.groupAdds` does not admit you is invited instead: " +
+        "then the answer is 202 with them in `invited` (and an `invitation.created` user event " +
+        "reaches them).",
       request: {
         params: ConvParams,
         body: jsonBody(z.strictObject({ userIds: z.array(Id).min(1).max(1000) })),
       },
       responses: {
-        201: jsonResponse(
-          z.object({ members: z.array(MemberSchema) }),
-          "The members that were added",
-        ),
-        200: jsonResponse(
-          z.object({ members: z.array(MemberSchema) }),
-          "Everyone named was already a member (`members` is empty)",
-        ),
+        201: jsonResponse(AddedSchema, "The members that were added"),
+        202: jsonResponse(AddedSchema, "Some (or all) were invited rather than added"),
+        200: jsonResponse(AddedSchema, "Everyone named was already a member (`members` is empty)"),
         ...problems(400, 401, 403, 404, 409),
       },
     }),
     async (c) => {
       const p = c.req.valid("param");
       const added = await members.addMembers(c.get("actor"), p.id, c.req.valid("json").userIds);
-      return c.json(added, added.members.length > 0 ? 201 : 200);
+      return c.json(
+        added,
+        added.invited.length > 0 ? 202 : added.members.length > 0 ? 201 : 200,
+      );
     },
   );
 
@@ -242,19 +253,34 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "patch",
       path: "/conversations/{id}/members/{userId}",
-      summary: "Change a member's role (admin: up to moderator; owner: admin too)",
+      summary: "Change a member's role, or mute them for a while",
+      description: "`role`: admins set up to moderator, the owner admin too. `mutedUntil` (a " +
+        "time, or null to lift): moderators and up, on members ranked below; the member's " +
+        "sends get 403 `muted` until then (a `member.updated` event with a system message).",
       request: {
         params: MemberParams,
-        body: jsonBody(z.strictObject({ role: z.enum(["owner", "admin", "moderator", "member"]) })),
+        body: jsonBody(
+          z.strictObject({
+            role: z.enum(["owner", "admin", "moderator", "member"]).optional(),
+            mutedUntil: z.string().max(64).nullable().optional(),
+          }),
+        ),
       },
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...problems(400, 401, 403, 404) },
     }),
     async (c) => {
       const p = c.req.valid("param");
-      return c.json(
-        await members.setRole(c.get("actor"), p.id, p.userId, c.req.valid("json").role),
-        200,
-      );
+      const body = c.req.valid("json");
+      if (body.role === undefined && body.mutedUntil === undefined) {
+        throw invalidField("role", "give role or mutedUntil");
+      }
+      let view = body.role === undefined
+        ? undefined
+        : await members.setRole(c.get("actor"), p.id, p.userId, body.role);
+      if (body.mutedUntil !== undefined) {
+        view = await members.setMute(c.get("actor"), p.id, p.userId, body.mutedUntil);
+      }
+      return c.json(view!, 200);
     },
   );
 

@@ -22,6 +22,7 @@ import { pinRoutes } from "./pins.ts";
 import { draftRoutes } from "./drafts.ts";
 import { mentionRoutes } from "./mentions.ts";
 import { threadRoutes } from "./threads.ts";
+import { safetyRoutes } from "./safety.ts";
 import { pollRoutes } from "./polls.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
@@ -127,6 +128,8 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     accountRoutes(s),
     exportRoutes(s),
     userRoutes(s),
+    // Before the conversation routes: `/conversations/discover` is not a conversation id.
+    safetyRoutes(s),
     conversationRoutes(s),
     messageRoutes(s),
     scheduledRoutes(s),

@@ -145,6 +145,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     broker,
     logger,
     metrics,
+    blocked: (userId) => services.blocks.blockedIds(userId),
   });
   const gateway = new Gateway({ config, services, hub, logger, metrics, reporter });
   gateway.start();

@@ -27,6 +27,7 @@ import {
   type ReceiptMarkDoc,
   receiptMarkKey,
   type RefreshTokenDoc,
+  type SiteSettingDoc,
   type ThreadDoc,
   type ThreadMemberDoc,
   threadMemberKey,
@@ -47,6 +48,20 @@ import { toScheduled } from "../src/store/sqlite/_scheduled.ts";
 import { scheduledDoc } from "../src/store/mongo/_scheduled.ts";
 import { toDraft } from "../src/store/sqlite/_drafts.ts";
 import { draftDoc } from "../src/store/mongo/_drafts.ts";
+import {
+  toBan,
+  toBlock,
+  toInvitation,
+  toInviteLink,
+  toReport,
+} from "../src/store/sqlite/_moderation.ts";
+import {
+  banDoc,
+  blockDoc,
+  invitationDoc,
+  inviteLinkDoc,
+  reportDoc,
+} from "../src/store/mongo/_moderation.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
@@ -104,7 +119,12 @@ export const TABLES: TableSpec[] = [
     key: ["id"],
     toDoc: (r) => conversationDoc(toConversation(r), textOrNull(r.direct_key)),
   },
-  { table: "members", key: ["conversation_id", "user_id"], toDoc: (r) => memberDoc(toMember(r)) },
+  {
+    table: "members",
+    key: ["conversation_id", "user_id"],
+    // lastSentAt: the last send under slow mode, which the member record does not carry.
+    toDoc: (r) => ({ ...memberDoc(toMember(r)), lastSentAt: textOrNull(r.last_sent_at) }),
+  },
   {
     table: "events",
     key: ["conversation_id", "seq"],
@@ -263,6 +283,16 @@ export const TABLES: TableSpec[] = [
       const { id, ...job } = toJob(r);
       return { _id: id, ...job };
     },
+  },
+  { table: "blocks", key: ["user_id", "blocked_id"], toDoc: (r) => blockDoc(toBlock(r)) },
+  { table: "invitations", key: ["id"], toDoc: (r) => invitationDoc(toInvitation(r)) },
+  { table: "reports", key: ["id"], toDoc: (r) => reportDoc(toReport(r)) },
+  { table: "bans", key: ["conversation_id", "user_id"], toDoc: (r) => banDoc(toBan(r)) },
+  { table: "invite_links", key: ["code"], toDoc: (r) => inviteLinkDoc(toInviteLink(r)) },
+  {
+    table: "site_settings",
+    key: ["key"],
+    toDoc: (r): SiteSettingDoc => ({ _id: text(r.key), value: JSON.parse(text(r.value)) }),
   },
   {
     table: "audit_log",

@@ -38,6 +38,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     jobs: inner.jobs,
     scheduled: inner.scheduled,
     drafts: inner.drafts,
+    moderation: inner.moderation,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

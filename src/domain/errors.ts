@@ -57,6 +57,53 @@ export function conflict(detail: string): AppError {
   return new AppError(409, "conflict", "Conflict", detail);
 }
 
+/** 403 `blocked`: the other user blocks the caller (no direct conversation, no group add). */
+export function blocked(detail = "This user does not accept this from you"): AppError {
+  return new AppError(403, "blocked", "Blocked", detail);
+}
+
+/** 403 `banned`: the caller is banned from this conversation. */
+export function banned(detail = "You are banned from this conversation"): AppError {
+  return new AppError(403, "banned", "Banned", detail);
+}
+
+/** 403 `muted`: a moderator muted the caller here until a time. */
+export function muted(until: string): AppError {
+  return new AppError(403, "muted", "Muted", `You are muted in this conversation until ${until}`);
+}
+
+/** 403 `suspended`: a site admin suspended the account. */
+export function suspended(until: string | null): AppError {
+  return new AppError(
+    403,
+    "suspended",
+    "Suspended",
+    until ? `This account is suspended until ${until}` : "This account is suspended",
+  );
+}
+
+/** 410 `gone`: it existed but is no more (an invite link expired, used up or revoked). */
+export function gone(detail: string): AppError {
+  return new AppError(410, "gone", "Gone", detail);
+}
+
+/** 422 `content_blocked`: the text contains a blocked word. */
+export function contentBlocked(): AppError {
+  return new AppError(
+    422,
+    "content_blocked",
+    "Content blocked",
+    "The message contains a word that is not allowed here",
+  );
+}
+
+/** 429 `slow_mode`: slow mode allows one message per interval; wait `Retry-After` seconds. */
+export function slowMode(retryAfterSeconds: number): AppError {
+  return new AppError(429, "slow_mode", "Slow mode", "Slow mode is on: wait before sending again", {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
+  });
+}
+
 /** 413 `payload_too_large`. */
 export function payloadTooLarge(detail: string): AppError {
   return new AppError(413, "payload_too_large", "Payload too large", detail);

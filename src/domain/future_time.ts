@@ -1,4 +1,4 @@
-import type { FieldProblem } from "./errors.ts";
+import { type FieldProblem, validationFailed } from "./errors.ts";
 
 /** How far ahead a time may be set (scheduled sends, poll closings): a year and a day. */
 export const MAX_AHEAD_MS = 366 * 24 * 3600 * 1000;
@@ -21,4 +21,11 @@ export function checkFutureTime(
   if (at <= now) return fail("must be in the future");
   if (at > now + MAX_AHEAD_MS) return fail("at most a year ahead");
   return { ok: true, at: new Date(at).toISOString() };
+}
+
+/** {@link checkFutureTime}, throwing 400 `validation_failed` on `field` when the time is refused. */
+export function futureTime(raw: string, field: string): string {
+  const r = checkFutureTime(raw, field);
+  if (!r.ok) throw validationFailed([r.problem]);
+  return r.at;
 }

@@ -16,7 +16,15 @@ export type GroupAction =
   /** Pin or unpin a message (in a group; anyone may in a direct conversation). */
   | "pin"
   /** Mention everyone (`mentionsAll`). */
-  | "mentionAll";
+  | "mentionAll"
+  /** Ban a user from the group (removing them) or lift a ban; see the bans. */
+  | "ban"
+  /** Mute a member for a while (they may not send until then). */
+  | "muteMember"
+  /** Create, list and revoke invite links. */
+  | "manageInvites"
+  /** Send under slow mode without waiting. */
+  | "bypassSlowMode";
 
 /**
  * The permission matrix of ../shared/API.md as data: the least role for each action. A role may do
@@ -36,6 +44,10 @@ export const LEAST_ROLE: Readonly<Record<GroupAction, MemberRole>> = {
   deleteGroup: "owner",
   pin: "moderator",
   mentionAll: "admin",
+  ban: "moderator",
+  muteMember: "moderator",
+  manageInvites: "admin",
+  bypassSlowMode: "moderator",
 };
 
 /** Actions that act on another member: allowed only on members ranked strictly below the actor. */
@@ -44,12 +56,15 @@ export const TARGETED: ReadonlySet<GroupAction> = new Set([
   "deleteOthersMessage",
   "setRoleUpToModerator",
   "setRoleAdmin",
+  "ban",
+  "muteMember",
 ]);
 
 /** How settings move the least role of an action. */
 function leastRole(action: GroupAction, settings: GroupSettings): MemberRole {
   if (action === "send" && settings.onlyAdminsCanSend) return "admin";
   if (action === "addMembers" && settings.membersCanAddMembers) return "member";
+  if (action === "manageInvites" && settings.membersCanAddMembers) return "member";
   if (action === "editInfo" && settings.onlyAdminsCanEditInfo) return "admin";
   if (action === "mentionAll" && settings.membersCanMentionAll) return "member";
   return LEAST_ROLE[action];

@@ -6,6 +6,16 @@ export type Presence = "online" | "away" | "dnd" | "invisible";
 export type VisiblePresence = "online" | "away" | "dnd" | "offline";
 /** Who may see a user's `lastSeenAt`. */
 export type LastSeenPrivacy = "everyone" | "contacts" | "nobody";
+/** Who may open a direct conversation with a user, or add them to a group (others invite them). */
+export type ReachPrivacy = "everyone" | "contacts" | "nobody";
+
+/** A site admin's suspension of an account: login is refused until `until` (null: until lifted). */
+export interface Suspension {
+  at: string;
+  until: string | null;
+  /** The admin's reason, sealed under the moderation key. */
+  reason: SealedText | null;
+}
 
 /** An account as stored (without its password hash). */
 export interface User {
@@ -20,10 +30,16 @@ export interface User {
     lastSeen: LastSeenPrivacy;
     /** False: others see no `readAt` of this user, and this user sees none of others. */
     readReceipts: boolean;
+    /** Who may open a direct conversation with this user. */
+    directMessages: ReachPrivacy;
+    /** Who may add this user to a group; anyone else's add becomes an invitation. */
+    groupAdds: ReachPrivacy;
   };
   lastSeenAt: string | null;
   createdAt: string;
   deletedAt: string | null;
+  /** Set while a site admin has suspended the account. */
+  suspension: Suspension | null;
 }
 
 /** A login on one device. Its access tokens name it; revoking it kills them. */
@@ -51,6 +67,12 @@ export interface GroupSettings {
   messageTtlSeconds: number | null;
   /** Members (not only admins) may mention everyone (`mentionsAll`). */
   membersCanMentionAll: boolean;
+  /** Members below moderator may send once per this many seconds (0: off). */
+  slowModeSeconds: number;
+  /** Words and phrases no message here may contain (case- and accent-insensitive, whole words). */
+  blockedWords: string[];
+  /** Listed by discovery and joinable by anyone (groups only). */
+  public: boolean;
 }
 
 export const DEFAULT_SETTINGS: GroupSettings = {
@@ -59,7 +81,15 @@ export const DEFAULT_SETTINGS: GroupSettings = {
   membersCanAddMembers: false,
   messageTtlSeconds: null,
   membersCanMentionAll: false,
+  slowModeSeconds: 0,
+  blockedWords: [],
+  public: false,
 };
+
+/** The bounds of `slowModeSeconds`: off to an hour. */
+export const SLOW_MODE_SECONDS = { min: 0, max: 3600 } as const;
+/** How many blocked words a conversation or the site may have, and how long each may be. */
+export const BLOCKED_WORDS = { max: 500, maxLength: 64 } as const;
 
 /** The bounds of `messageTtlSeconds`: 5 seconds to 90 days. */
 export const MESSAGE_TTL_SECONDS = { min: 5, max: 7_776_000 } as const;
@@ -93,6 +123,8 @@ export interface Member {
   muted: boolean;
   mutedUntil: string | null;
   archived: boolean;
+  /** A moderator's timed mute: the member may not send until then (shown as `mutedUntil`). */
+  silencedUntil: string | null;
 }
 
 export type MessageKind = "text" | "media" | "system" | "poll";

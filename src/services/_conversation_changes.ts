@@ -116,5 +116,6 @@ export function newMember(
     muted: false,
     mutedUntil: null,
     archived: false,
+    silencedUntil: null,
   };
 }

@@ -3,6 +3,7 @@ import {
   AppError,
   conflict,
   rateLimited,
+  suspended,
   unauthorized,
   unavailable,
   validationFailed,
@@ -180,6 +181,16 @@ export class AuthService {
         meta,
       });
       throw unauthorized(BAD_CREDENTIALS);
+    }
+    // Told only to whoever knows the password.
+    if (user.suspension && (!user.suspension.until || user.suspension.until > nowIso())) {
+      await this.deps.audit.record({
+        action: "login.refused_suspended",
+        actorId: user.id,
+        targetId: user.id,
+        meta,
+      });
+      throw suspended(user.suspension.until);
     }
     if (this.deps.hasher.needsRehash(hash)) {
       await this.deps.store.accounts.setPasswordHash(

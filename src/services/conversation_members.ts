@@ -1,6 +1,19 @@
 import type { Config } from "../config.ts";
 import { decodeCursor, encodeCursor } from "../domain/cursor.ts";
-import { conflict, forbidden, invalidField, notFound } from "../domain/errors.ts";
+import {
+  type AppError,
+  banned,
+  conflict,
+  forbidden,
+  invalidField,
+  notFound,
+} from "../domain/errors.ts";
+import { futureTime } from "../domain/future_time.ts";
+import type { DataKeys } from "../crypto/envelope.ts";
+import type { Expectation } from "../store/store.ts";
+import type { AuditLog } from "./audit.ts";
+import { banAad, checkReason, MODERATION_KEY_OWNER } from "./moderation_keys.ts";
+import type { InvitationsService, ReachPolicy } from "./reach.ts";
 import { type GroupAction, roleChangeAction } from "../domain/permissions.ts";
 import { type Conversation, type Member, type MemberRole, ROLE_RANK } from "../domain/types.ts";
 import { nowIso } from "../ids.ts";
@@ -29,11 +42,15 @@ import type { Store } from "../store/store.ts";
 export class ConversationMembers {
   constructor(
     private readonly deps: ChangePorts & {
-      store: Pick<Store, "accounts" | "conversations">;
       config: Config;
       /** Checks membership first; shows the conversation after an ownership transfer. */
       conversations: ConversationsService;
       views: ConversationViews;
+      store: Pick<Store, "accounts" | "conversations" | "moderation">;
+      reach: ReachPolicy;
+      invitations: InvitationsService;
+      dataKeys: DataKeys;
+      audit: AuditLog;
     },
   ) {}
 
@@ -56,12 +73,16 @@ export class ConversationMembers {
     return { members, nextCursor: encodeCursor({ joinedAt: last.joinedAt, userId: last.userId }) };
   }
 
-  /** Adds members (moderator and up, or anyone when `membersCanAddMembers`). */
+  /**
+   * Adds members (moderator and up, or anyone when `membersCanAddMembers`). A user who blocks the
+   * caller cannot be added (403 `blocked`), nor a banned one (403 `banned`); one whose
+   * `privacy.groupAdds` does not admit the caller is invited instead (listed in `invited`).
+   */
   async addMembers(
     actor: Actor,
     id: string,
     userIds: string[],
-  ): Promise<{ members: MemberView[] }> {
+  ): Promise<{ members: MemberView[]; added: string[]; invited: string[] }> {
     const { conversation, member } = await this.#group(actor, id);
     requirePermission(member.role, "addMembers", null, conversation.settings);
     const wanted = [...new Set(userIds)];
@@ -70,8 +91,14 @@ export class ConversationMembers {
     const present = new Set(
       (await this.deps.store.conversations.getMembers(id, wanted)).map((m) => m.userId),
     );
-    const fresh = wanted.filter((u) => !present.has(u));
-    if (fresh.length === 0) return { members: [] };
+    const candidates = wanted.filter((u) => !present.has(u));
+    if (candidates.length === 0) return { members: [], added: [], invited: [] };
+    await this.#refuseBanned(id, candidates);
+    const { add: fresh, invite } = await this.deps.reach.splitAdds(actor.userId, candidates);
+    const invited = invite.length
+      ? await this.deps.invitations.invite(conversation, actor.userId, invite)
+      : [];
+    if (fresh.length === 0) return { members: [], added: [], invited };
     const limit = this.deps.config.limits.groupMemberLimit;
     if (conversation.memberCount + fresh.length > limit) {
       throw conflict(`A group has at most ${limit} members`);
@@ -91,6 +118,7 @@ export class ConversationMembers {
       system: { action: "member.added", actorId: actor.userId, userIds: fresh },
       expect: [
         expectRole(actor.userId, member.role),
+        ...fresh.map((userId) => notBanned(userId)),
         // Re-checked inside the commit, so concurrent adds (on any instance) never overshoot.
         {
           kind: "memberLimit",
@@ -99,7 +127,188 @@ export class ConversationMembers {
         },
       ],
     });
-    return { members: await this.deps.views.members(members) };
+    return { members: await this.deps.views.members(members), added: fresh, invited };
+  }
+
+  /**
+   * `userId` joins a group by themselves: through an invitation they accept, an invite link
+   * (`code`, whose use is counted in the same commit, `gone` thrown when none is left) or because
+   * it is public. Refused when banned (403 `banned`); nothing happens when they are a member
+   * already.
+   */
+  async join(
+    userId: string,
+    conversation: Conversation,
+    via:
+      | { kind: "invitation"; inviterId: string }
+      | { kind: "link"; code: string; gone: AppError }
+      | { kind: "public" },
+  ): Promise<void> {
+    const id = conversation.id;
+    if (await this.deps.store.conversations.getMember(id, userId)) return;
+    await this.#refuseBanned(id, [userId]);
+    const limit = this.deps.config.limits.groupMemberLimit;
+    if (conversation.memberCount + 1 > limit) {
+      throw conflict(`A group has at most ${limit} members`);
+    }
+    const at = nowIso();
+    const joining = newMember(id, { userId, role: "member", joinedAt: at });
+    await commitChange(this.deps, {
+      conversationId: id,
+      actorId: userId,
+      event: "member.added",
+      mutations: [{ op: "addMembers", members: [joining] }],
+      data: {
+        actorId: userId,
+        via: via.kind,
+        ...(via.kind === "invitation" ? { invitedBy: via.inviterId } : {}),
+        members: [{ userId, role: joining.role, joinedAt: at }],
+      },
+      system: {
+        action: "member.joined",
+        actorId: userId,
+        ...(via.kind === "invitation" ? { userIds: [via.inviterId] } : {}),
+      },
+      expect: [
+        notBanned(userId),
+        {
+          kind: "memberLimit",
+          max: limit,
+          error: conflict(`A group has at most ${limit} members`),
+        },
+        ...(via.kind === "link"
+          ? [{ kind: "inviteUse" as const, code: via.code, at, error: via.gone }]
+          : []),
+      ],
+    });
+  }
+
+  /**
+   * Bans a user from a group (moderator and up, only users ranked below; anyone not a member may be
+   * banned ahead): they are removed (`member.removed` with reason `banned`) and no add, invite link,
+   * invitation or public join lets them back in until `until` or until the ban is lifted.
+   */
+  async ban(
+    actor: Actor,
+    id: string,
+    userId: string,
+    input: { reason?: string; until?: string | null },
+  ): Promise<BanView> {
+    const { conversation, member } = await this.#group(actor, id);
+    if (userId === actor.userId) throw invalidField("userId", "you cannot ban yourself");
+    const target = await this.deps.store.conversations.getMember(id, userId);
+    requirePermission(member.role, "ban", target?.role ?? null, conversation.settings);
+    if (!target) await checkUsers(this.deps.store.accounts, [userId], { field: "userId" });
+    const until = input.until ? futureTime(input.until, "until") : null;
+    const at = nowIso();
+    const reason = input.reason === undefined ? null : checkReason(input.reason);
+    await this.deps.store.moderation.putBan({
+      conversationId: id,
+      userId,
+      bannedBy: actor.userId,
+      reason: reason === null
+        ? null
+        : await this.deps.dataKeys.sealText(MODERATION_KEY_OWNER, reason, banAad(id, userId)),
+      until,
+      createdAt: at,
+    });
+    if (target) {
+      await commitChange(this.deps, {
+        conversationId: id,
+        actorId: actor.userId,
+        event: "member.removed",
+        mutations: [{ op: "removeMember", userId }],
+        data: { actorId: actor.userId, userId, reason: "banned" },
+        system: { action: "member.banned", actorId: actor.userId, userIds: [userId] },
+        expect: [expectRole(actor.userId, member.role), expectRole(userId, target.role)],
+      });
+    }
+    await this.deps.audit.record({
+      action: "conversation.member_banned",
+      actorId: actor.userId,
+      targetId: userId,
+      details: { conversationId: id, until },
+    });
+    return { userId, bannedBy: actor.userId, until, createdAt: at, reason: reason ?? undefined };
+  }
+
+  /** Lifts a ban (moderator and up); idempotent. */
+  async unban(actor: Actor, id: string, userId: string): Promise<void> {
+    const { conversation, member } = await this.#group(actor, id);
+    requirePermission(member.role, "ban", null, conversation.settings);
+    if (await this.deps.store.moderation.deleteBan(id, userId)) {
+      await this.deps.audit.record({
+        action: "conversation.member_unbanned",
+        actorId: actor.userId,
+        targetId: userId,
+        details: { conversationId: id },
+      });
+    }
+  }
+
+  /** The group's bans still in force, newest first (moderator and up). */
+  async listBans(actor: Actor, id: string): Promise<BanView[]> {
+    const { conversation, member } = await this.#group(actor, id);
+    requirePermission(member.role, "ban", null, conversation.settings);
+    const now = nowIso();
+    const bans = (await this.deps.store.moderation.listBans(id)).filter((b) =>
+      !b.until || b.until > now
+    );
+    return await Promise.all(bans.map(async (b) => {
+      const reason = b.reason
+        ? await this.deps.dataKeys.openText(b.reason, banAad(id, b.userId))
+        : null;
+      return {
+        userId: b.userId,
+        bannedBy: b.bannedBy,
+        until: b.until,
+        createdAt: b.createdAt,
+        ...(reason ? { reason } : {}),
+      };
+    }));
+  }
+
+  /**
+   * Mutes a member until `until` (null lifts it): moderator and up, only members ranked below. A
+   * durable `member.updated` with a system message; the member's sends get 403 `muted` meanwhile.
+   */
+  async setMute(
+    actor: Actor,
+    id: string,
+    userId: string,
+    until: string | null,
+  ): Promise<MemberView> {
+    const { conversation, member } = await this.#group(actor, id);
+    const target = await this.deps.store.conversations.getMember(id, userId);
+    if (!target) throw notFound("That user is not a member");
+    if (userId === actor.userId) throw forbidden("You cannot mute yourself");
+    requirePermission(member.role, "muteMember", target.role, conversation.settings);
+    const value = until === null ? null : futureTime(until, "mutedUntil");
+    await commitChange(this.deps, {
+      conversationId: id,
+      actorId: actor.userId,
+      event: "member.updated",
+      mutations: [{ op: "setSilenced", userId, until: value }],
+      data: { actorId: actor.userId, members: [{ userId, role: target.role, mutedUntil: value }] },
+      system: {
+        action: value ? "member.muted" : "member.unmuted",
+        actorId: actor.userId,
+        userIds: [userId],
+      },
+      expect: [expectRole(actor.userId, member.role), expectRole(userId, target.role)],
+    });
+    return (await this.deps.views.members([{ ...target, silencedUntil: value }]))[0];
+  }
+
+  /** Throws 403 `banned` when any of `userIds` is banned from the group now. */
+  async #refuseBanned(id: string, userIds: string[]): Promise<void> {
+    const now = nowIso();
+    for (const userId of userIds) {
+      const ban = await this.deps.store.moderation.getBan(id, userId);
+      if (ban && (!ban.until || ban.until > now)) {
+        throw banned(userIds.length > 1 ? `User ${userId} is banned from this group` : undefined);
+      }
+    }
   }
 
   /**
@@ -273,6 +482,20 @@ export class ConversationMembers {
   async #group(actor: Actor, id: string) {
     return requireGroup(await this.deps.conversations.membership(actor, id));
   }
+}
+
+/** A ban as moderators see it. */
+export interface BanView {
+  userId: string;
+  bannedBy: string;
+  until: string | null;
+  createdAt: string;
+  reason?: string;
+}
+
+/** The commit's check that `userId` is not banned (a ban may land while a join is decided). */
+function notBanned(userId: string): Expectation {
+  return { kind: "notBanned", userId, at: nowIso(), error: banned() };
 }
 
 function isMemberCursor(v: unknown): v is MemberCursor {

@@ -6,6 +6,8 @@ import { type AvatarResolver, type MediaRef, omitNullish } from "./users.ts";
 
 /** A conversation as one member sees it. */
 export interface ConversationView {
+  /** On creation: members whose privacy made them invited rather than added. */
+  invited?: string[];
   id: string;
   type: "direct" | "group";
   name: string | null;
@@ -32,6 +34,8 @@ export interface MemberView {
   userId: string;
   role: MemberRole;
   joinedAt: string;
+  /** A moderator's mute that has not run out yet. */
+  mutedUntil?: string;
   user: { id: string; username: string; displayName: string; deleted?: true };
 }
 
@@ -66,12 +70,11 @@ export class ConversationViews {
         .map((u) => [u.id, u]),
     );
     const last = items.flatMap((i) => i.lastMessage ? [i.lastMessage] : []);
-    const lastViews = new Map(
-      (await (reactions
-        ? this.deps.renderer.renderWith(last, reactions)
-        : this.deps.renderer.render(last)))
-        .map((v) => [v.id, messageFor(v, viewerId)]),
-    );
+    const [rendered, viewer] = await Promise.all([
+      reactions ? this.deps.renderer.renderWith(last, reactions) : this.deps.renderer.render(last),
+      last.length ? this.deps.renderer.viewer(viewerId) : viewerId,
+    ]);
+    const lastViews = new Map(rendered.map((v) => [v.id, messageFor(v, viewer)]));
     const now = nowIso();
     return await Promise.all(
       items.map(async (item) => {
@@ -108,12 +111,14 @@ export class ConversationViews {
     const users = new Map(
       (await this.deps.store.accounts.getUsers(members.map((m) => m.userId))).map((u) => [u.id, u]),
     );
+    const now = nowIso();
     return members.map((m) => {
       const u = users.get(m.userId);
       return {
         userId: m.userId,
         role: m.role,
         joinedAt: m.joinedAt,
+        ...(m.silencedUntil && m.silencedUntil > now ? { mutedUntil: m.silencedUntil } : {}),
         user: u
           ? userSummary(u)
           : { id: m.userId, username: "deleted", displayName: "Deleted account", deleted: true },

@@ -2,6 +2,7 @@ import type { Config } from "../config.ts";
 import { decodeCursor, encodeCursor } from "../domain/cursor.ts";
 import { forbidden, invalidField, notFound, validationFailed } from "../domain/errors.ts";
 import { checkText } from "../domain/text.ts";
+import { checkBlockedWords } from "../domain/words.ts";
 import {
   type Conversation,
   DEFAULT_SETTINGS,
@@ -25,6 +26,7 @@ import type { Actor } from "../domain/actor.ts";
 import type { ConversationView, ConversationViews } from "./conversation_views.ts";
 import type { HotReads } from "./hot_reads.ts";
 import type { AvatarResolver } from "./users.ts";
+import type { InvitationsService, ReachPolicy } from "./reach.ts";
 
 /**
  * Direct conversations and groups: creation, listing, info and settings, deletion and the caller's
@@ -42,6 +44,8 @@ export class ConversationsService {
       views: ConversationViews;
       /** The read cache for the first list page; absent when caching is off. */
       hot?: HotReads;
+      reach: ReachPolicy;
+      invitations: Pick<InvitationsService, "invite">;
     },
   ) {}
 
@@ -55,6 +59,7 @@ export class ConversationsService {
     }
     const peer = await this.deps.store.accounts.getUser(userId);
     if (!peer || peer.deletedAt) throw invalidField("userId", "no such user");
+    await this.deps.reach.checkDirect(actor.userId, peer);
     const at = nowIso();
     const id = newId();
     const members = [actor.userId, userId].map((u) =>
@@ -95,6 +100,8 @@ export class ConversationsService {
       );
     }
     await checkUsers(this.deps.store.accounts, others, { field: "memberIds" });
+    // Who blocks the creator refuses (403 `blocked`); whose privacy does not admit them is invited.
+    const { add, invite } = await this.deps.reach.splitAdds(actor.userId, others);
     if (input.avatarMediaId) {
       await this.deps.avatars.checkUsable(actor.userId, input.avatarMediaId, "avatarMediaId");
     }
@@ -102,7 +109,7 @@ export class ConversationsService {
     const id = newId();
     const members = [
       newMember(id, { userId: actor.userId, role: "owner", joinedAt: at }),
-      ...others.map((u) => newMember(id, { userId: u, role: "member", joinedAt: at })),
+      ...add.map((u) => newMember(id, { userId: u, role: "member", joinedAt: at })),
     ];
     await this.deps.events.createConversation({
       conversation: this.#conversation(id, "group", actor.userId, at, {
@@ -123,7 +130,10 @@ export class ConversationsService {
       systemMessageId: newId(),
       system: conversationCreated(actor.userId, members),
     });
-    return await this.get(actor, id);
+    const view = await this.get(actor, id);
+    if (invite.length === 0) return view;
+    const created = await this.deps.store.conversations.getConversation(id);
+    return { ...view, invited: await this.deps.invitations.invite(created!, actor.userId, invite) };
   }
 
   /** The caller's conversations, latest activity first, cursor-paginated. */
@@ -226,6 +236,12 @@ export class ConversationsService {
       changes.push("avatar");
     }
     if (input.settings) {
+      if (input.settings.blockedWords) {
+        input.settings.blockedWords = checkBlockedWords(
+          input.settings.blockedWords,
+          "settings.blockedWords",
+        );
+      }
       const next = { ...conversation.settings, ...input.settings };
       if (JSON.stringify(next) !== JSON.stringify(conversation.settings)) {
         patch.settings = next;

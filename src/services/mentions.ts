@@ -38,8 +38,11 @@ export class MentionsFeed {
       actor.userId,
       page.map((m) => m.id),
     );
-    const views = await this.deps.renderer.render(page.filter((m) => !hidden.has(m.id)));
-    const messages = views.map((v) => messageFor(v, actor.userId));
+    const [views, viewer] = await Promise.all([
+      this.deps.renderer.render(page.filter((m) => !hidden.has(m.id))),
+      this.deps.renderer.viewer(actor.userId),
+    ]);
+    const messages = views.map((v) => messageFor(v, viewer));
     const last = page.at(-1);
     return rows.length > options.limit && last
       ? { messages, nextCursor: encodeCursor({ createdAt: last.createdAt, id: last.id }) }

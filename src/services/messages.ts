@@ -18,7 +18,7 @@ import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { MessagePage, Store } from "../store/store.ts";
+import type { Expectation, MessagePage, Store } from "../store/store.ts";
 import type { EngagementRecorder } from "./activity.ts";
 import type { Actor } from "../domain/actor.ts";
 import type { ConversationsService } from "./conversations.ts";
@@ -29,6 +29,7 @@ import { pollCloseJob } from "./poll_close.ts";
 import { forwardSource } from "./_forward.ts";
 import { checkMentions, checkMessageRef, checkThreadRoot } from "./_send_checks.ts";
 import type { Notices } from "./notices.ts";
+import type { SendRules } from "./send_rules.ts";
 import {
   type MediaCatalog,
   messageFor,
@@ -63,6 +64,7 @@ export class MessagesService {
       /** The read cache for the newest page; absent when caching is off. */
       hot?: HotReads;
       activity: EngagementRecorder;
+      rules: SendRules;
     },
   ) {}
 
@@ -108,7 +110,12 @@ export class MessagesService {
       source ? { ...source, mentions: input.mentions } : input,
       { content: poll ? "none" : "required" },
     );
+    const texts = [
+      ...(text !== undefined ? [text] : []),
+      ...(poll ? [poll.content.question, ...poll.content.options.map((o) => o.text)] : []),
+    ];
     await Promise.all([
+      this.deps.rules.check(actor.userId, conversation, member, texts),
       // A forward's attachments are the source's: seen by the sender, not necessarily uploaded.
       mediaIds.length && !source
         ? this.deps.media.checkAttachable(actor.userId, mediaIds, "mediaIds")
@@ -144,6 +151,7 @@ export class MessagesService {
           roles: rolesThatCan("send", conversation.settings),
           error: notFound("Conversation not found"),
         },
+        ...this.deps.rules.slowMode(actor.userId, conversation, member, now),
         // The root checked above may have been deleted since.
         ...(input.threadId
           ? [{
@@ -247,8 +255,11 @@ export class MessagesService {
       page = await this.deps.store.messages.listMessages(conversationId, actor.userId, options);
     }
     const reactions = page.reactions ?? this.deps.renderer.reactionsFor(page.messages);
-    const views = await this.deps.renderer.renderWith(page.messages, reactions);
-    return { messages: views.map((v) => messageFor(v, actor.userId)), hasMore: page.hasMore };
+    const [views, viewer] = await Promise.all([
+      this.deps.renderer.renderWith(page.messages, reactions),
+      this.deps.renderer.viewer(actor.userId),
+    ]);
+    return { messages: views.map((v) => messageFor(v, viewer)), hasMore: page.hasMore };
   }
 
   /** Replaces the text of the caller's own message; `editedAt` records when. */
@@ -258,7 +269,7 @@ export class MessagesService {
     messageId: string,
     rawText: string,
   ): Promise<PublicMessage> {
-    await this.deps.conversations.membership(actor, conversationId);
+    const { conversation } = await this.deps.conversations.membership(actor, conversationId);
     const m = await this.#message(conversationId, messageId);
     if (m.senderId !== actor.userId || m.kind === "system") {
       throw forbidden("Only the author may edit a message");
@@ -267,6 +278,7 @@ export class MessagesService {
     if (m.kind === "poll") throw forbidden("A poll cannot be edited");
     const r = checkText(rawText, { field: "text", ...MESSAGE_TEXT });
     if (!r.ok) throw validationFailed(r.problems);
+    await this.deps.rules.checkText(conversation, [r.text]);
     const at = nowIso();
     const body = await this.deps.dataKeys.sealText(
       actor.userId,
@@ -329,23 +341,40 @@ export class MessagesService {
       if (!allowed) throw forbidden("You may delete only your own messages here");
     }
     // Idempotent only for those who may delete it: others learn nothing from a 204.
+    await this.#eraseForEveryone(actor.userId, m, [{
+      kind: "member",
+      userId: actor.userId,
+      roles: [member.role],
+      error: conflict("Your role changed; try again"),
+    }]);
+  }
+
+  /**
+   * A site admin removes any message for everyone (a `message.deleted`, as when its author deletes
+   * it); the caller checks the admin role and audits.
+   */
+  async removeAsAdmin(actorId: string, conversationId: string, messageId: string): Promise<void> {
+    const m = await this.#message(conversationId, messageId);
+    if (m.kind === "system") throw forbidden("System messages cannot be deleted");
+    await this.#eraseForEveryone(actorId, m, []);
+  }
+
+  /** Erases a message for everyone (nothing when it is already), then releases its attachments. */
+  async #eraseForEveryone(actorId: string, m: MessageRecord, expect: Expectation[]) {
     if (m.deletedAt) return;
+    const at = nowIso();
     const result = await this.deps.events.commit({
-      conversationId,
+      conversationId: m.conversationId,
       event: "message.deleted",
-      actorId: actor.userId,
-      messageId,
-      at: nowIso(),
-      expect: [{
-        kind: "member",
-        userId: actor.userId,
-        roles: [member.role],
-        error: conflict("Your role changed; try again"),
-      }],
-      mutations: [{ op: "eraseMessage", messageId, deletedAt: nowIso() }],
+      actorId,
+      messageId: m.id,
+      at,
+      expect,
+      mutations: [{ op: "eraseMessage", messageId: m.id, deletedAt: at }],
     });
-    if (result.status !== "committed") return;
-    if (m.mediaIds.length) await this.deps.media.release(m.mediaIds);
+    if (result.status === "committed" && m.mediaIds.length) {
+      await this.deps.media.release(m.mediaIds);
+    }
   }
 
   /** Adds or removes the caller's reaction (exactly one emoji); idempotent. Returns the reactions. */

@@ -47,6 +47,12 @@ import { EditHistory } from "./edit_history.ts";
 import { MentionsFeed } from "./mentions.ts";
 import { PollsService } from "./polls.ts";
 import { ThreadsService } from "./threads.ts";
+import { BlocksService } from "./blocks.ts";
+import { InvitationsService, ReachPolicy } from "./reach.ts";
+import { SendRules } from "./send_rules.ts";
+import { ReportsService } from "./reports.ts";
+import { InviteLinks } from "./invite_links.ts";
+import { SiteModeration } from "./site_moderation.ts";
 import { registerPollClosing } from "./poll_close.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
@@ -72,6 +78,11 @@ export interface Services {
   mentions: MentionsFeed;
   polls: PollsService;
   threads: ThreadsService;
+  blocks: BlocksService;
+  invitations: InvitationsService;
+  reports: ReportsService;
+  inviteLinks: InviteLinks;
+  siteModeration: SiteModeration;
   receipts: ReceiptsService;
   typing: TypingService;
   media: MediaService;
@@ -178,6 +189,8 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const events = new EventLog({ store, renderer, publisher });
   const hot = ports.reads && new HotReads({ store, renderer, reads: ports.reads });
   const views = new ConversationViews({ store, renderer, avatars: media });
+  const reach = new ReachPolicy({ store });
+  const invitations = new InvitationsService({ store, notices, avatars: media });
   const conversations = new ConversationsService({
     config,
     store,
@@ -185,8 +198,24 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     avatars: media,
     views,
     hot,
+    reach,
+    invitations,
   });
-  const members = new ConversationMembers({ config, store, events, conversations, views });
+  const members = new ConversationMembers({
+    config,
+    store,
+    events,
+    conversations,
+    views,
+    reach,
+    invitations,
+    dataKeys,
+    audit,
+  });
+  invitations.members = members;
+  invitations.conversations = conversations;
+  const blocks = new BlocksService({ store, publisher });
+  const rules = new SendRules({ store });
   const messages = new MessagesService({
     config,
     store,
@@ -200,10 +229,16 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     logger,
     hot,
     activity,
+    rules,
   });
 
   const receipts = new ReceiptsService({ config, store, conversations, notices });
-  const typing = new TypingService({ conversations, notices, ttlMs: config.ws.typingTtlMs });
+  const typing = new TypingService({
+    conversations,
+    notices,
+    ttlMs: config.ws.typingTtlMs,
+    blockers: (userId) => blocks.blockerIds(userId),
+  });
   new MessageExpiry({ store, events, media, jobs: runner });
   registerPollClosing({ jobs: runner, events });
   const pins = new PinsService({ store, conversations, events, renderer });
@@ -222,8 +257,19 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const drafts = new DraftsService({ store, dataKeys, conversations, notices });
   const polls = new PollsService({ store, conversations, events, renderer });
   const threads = new ThreadsService({ store, conversations, renderer, notices });
-  const userData = [scheduled, drafts, polls, threads];
+  const reports = new ReportsService({ store, conversations, renderer, dataKeys, admin, audit });
+  const inviteLinks = new InviteLinks({ store, conversations, members, avatars: media });
+  const userData = [scheduled, drafts, polls, threads, invitations, reports, blocks];
   const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
+  const siteModeration = new SiteModeration({
+    store,
+    admin,
+    auth,
+    messages,
+    rules,
+    dataKeys,
+    audit,
+  });
   const exports = new DataExports({
     config,
     store,
@@ -285,6 +331,11 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       mentions,
       polls,
       threads,
+      blocks,
+      invitations,
+      reports,
+      inviteLinks,
+      siteModeration,
       receipts,
       typing,
       media,

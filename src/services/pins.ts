@@ -91,8 +91,9 @@ export class PinsService {
       pins.map((p) => p.messageId),
     );
     const live = records.filter((r) => r && !r.deletedAt && !hidden.has(r.id)).map((r) => r!);
+    const viewer = await this.deps.renderer.viewer(actor.userId);
     const views = new Map(
-      (await this.deps.renderer.render(live)).map((v) => [v.id, messageFor(v, actor.userId)]),
+      (await this.deps.renderer.render(live)).map((v) => [v.id, messageFor(v, viewer)]),
     );
     return pins.filter((p) => views.has(p.messageId)).map((p) => ({
       message: views.get(p.messageId)!,

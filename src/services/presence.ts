@@ -33,7 +33,7 @@ export class PresenceService {
 
   constructor(
     private readonly deps: {
-      store: Pick<Store, "accounts" | "conversations">;
+      store: Pick<Store, "accounts" | "conversations" | "moderation">;
       registry: PresenceRegistry;
       notices: Notices;
       logger: Logger;
@@ -170,7 +170,13 @@ export class PresenceService {
     // Contacts are exactly who "contacts" privacy admits, so one body serves every recipient.
     if (user.lastSeenAt && user.privacy.lastSeen !== "nobody") data.lastSeenAt = user.lastSeenAt;
     const body = { event: "presence", data };
-    const recipients = await this.deps.store.conversations.contactIds(user.id);
+    const contacts = await this.deps.store.conversations.contactIds(user.id);
+    // Neither the users they block nor those who block them hear of their presence.
+    const { blocking, blockedBy } = await this.deps.store.moderation.blocksBetween(
+      user.id,
+      contacts,
+    );
+    const recipients = contacts.filter((id) => !blocking.has(id) && !blockedBy.has(id));
     await Promise.all(
       recipients.map((id) => this.deps.notices.notifyUser(id, body)),
     );

@@ -112,6 +112,8 @@ function pollView(body: string, settings: PollSettings, votes: PollVotes): Share
 export type PublicMessage = Omit<MessageView, "reactions" | "poll"> & {
   reactions: ViewerReactions;
   poll?: ViewerPoll;
+  /** The viewer blocks the sender. */
+  senderBlocked?: true;
 };
 
 /** A poll as one viewer sees it: their own votes, and voters only when the poll is not anonymous. */
@@ -120,9 +122,19 @@ export type ViewerPoll = Omit<SharedPoll, "options"> & {
   myVotes: string[];
 };
 
-/** A message as `viewerId` sees it. */
-export function messageFor(view: MessageView, viewerId: string): PublicMessage {
-  return personalize(view, viewerId) as PublicMessage;
+/**
+ * Who a message is rendered for: their id, and (when they block anyone) the users they block, whose
+ * messages they get with `senderBlocked: true`.
+ */
+export type Viewer = string | { id: string; blocked: ReadonlySet<string> };
+
+function viewerId(viewer: Viewer): string {
+  return typeof viewer === "string" ? viewer : viewer.id;
+}
+
+/** A message as `viewer` sees it. */
+export function messageFor(view: MessageView, viewer: Viewer): PublicMessage {
+  return personalize(view, viewer) as PublicMessage;
 }
 
 export function sharedReactions(summary: ReactionSummary | undefined): SharedReactions {
@@ -134,29 +146,39 @@ export function sharedReactions(summary: ReactionSummary | undefined): SharedRea
 }
 
 /**
- * Rewrites an event body for one viewer: every `reactions` list (`userIds` become `me`) and every
- * poll (`myVotes` added; `voterIds` dropped when the poll is anonymous).
+ * Rewrites an event body for one viewer: every `reactions` list (`userIds` become `me`), every
+ * poll (`myVotes` added; `voterIds` dropped when the poll is anonymous), and every message from a
+ * user the viewer blocks (`senderBlocked: true`).
  */
-export function personalize<T>(value: T, viewerId: string): T {
-  if (Array.isArray(value)) return value.map((v) => personalize(v, viewerId)) as T;
+export function personalize<T>(value: T, viewer: Viewer): T {
+  if (Array.isArray(value)) return value.map((v) => personalize(v, viewer)) as T;
   if (!value || typeof value !== "object") return value;
+  const me = viewerId(viewer);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === "poll" && isSharedPoll(v)) {
       out[k] = {
         ...v,
         options: v.options.map(({ voterIds, ...o }) => v.anonymous ? o : { ...o, voterIds }),
-        myVotes: v.options.filter((o) => o.voterIds.includes(viewerId)).map((o) => o.id),
+        myVotes: v.options.filter((o) => o.voterIds.includes(me)).map((o) => o.id),
       };
     } else if (k === "reactions" && Array.isArray(v)) {
       out[k] = v.map((r) =>
         Array.isArray(r.userIds)
-          ? { emoji: r.emoji, count: r.count, me: r.userIds.includes(viewerId) }
+          ? { emoji: r.emoji, count: r.count, me: r.userIds.includes(me) }
           : r
       );
-    } else out[k] = personalize(v, viewerId);
+    } else out[k] = personalize(v, viewer);
   }
+  if (typeof viewer !== "string" && sentByBlocked(value, viewer.blocked)) out.senderBlocked = true;
   return out as T;
+}
+
+/** Whether `value` is a (non-system) message whose sender is in `blocked`. */
+function sentByBlocked(value: object, blocked: ReadonlySet<string>): boolean {
+  const m = value as { senderId?: unknown; kind?: unknown; seq?: unknown };
+  return typeof m.senderId === "string" && typeof m.seq === "number" && m.kind !== "system" &&
+    blocked.has(m.senderId);
 }
 
 function isSharedPoll(v: unknown): v is SharedPoll {
@@ -183,12 +205,20 @@ export function needsPersonalizing(value: unknown): boolean {
 export class MessageRenderer {
   constructor(
     private readonly deps: {
-      store: Pick<Store, "messages">;
+      store: Pick<Store, "messages" | "moderation">;
       dataKeys: DataKeys;
       media: MediaCatalog;
       logger: Logger;
     },
   ) {}
+
+  /** `userId` as a {@link Viewer}: with the users they block, when there are any. */
+  async viewer(userId: string): Promise<Viewer> {
+    const blocks = await this.deps.store.moderation.listBlocks(userId);
+    return blocks.length
+      ? { id: userId, blocked: new Set(blocks.map((b) => b.blockedId)) }
+      : userId;
+  }
 
   /**
    * Renders records in order; `plain` supplies already-known texts by message id (the send path).

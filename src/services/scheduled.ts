@@ -1,9 +1,9 @@
 import type { DataKeys } from "../crypto/envelope.ts";
 import type { Actor } from "../domain/actor.ts";
 import { decodeCursor, encodeCursor } from "../domain/cursor.ts";
-import { AppError, conflict, notFound, validationFailed } from "../domain/errors.ts";
+import { AppError, conflict, notFound } from "../domain/errors.ts";
 import { checkSend } from "../domain/send.ts";
-import { checkFutureTime } from "../domain/future_time.ts";
+import { futureTime } from "../domain/future_time.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { JobRunner } from "../jobs/runner.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -275,9 +275,7 @@ export class ScheduledMessages implements UserData {
   }
 
   #sendAt(raw: string): string {
-    const sendAt = checkFutureTime(raw, "sendAt");
-    if (!sendAt.ok) throw validationFailed([sendAt.problem]);
-    return sendAt.at;
+    return futureTime(raw, "sendAt");
   }
 
   async #text(s: ScheduledRecord): Promise<string | null> {

@@ -13,7 +13,19 @@ export interface SweepReport {
   eventsRemoved: number;
   exportsRemoved: number;
   erasuresResumed: number;
+  /** Resolved reports, answered invitations, ended invite links and bans past their keeping time. */
+  moderationRemoved: number;
 }
+
+/** How long moderation records are kept once they are settled. */
+export const MODERATION_RETENTION = {
+  /** A resolved report (with its evidence): a year, for appeals and legal requests. */
+  resolvedReportDays: 365,
+  /** An accepted or declined invitation. */
+  answeredInvitationDays: 30,
+  /** An invite link that expired or was revoked, a ban whose `until` passed. */
+  endedDays: 30,
+} as const;
 
 const CONVERSATION_PAGE = 100;
 const BATCH = 500;
@@ -37,7 +49,7 @@ export class PrivacySweeper {
 
   constructor(
     private readonly deps: {
-      store: Pick<Store, "privacy">;
+      store: Pick<Store, "privacy" | "moderation">;
       media: MediaReleaser;
       exports: DataExports;
       erasure: AccountErasure;
@@ -80,14 +92,25 @@ export class PrivacySweeper {
       ...retention,
       exportsRemoved: await this.deps.exports.expire(now),
       erasuresResumed: await this.deps.erasure.resumePending(now),
+      moderationRemoved: await this.deps.store.moderation.purgeModeration({
+        reportsResolvedBefore: daysBefore(now, MODERATION_RETENTION.resolvedReportDays),
+        invitationsAnsweredBefore: daysBefore(now, MODERATION_RETENTION.answeredInvitationDays),
+        endedBefore: daysBefore(now, MODERATION_RETENTION.endedDays),
+      }),
     };
-    if (retention.messagesRemoved > 0) await this.deps.store.privacy.scrub();
-    if (report.messagesRemoved || report.exportsRemoved || report.erasuresResumed) {
+    if (retention.messagesRemoved > 0 || report.moderationRemoved > 0) {
+      await this.deps.store.privacy.scrub();
+    }
+    if (
+      report.messagesRemoved || report.exportsRemoved || report.erasuresResumed ||
+      report.moderationRemoved
+    ) {
       this.deps.logger.info("privacy sweep", {
         "parley.retention.messages": report.messagesRemoved,
         "parley.retention.events": report.eventsRemoved,
         "parley.exports.removed": report.exportsRemoved,
         "parley.erasures.resumed": report.erasuresResumed,
+        "parley.moderation.removed": report.moderationRemoved,
       });
     }
     return report;
@@ -117,4 +140,8 @@ export class PrivacySweeper {
       afterId = page.at(-1)!.id;
     }
   }
+}
+
+function daysBefore(now: Date, days: number): string {
+  return new Date(now.getTime() - days * DAY_MS).toISOString();
 }

@@ -56,8 +56,11 @@ export class ThreadsService implements UserData {
       actor.userId,
       options,
     );
-    const views = await this.deps.renderer.render([root, ...page.messages]);
-    const [rootView, ...replies] = views.map((v) => messageFor(v, actor.userId));
+    const [views, viewer] = await Promise.all([
+      this.deps.renderer.render([root, ...page.messages]),
+      this.deps.renderer.viewer(actor.userId),
+    ]);
+    const [rootView, ...replies] = views.map((v) => messageFor(v, viewer));
     return { root: rootView, messages: replies, hasMore: page.hasMore };
   }
 
@@ -139,6 +142,7 @@ export class ThreadsService implements UserData {
     limit: number,
   ): Promise<{ threads: ThreadListEntry[]; nextCursor?: string }> {
     const page = rows.slice(0, limit);
+    const viewer = await this.deps.renderer.viewer(actor.userId);
     const views = await this.deps.renderer.renderWith(
       page.map((r) => r.root),
       this.deps.renderer.reactionsFor(page.map((r) => r.root)),
@@ -147,7 +151,7 @@ export class ThreadsService implements UserData {
     );
     const threads = page.map((r, i) => ({
       conversationId: r.summary.conversationId,
-      root: messageFor(views[i], actor.userId),
+      root: messageFor(views[i], viewer),
       replyCount: r.summary.replyCount,
       lastReplyAt: r.summary.lastReplyAt,
       unreadCount: r.unreadCount,

@@ -20,6 +20,8 @@ export class TypingService {
       conversations: ConversationsService;
       notices: Notices;
       ttlMs: number;
+      /** The users who block a typist get no typing from them. */
+      blockers: (userId: string) => Promise<string[]>;
     },
   ) {}
 
@@ -70,6 +72,6 @@ export class TypingService {
       event: "typing",
       conversationId,
       data: state === "start" ? { userId, state, expiresInMs: this.deps.ttlMs } : { userId, state },
-    }, { exclude: [userId] });
+    }, { exclude: [userId, ...await this.deps.blockers(userId)] });
   }
 }

@@ -43,7 +43,8 @@ export interface PublicUserView {
   displayName: string;
   avatar?: MediaRef;
   statusText?: string;
-  presence: "online" | "away" | "dnd" | "offline";
+  /** Absent when the user blocks the viewer. */
+  presence?: "online" | "away" | "dnd" | "offline";
   lastSeenAt?: string;
   deleted?: true;
 }
@@ -62,7 +63,7 @@ export interface ProfilePatch {
 export class UsersService {
   constructor(
     private readonly deps: {
-      store: Pick<Store, "accounts">;
+      store: Pick<Store, "accounts" | "moderation">;
       presence: PresenceService;
       avatars: AvatarResolver;
       audit: AuditLog;
@@ -104,6 +105,10 @@ export class UsersService {
     if (patch.privacy?.readReceipts !== undefined) {
       change.privacyReadReceipts = patch.privacy.readReceipts;
     }
+    if (patch.privacy?.directMessages !== undefined) {
+      change.privacyDirectMessages = patch.privacy.directMessages;
+    }
+    if (patch.privacy?.groupAdds !== undefined) change.privacyGroupAdds = patch.privacy.groupAdds;
     if (patch.avatarMediaId !== undefined) {
       if (patch.avatarMediaId !== null) {
         await this.deps.avatars.checkUsable(actor.userId, patch.avatarMediaId, "avatarMediaId");
@@ -143,6 +148,13 @@ export class UsersService {
         presence: "offline",
         deleted: true,
       };
+    }
+    if (viewerId !== user.id) {
+      const { blockedBy } = await this.deps.store.moderation.blocksBetween(viewerId, [user.id]);
+      // Someone who blocks the viewer shows them no presence, last seen, avatar or status.
+      if (blockedBy.size > 0) {
+        return { id: user.id, username: user.username, displayName: user.displayName };
+      }
     }
     const [status, avatar] = await Promise.all([
       this.deps.presence.visibleTo(viewerId, user),

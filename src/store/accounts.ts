@@ -1,4 +1,12 @@
-import type { GlobalRole, LastSeenPrivacy, Presence, Session, User } from "../domain/types.ts";
+import type {
+  GlobalRole,
+  LastSeenPrivacy,
+  Presence,
+  ReachPrivacy,
+  Session,
+  Suspension,
+  User,
+} from "../domain/types.ts";
 
 /** Fields of a new account. `username` is already folded and validated. */
 export interface NewUser {
@@ -19,8 +27,12 @@ export interface UserPatch {
   presence?: Presence;
   privacyLastSeen?: LastSeenPrivacy;
   privacyReadReceipts?: boolean;
+  privacyDirectMessages?: ReachPrivacy;
+  privacyGroupAdds?: ReachPrivacy;
   role?: GlobalRole;
   lastSeenAt?: string;
+  /** Suspends the account (or lifts the suspension with null). */
+  suspension?: Suspension | null;
 }
 
 /** What became of a new account: created, or refused because the (folded) username is in use. */

@@ -22,7 +22,19 @@ export type Expectation =
   /** Checked after the mutations: the conversation has at most `max` members. */
   | { kind: "memberLimit"; max: number; error: AppError }
   /** Checked after the mutations: the conversation has at most `max` pinned messages. */
-  | { kind: "pinLimit"; max: number; error: AppError };
+  | { kind: "pinLimit"; max: number; error: AppError }
+  /**
+   * Slow mode: `userId` sent nothing here after `since` (under slow mode); the commit records `at` as
+   * their last send, so of concurrent sends exactly one passes per interval.
+   */
+  | { kind: "slowMode"; userId: string; since: string; at: string; error: AppError }
+  /** `userId` is not banned from the conversation at `at` (a ban without `until`, or until later). */
+  | { kind: "notBanned"; userId: string; at: string; error: AppError }
+  /**
+   * Takes one use of invite link `code` of this conversation: it exists, is not revoked, has not
+   * expired at `at` and has uses left; the commit counts the use, so concurrent joins never overshoot.
+   */
+  | { kind: "inviteUse"; code: string; at: string; error: AppError };
 
 /** One state change made in the same commit as its event. */
 export type Mutation =
@@ -34,6 +46,8 @@ export type Mutation =
   | { op: "addMembers"; members: Member[] }
   | { op: "removeMember"; userId: string }
   | { op: "setRole"; userId: string; role: MemberRole }
+  /** A moderator's timed mute of a member (null lifts it). */
+  | { op: "setSilenced"; userId: string; until: string | null }
   | { op: "updateConversation"; patch: ConversationPatch }
   | { op: "deleteConversation"; at: string }
   /** Marks a live poll closed (no change when it already is). */

@@ -8,6 +8,7 @@ import type { JobStore } from "./jobs.ts";
 import type { LogStore } from "./log.ts";
 import type { MediaStore } from "./media.ts";
 import type { MessageStore } from "./messages.ts";
+import type { ModerationStore } from "./moderation.ts";
 import type { PrivacyStore } from "./privacy.ts";
 import type { ScheduledStore } from "./scheduled.ts";
 
@@ -20,6 +21,7 @@ export type * from "./exports.ts";
 export type * from "./jobs.ts";
 export type * from "./log.ts";
 export type * from "./media.ts";
+export type * from "./moderation.ts";
 export type * from "./messages.ts";
 export type * from "./privacy.ts";
 export type * from "./scheduled.ts";
@@ -45,6 +47,7 @@ export interface Store {
   readonly jobs: JobStore;
   readonly scheduled: ScheduledStore;
   readonly drafts: DraftStore;
+  readonly moderation: ModerationStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -21,6 +21,10 @@ const ACTIONS: GroupAction[] = [
   "deleteGroup",
   "pin",
   "mentionAll",
+  "ban",
+  "muteMember",
+  "manageInvites",
+  "bypassSlowMode",
 ];
 /** Actions done to another member: only to members ranked strictly below the actor. */
 const ON_OTHERS: GroupAction[] = [
@@ -28,6 +32,8 @@ const ON_OTHERS: GroupAction[] = [
   "deleteOthersMessage",
   "setRoleUpToModerator",
   "setRoleAdmin",
+  "ban",
+  "muteMember",
 ];
 
 /** The contract's least rank for `action` under `settings`. */
@@ -43,7 +49,12 @@ function contractLeastRank(action: GroupAction, settings: GroupSettings): number
     case "removeMember":
     case "deleteOthersMessage":
     case "pin":
+    case "ban":
+    case "muteMember":
+    case "bypassSlowMode":
       return RANK.moderator;
+    case "manageInvites":
+      return settings.membersCanAddMembers ? RANK.member : RANK.admin;
     case "editInfo":
     case "setRoleUpToModerator":
       return RANK.admin;
@@ -77,6 +88,9 @@ const settings = fc.record({
   membersCanAddMembers: fc.boolean(),
   messageTtlSeconds: fc.option(fc.integer({ min: 5, max: 7_776_000 })),
   membersCanMentionAll: fc.boolean(),
+  slowModeSeconds: fc.integer({ min: 0, max: 3600 }),
+  blockedWords: fc.constant<string[]>([]),
+  public: fc.boolean(),
 });
 
 Deno.test("can() agrees with the contract's permission matrix for any role, action, target and settings", () => {
@@ -109,6 +123,9 @@ Deno.test("can() agrees with the contract on every combination (exhaustive walk)
                   membersCanAddMembers,
                   messageTtlSeconds: null,
                   membersCanMentionAll,
+                  slowModeSeconds: 0,
+                  blockedWords: [],
+                  public: false,
                 };
                 assert.equal(can(a, act, t, s), contractAllows(a, act, t, s), `${a} ${act} ${t}`);
                 checked++;
@@ -119,7 +136,7 @@ Deno.test("can() agrees with the contract on every combination (exhaustive walk)
       }
     }
   }
-  assert.equal(checked, 4 * 13 * 6 * 16);
+  assert.equal(checked, 4 * 17 * 6 * 16);
 });
 
 Deno.test("can() is monotonic in rank: a role may do what every role below it may", () => {
@@ -179,5 +196,8 @@ function settingsOf(value: boolean): GroupSettings {
     membersCanAddMembers: value,
     messageTtlSeconds: null,
     membersCanMentionAll: value,
+    slowModeSeconds: value ? 30 : 0,
+    blockedWords: [],
+    public: value,
   };
 }

@@ -33,6 +33,9 @@ serverTest(
       membersCanAddMembers: false,
       messageTtlSeconds: null,
       membersCanMentionAll: false,
+      slowModeSeconds: 0,
+      blockedWords: [],
+      public: false,
     });
     assert.equal((await x.client.get(`/v1/conversations/${res.body.id}`)).body.myRole, "member");
     const members = await owner.client.get(`/v1/conversations/${res.body.id}/members`);

@@ -13,7 +13,12 @@ serverTest(
     );
     const me =
       ok(await bob.client.patch("/v1/users/me", { privacy: { readReceipts: false } })).body;
-    assert.deepEqual(me.privacy, { lastSeen: "everyone", readReceipts: false });
+    assert.deepEqual(me.privacy, {
+      lastSeen: "everyone",
+      readReceipts: false,
+      directMessages: "everyone",
+      groupAdds: "everyone",
+    });
     const c =
       ok(await alice.client.post("/v1/conversations", { type: "direct", userId: bob.id }), 201).body
         .id;

@@ -18,7 +18,12 @@ serverTest(
       displayName: "Mia M.",
       role: "user",
       presence: "online",
-      privacy: { lastSeen: "everyone", readReceipts: true },
+      privacy: {
+        lastSeen: "everyone",
+        readReceipts: true,
+        directMessages: "everyone",
+        groupAdds: "everyone",
+      },
     }, "optional fields (avatar, statusText, lastSeenAt) are absent, not null");
   },
 );
@@ -37,7 +42,12 @@ serverTest(
     assert.equal(res.body.displayName, "Zoë 👩🏽‍💻", "trimmed");
     assert.equal(res.body.statusText, "At the beach");
     assert.equal(res.body.presence, "dnd");
-    assert.deepEqual(res.body.privacy, { lastSeen: "contacts", readReceipts: true });
+    assert.deepEqual(res.body.privacy, {
+      lastSeen: "contacts",
+      readReceipts: true,
+      directMessages: "everyone",
+      groupAdds: "everyone",
+    });
     assert.deepEqual((await u.client.get("/v1/users/me")).body, res.body, "it is stored");
 
     for (const presence of ["online", "away", "dnd", "invisible"]) {
@@ -47,7 +57,12 @@ serverTest(
     }
     for (const lastSeen of ["everyone", "contacts", "nobody"]) {
       const r = await u.client.patch("/v1/users/me", { privacy: { lastSeen } });
-      assert.deepEqual(r.body.privacy, { lastSeen, readReceipts: true });
+      assert.deepEqual(r.body.privacy, {
+        lastSeen,
+        readReceipts: true,
+        directMessages: "everyone",
+        groupAdds: "everyone",
+      });
     }
     const untouched = await u.client.patch("/v1/users/me", {});
     assert.equal(untouched.status, 200);

@@ -11,7 +11,13 @@ export function accountContract(test: ContractTest): void {
     assert.equal(u.username, "alice");
     assert.equal(u.role, "user");
     assert.equal(u.presence, "online");
-    assert.deepEqual(u.privacy, { lastSeen: "everyone", readReceipts: true });
+    assert.deepEqual(u.privacy, {
+      lastSeen: "everyone",
+      readReceipts: true,
+      directMessages: "everyone",
+      groupAdds: "everyone",
+    });
+    assert.equal(u.suspension, null);
     assert.deepEqual(await store.accounts.getUser(u.id), u);
     assert.deepEqual(await store.accounts.getUserByUsername("alice"), u);
     const again = await store.accounts.createUser({
@@ -42,7 +48,12 @@ export function accountContract(test: ContractTest): void {
     assert.equal(changed.privacy.lastSeen, "nobody");
     assert.equal(changed.privacy.readReceipts, true, "untouched");
     const off = await updated(store, a.id, { privacyReadReceipts: false });
-    assert.deepEqual(off.privacy, { lastSeen: "nobody", readReceipts: false });
+    assert.deepEqual(off.privacy, {
+      lastSeen: "nobody",
+      readReceipts: false,
+      directMessages: "everyone",
+      groupAdds: "everyone",
+    });
     assert.equal(
       (await updated(store, a.id, { privacyReadReceipts: true })).privacy.readReceipts,
       true,

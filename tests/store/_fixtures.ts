@@ -63,6 +63,7 @@ export function member(
     muted: false,
     mutedUntil: null,
     archived: false,
+    silencedUntil: null,
   };
 }
 

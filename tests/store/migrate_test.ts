@@ -15,16 +15,30 @@ import {
 } from "../../src/store/mongo/codec.ts";
 import type {
   AuditDoc,
+  BanDoc,
+  BlockDoc,
   ConversationDoc,
   EventDoc,
+  InvitationDoc,
+  InviteLinkDoc,
   MemberDoc,
   MessageDoc,
+  ReportDoc,
   SessionDoc,
+  SiteSettingDoc,
   ThreadDoc,
   ThreadMemberDoc,
   UserDoc,
   UserKeyDoc,
 } from "../../src/store/mongo/schema.ts";
+import {
+  toBan,
+  toBlock,
+  toInvitation,
+  toInviteLink,
+  toReport,
+} from "../../src/store/mongo/_moderation.ts";
+import { forbidden } from "../../src/domain/errors.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/mod.ts";
 import {
   batches,
@@ -259,6 +273,87 @@ async function populate(store: SqliteStore): Promise<void> {
     maxAttempts: 5,
     createdAt: tick(),
   });
+  // Safety and moderation: a suspension with reach privacy, a muted member, a send under slow mode,
+  // a public group, and a row in each moderation table.
+  const sealed = (text: string) => ({ keyId: "key-1", blob: new TextEncoder().encode(text) });
+  await store.accounts.updateUser(b.id, {
+    suspension: { at: tick(), until: "2999-01-01T00:00:00.000Z", reason: sealed("spam") },
+    privacyDirectMessages: "contacts",
+    privacyGroupAdds: "nobody",
+  });
+  await store.log.commit({
+    conversationId: g.id,
+    event: "member.updated",
+    actorId: a.id,
+    at: tick(),
+    data: {},
+    mutations: [{ op: "setSilenced", userId: c.id, until: "2999-01-01T00:00:00.000Z" }],
+  });
+  const slow = textChange(g.id, b.id);
+  const slowAt = tick();
+  slow.expect = [{
+    kind: "slowMode",
+    userId: b.id,
+    since: new Date(Date.parse(slowAt) - 60_000).toISOString(),
+    at: slowAt,
+    error: forbidden("slow"),
+  }];
+  await store.log.commit(slow);
+  await store.log.commit({
+    conversationId: g.id,
+    event: "conversation.updated",
+    actorId: a.id,
+    at: tick(),
+    data: {},
+    mutations: [{
+      op: "updateConversation",
+      patch: { name: "Café Crème", settings: { ...g.settings, public: true, slowModeSeconds: 30 } },
+    }],
+  });
+  await store.moderation.putBlock({ userId: a.id, blockedId: c.id, createdAt: tick() });
+  await store.moderation.createInvitation({
+    id: newId(),
+    conversationId: g.id,
+    inviterId: a.id,
+    inviteeId: c.id,
+    status: "pending",
+    createdAt: tick(),
+    answeredAt: null,
+  });
+  await store.moderation.createReport({
+    id: newId(),
+    reporterId: b.id,
+    reason: "abuse",
+    note: sealed("note"),
+    conversationId: g.id,
+    messageId: sent[0].messageId!,
+    userId: a.id,
+    evidence: sealed("evidence"),
+    status: "open",
+    resolution: null,
+    resolvedBy: null,
+    resolvedAt: null,
+    createdAt: tick(),
+  });
+  await store.moderation.putBan({
+    conversationId: d.id,
+    userId: c.id,
+    bannedBy: a.id,
+    reason: sealed("why"),
+    until: "2999-01-01T00:00:00.000Z",
+    createdAt: tick(),
+  });
+  await store.moderation.createInviteLink({
+    code: newId(),
+    conversationId: g.id,
+    createdBy: a.id,
+    createdAt: tick(),
+    expiresAt: "2999-01-01T00:00:00.000Z",
+    maxUses: 5,
+    uses: 2,
+    revokedAt: null,
+  });
+  await store.moderation.setSiteBlockedWords(["spam", "bad word"]);
   await store.activity.markActive("2026-03-01", [a.id, b.id]);
   await store.activity.addDailyCounts("2026-03-01", { messages: 5, "media.image": 1 });
   await store.audit.appendAudit({
@@ -328,6 +423,34 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
         await store.conversations.getMember(d.conversationId, d.userId),
       );
     }
+    const members = target.docs<MemberDoc>("members");
+    assert.ok(members.some((d) => d.silencedUntil !== null), "a muted member");
+    assert.ok(members.some((d) => typeof d.lastSentAt === "string"), "a send under slow mode");
+    assert.deepEqual(
+      conversations.filter((d) => d.public).map((d) => d.nameFold),
+      ["cafe creme"],
+      "discovery's copies of the name and settings",
+    );
+    assert.ok(target.docs<UserDoc>("users").some((d) => d.suspension?.reason), "a suspension");
+    for (const d of target.docs<BlockDoc>("blocks")) {
+      assert.deepEqual([toBlock(d)], await store.moderation.listBlocks(d.userId));
+    }
+    for (const d of target.docs<InvitationDoc>("invitations")) {
+      assert.deepEqual(toInvitation(d), await store.moderation.getInvitation(d._id));
+    }
+    for (const d of target.docs<ReportDoc>("reports")) {
+      assert.deepEqual(toReport(d), await store.moderation.getReport(d._id));
+    }
+    for (const d of target.docs<BanDoc>("bans")) {
+      assert.deepEqual(toBan(d), await store.moderation.getBan(d.conversationId, d.userId));
+    }
+    for (const d of target.docs<InviteLinkDoc>("invite_links")) {
+      assert.deepEqual(toInviteLink(d), await store.moderation.getInviteLink(d._id));
+    }
+    assert.deepEqual(
+      target.docs<SiteSettingDoc>("site_settings").map((d) => [d._id, d.value]),
+      [["blockedWords", await store.moderation.siteBlockedWords()]],
+    );
     const messages = target.docs<MessageDoc>("messages");
     assert.ok(messages.some((d) => d.body !== null) && messages.some((d) => d.deletedAt !== null));
     for (const d of messages) {

@@ -7,6 +7,7 @@ import { messageContract } from "./_messages_contract.ts";
 import { privacyContract } from "./_privacy_contract.ts";
 import { jobContract } from "./_jobs_contract.ts";
 import { threadContract } from "./_threads_contract.ts";
+import { moderationContract } from "./_moderation_contract.ts";
 import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
@@ -46,4 +47,5 @@ export function runStoreContract(
   lifecycleContract(test);
   jobContract(test);
   threadContract(test);
+  moderationContract(test);
 }

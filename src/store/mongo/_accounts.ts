@@ -13,6 +13,7 @@ import { isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
 import {
   foldName,
   sessionDoc,
+  suspensionDoc,
   toSession,
   toUser,
   toUserKey,
@@ -30,10 +31,16 @@ async function createUser(m: Mongo, u: NewUser): Promise<CreateUserOutcome> {
     avatarMediaId: null,
     statusText: null,
     presence: "online",
-    privacy: { lastSeen: "everyone", readReceipts: true },
+    privacy: {
+      lastSeen: "everyone",
+      readReceipts: true,
+      directMessages: "everyone",
+      groupAdds: "everyone",
+    },
     lastSeenAt: null,
     createdAt: u.createdAt,
     deletedAt: null,
+    suspension: null,
   };
   try {
     await m.users.insertOne(userDoc(user, u.passwordHash));
@@ -97,8 +104,14 @@ async function updateUser(m: Mongo, id: string, patch: UserPatch): Promise<Updat
   if (patch.presence !== undefined) set.presence = patch.presence;
   if (patch.privacyLastSeen !== undefined) set.privacyLastSeen = patch.privacyLastSeen;
   if (patch.privacyReadReceipts !== undefined) set.privacyReadReceipts = patch.privacyReadReceipts;
+  if (patch.privacyDirectMessages !== undefined) {
+    set.privacyDirectMessages = patch.privacyDirectMessages;
+  }
+  if (patch.privacyGroupAdds !== undefined) set.privacyGroupAdds = patch.privacyGroupAdds;
   if (patch.role !== undefined) set.role = patch.role;
   if (patch.lastSeenAt !== undefined) set.lastSeenAt = patch.lastSeenAt;
+  // The whole suspension at once (null lifts it), so its fields never mix two suspensions.
+  if (patch.suspension !== undefined) set.suspension = suspensionDoc(patch.suspension);
   if (Object.keys(set).length > 0) {
     try {
       await m.users.updateOne({ _id: id }, { $set: set });

@@ -12,7 +12,7 @@ import { insertJob } from "./_jobs.ts";
 import { getMessageByClientId } from "./_messages.ts";
 import { applyMutation, GROUP_OPS, wouldChange } from "./_mutations.ts";
 import { eventDoc, messageDoc, systemMessageDoc, toMessage } from "./codec.ts";
-import { memberKey } from "./schema.ts";
+import { banKey, memberKey } from "./schema.ts";
 
 const UNCHANGED: CommitResult = { status: "unchanged" };
 const MISSING: CommitResult = { status: "missing" };
@@ -25,7 +25,10 @@ const MISSING: CommitResult = { status: "missing" };
  * 2. the conversation must be live (else `missing`), then each expectation must hold (else its
  *    error is thrown); steps 1 and 2 read in parallel and are judged in this order;
  * 3. whether anything would change is read, so a no-op (a reaction already there) takes no seq;
- *    check-then-act: a racing commit can still turn it into a no-op after this read;
+ *    check-then-act: a racing commit can still turn it into a no-op after this read; then the claims
+ *    (`slowMode`, `inviteUse`) are made, each one atomic conditional update (the member's last send,
+ *    the link's use count), so of concurrent commits only as many pass as the condition allows; a
+ *    claim that does not hold throws its error before a seq is taken;
  * 4. the seq is taken with one atomic `findOneAndUpdate` on the conversation (`$inc lastSeq`,
  *    `$max updatedAt`, only while not deleted: `missing` if it was deleted meanwhile);
  * 5. the mutations are applied with conditional writes; a message insert that loses a race on the
@@ -35,9 +38,11 @@ const MISSING: CommitResult = { status: "missing" };
  *    (write concern majority) are written.
  * A commit that fails, or changes nothing, after step 4 leaves a gap in the seqs, which the port
  * allows; never a duplicate (and may leave some of its writes, jobs included, without their event).
- * Group changes (members, roles, info, delete) and changes with a limit expectation (`memberLimit`,
- * `pinLimit`) run the same steps in one transaction: all-or-nothing, no gap, and the limits checked
- * after the mutations.
+ * A claim made by a commit that then fails or finds its conversation gone stays made (a send under
+ * slow mode waits out the interval anyway).
+ * Group changes (members, roles, mutes, info, delete) and changes with a limit expectation
+ * (`memberLimit`, `pinLimit`) run the same steps in one transaction: all-or-nothing (claims
+ * included), no gap, and the limits checked after the mutations.
  */
 export async function commit(m: Mongo, c: Change): Promise<CommitResult> {
   const grouped = c.mutations.some((x) => GROUP_OPS.has(x.op)) || (c.expect ?? []).some(_isLimit);
@@ -77,6 +82,7 @@ async function _commit(m: Mongo, c: Change, session: Session): Promise<CommitRes
     }
   }
   if (!needed) return UNCHANGED;
+  for (const e of c.expect ?? []) if (_isClaim(e)) await _claim(m, c.conversationId, e, session);
   const head = await m.conversations.findOneAndUpdate(
     { _id: c.conversationId, deletedAt: null },
     // Activity time never moves backwards, even when commits carry slightly older timestamps.
@@ -136,9 +142,54 @@ function _isLimit(e: Expectation): e is Limit {
   return e.kind === "memberLimit" || e.kind === "pinLimit";
 }
 
-/** The expectations checked before the mutations: all but the limits. */
+/** An expectation that holds by writing: it is claimed, after the reads, before the seq. */
+type Claim = Extract<Expectation, { kind: "slowMode" | "inviteUse" }>;
+
+function _isClaim(e: Expectation): e is Claim {
+  return e.kind === "slowMode" || e.kind === "inviteUse";
+}
+
+/** The expectations read before the mutations: all but the limits and the claims. */
 function _checked(c: Change): Expectation[] {
-  return (c.expect ?? []).filter((e) => !_isLimit(e));
+  return (c.expect ?? []).filter((e) => !_isLimit(e) && !_isClaim(e));
+}
+
+/**
+ * Makes one claim with a single conditional update, or throws its error when nothing matched:
+ * - `slowMode`: the member's `lastSentAt` becomes `at` if they sent nothing after `since` (absent or
+ *   null: never under slow mode), so of concurrent sends exactly one passes per interval;
+ * - `inviteUse`: the link of this conversation, not revoked, not expired at `at`, with uses left
+ *   (`maxUses` null: unlimited), counts one more use, so concurrent joins never exceed `maxUses`.
+ */
+async function _claim(
+  m: Mongo,
+  conversationId: string,
+  e: Claim,
+  session: Session,
+): Promise<void> {
+  const r = e.kind === "slowMode"
+    ? await m.members.updateOne(
+      {
+        _id: memberKey(conversationId, e.userId),
+        $or: [{ lastSentAt: null }, { lastSentAt: { $lte: e.since } }],
+      },
+      { $set: { lastSentAt: e.at } },
+      { session },
+    )
+    : await m.inviteLinks.updateOne(
+      {
+        _id: e.code,
+        conversationId,
+        revokedAt: null,
+        $and: [
+          { $or: [{ expiresAt: null }, { expiresAt: { $gt: e.at } }] },
+          { $or: [{ maxUses: null }, { $expr: { $lt: ["$uses", "$maxUses"] } }] },
+        ],
+      },
+      { $inc: { uses: 1 } },
+      { session },
+    );
+  if (r.matchedCount === 0) throw e.error;
 }
 
 async function _holds(
@@ -162,6 +213,17 @@ async function _holds(
     if (!d) return false;
     if (e.senderId !== undefined && d.senderId !== e.senderId) return false;
     return !(e.live && (d.deletedAt ?? null) !== null);
+  }
+  if (e.kind === "notBanned") {
+    // A ban without `until`, or until after `at`, refuses the user.
+    const ban = await m.bans.findOne(
+      {
+        _id: banKey(conversationId, e.userId),
+        $or: [{ until: null }, { until: { $gt: e.at } }],
+      },
+      { projection: { _id: 1 }, session },
+    );
+    return !ban;
   }
   return true;
 }

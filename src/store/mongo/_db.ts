@@ -11,6 +11,8 @@ import {
 import {
   type ActivityDayDoc,
   type AuditDoc,
+  type BanDoc,
+  type BlockDoc,
   COLLECTIONS,
   type ConversationDoc,
   type DailyCountDoc,
@@ -18,6 +20,8 @@ import {
   type DraftDoc,
   type EventDoc,
   type HiddenMessageDoc,
+  type InvitationDoc,
+  type InviteLinkDoc,
   type JobDoc,
   type MediaDoc,
   type MemberDoc,
@@ -28,8 +32,10 @@ import {
   type ReactionDoc,
   type ReceiptMarkDoc,
   type RefreshTokenDoc,
+  type ReportDoc,
   type ScheduledDoc,
   type SessionDoc,
+  type SiteSettingDoc,
   type ThreadDoc,
   type ThreadMemberDoc,
   type UserDoc,
@@ -64,6 +70,12 @@ export interface Mongo {
   pollVotes: Collection<PollVoteDoc>;
   threads: Collection<ThreadDoc>;
   threadMembers: Collection<ThreadMemberDoc>;
+  blocks: Collection<BlockDoc>;
+  invitations: Collection<InvitationDoc>;
+  reports: Collection<ReportDoc>;
+  bans: Collection<BanDoc>;
+  inviteLinks: Collection<InviteLinkDoc>;
+  siteSettings: Collection<SiteSettingDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -98,6 +110,12 @@ export function collections(client: MongoClient, db: Db): Mongo {
     pollVotes: db.collection<PollVoteDoc>(COLLECTIONS.pollVotes),
     threads: db.collection<ThreadDoc>(COLLECTIONS.threads),
     threadMembers: db.collection<ThreadMemberDoc>(COLLECTIONS.threadMembers),
+    blocks: db.collection<BlockDoc>(COLLECTIONS.blocks),
+    invitations: db.collection<InvitationDoc>(COLLECTIONS.invitations),
+    reports: db.collection<ReportDoc>(COLLECTIONS.reports),
+    bans: db.collection<BanDoc>(COLLECTIONS.bans),
+    inviteLinks: db.collection<InviteLinkDoc>(COLLECTIONS.inviteLinks),
+    siteSettings: db.collection<SiteSettingDoc>(COLLECTIONS.siteSettings),
   };
 }
 
@@ -153,6 +171,12 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
       key: { retentionDays: 1 },
       name: "retention",
       partialFilterExpression: { retentionDays: { $gte: 1 } },
+    },
+    // Discovery: public groups by folded name (queries repeat `public: true`).
+    {
+      key: { nameFold: 1, _id: 1 },
+      name: "discovery",
+      partialFilterExpression: { public: true },
     },
   ],
   members: [
@@ -285,6 +309,42 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     // A thread's followers and readers: retention removes them with a purged root.
     { key: { rootId: 1 }, name: "root" },
   ],
+  blocks: [
+    // Whom a user blocks, newest first (and erasure's delete of them).
+    { key: { userId: 1, createdAt: -1, blockedId: 1 }, name: "user_blocks" },
+    // Who blocks a user (and erasure's delete of them).
+    { key: { blockedId: 1, userId: 1 }, name: "blocked" },
+  ],
+  invitations: [
+    // One pending invitation per group and invitee; answered ones keep theirs without blocking.
+    {
+      key: { conversationId: 1, inviteeId: 1 },
+      name: "pending_unique",
+      unique: true,
+      partialFilterExpression: { status: "pending" },
+    },
+    // A user's invitations, newest first (and erasure's delete of those received and sent).
+    { key: { inviteeId: 1, createdAt: -1, _id: -1 }, name: "invitee" },
+    { key: { inviterId: 1 }, name: "inviter" },
+  ],
+  reports: [
+    // The open and resolved queues, newest first.
+    { key: { status: 1, createdAt: -1, _id: -1 }, name: "queue" },
+    // A user's reports (export) and their anonymization at erasure.
+    { key: { reporterId: 1, createdAt: 1, _id: 1 }, name: "reporter" },
+  ],
+  bans: [
+    // A conversation's bans, newest first.
+    { key: { conversationId: 1, createdAt: -1, userId: 1 }, name: "conversation_bans" },
+    // Erasure lifts a user's bans.
+    { key: { userId: 1 }, name: "user" },
+  ],
+  inviteLinks: [
+    // A conversation's links, newest first.
+    { key: { conversationId: 1, createdAt: -1, _id: 1 }, name: "conversation_links" },
+  ],
+  // Read by `_id` only.
+  siteSettings: [],
 };
 
 /**
@@ -293,6 +353,8 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
  */
 export async function ensureIndexes(m: Mongo): Promise<void> {
   for (const [name, specs] of Object.entries(INDEXES)) {
+    // The server refuses an empty index list; such a collection is created by its first write.
+    if (specs.length === 0) continue;
     await m[name as keyof typeof COLLECTIONS].createIndexes(specs);
   }
 }

@@ -1,4 +1,5 @@
 import type { Member, MessageKind, MessageRecord } from "../../domain/types.ts";
+import { foldText } from "../../domain/words.ts";
 import type { Change, ConversationPatch, Mutation } from "../log.ts";
 import type { Mongo, Session } from "./_db.ts";
 import { readUpTo } from "./_messages.ts";
@@ -15,22 +16,30 @@ import {
 /**
  * Mutations that change a group's membership or info: they commit in a transaction. Pins need none
  * of their own (one conditional write each); a pin under a `pinLimit` commits in one through its
- * expectation.
+ * expectation. A moderator's mute (`setSilenced`) commits in one as a role change does.
  */
 export const GROUP_OPS: ReadonlySet<Mutation["op"]> = new Set([
   "addMembers",
   "removeMember",
   "setRole",
+  "setSilenced",
   "updateConversation",
   "deleteConversation",
 ]);
 
+/** The fields a patch sets, with discovery's copies of the name (folded) and `settings.public`. */
 function _conversationSet(p: ConversationPatch): Partial<ConversationDoc> {
   const set: Partial<ConversationDoc> = {};
-  if (p.name !== undefined) set.name = p.name;
+  if (p.name !== undefined) {
+    set.name = p.name;
+    set.nameFold = foldText(p.name);
+  }
   if (p.description !== undefined) set.description = p.description;
   if (p.avatarMediaId !== undefined) set.avatarMediaId = p.avatarMediaId;
-  if (p.settings !== undefined) set.settings = p.settings;
+  if (p.settings !== undefined) {
+    set.settings = p.settings;
+    set.public = p.settings.public === true;
+  }
   if (p.retentionDays !== undefined) set.retentionDays = p.retentionDays;
   return set;
 }
@@ -139,12 +148,12 @@ export async function wouldChange(
     case "addMembers":
       return (await _newMembers(m, x.members, session)).length > 0;
     case "removeMember":
-    case "setRole": {
-      const filter = x.op === "setRole"
-        ? { _id: memberKey(c.conversationId, x.userId), role: { $ne: x.role } }
-        : { _id: memberKey(c.conversationId, x.userId) };
-      return !!(await m.members.findOne(filter, { projection: { _id: 1 }, session }));
-    }
+    case "setRole":
+    case "setSilenced":
+      return !!(await m.members.findOne(_memberFilter(c.conversationId, x), {
+        projection: { _id: 1 },
+        session,
+      }));
     case "updateConversation":
       return Object.keys(_conversationSet(x.patch)).length > 0;
   }
@@ -319,8 +328,16 @@ export async function applyMutation(
     }
     case "setRole": {
       const r = await m.members.updateOne(
-        { _id: memberKey(conversationId, x.userId), role: { $ne: x.role } },
+        _memberFilter(conversationId, x),
         { $set: { role: x.role } },
+        { session },
+      );
+      return r.matchedCount > 0;
+    }
+    case "setSilenced": {
+      const r = await m.members.updateOne(
+        _memberFilter(conversationId, x),
+        { $set: { silencedUntil: x.until } },
         { session },
       );
       return r.matchedCount > 0;
@@ -328,6 +345,14 @@ export async function applyMutation(
     case "updateConversation": {
       const set = _conversationSet(x.patch);
       if (Object.keys(set).length === 0) return false;
+      if (set.public && set.nameFold === undefined) {
+        // A group from before discovery has no folded name yet: made public, it gets one.
+        const doc = await m.conversations.findOne(
+          { _id: conversationId },
+          { projection: { name: 1 }, session },
+        );
+        if (doc?.name) set.nameFold = foldText(doc.name);
+      }
       await m.conversations.updateOne({ _id: conversationId }, { $set: set }, { session });
       return true;
     }
@@ -392,6 +417,20 @@ async function _recordReply(
     })),
     { ordered: false, session },
   );
+}
+
+/**
+ * The membership a member mutation changes: it exists and (for a role or a mute) holds another value.
+ * `$ne` on `silencedUntil` treats an absent field as null, as `memberDoc` would have written it.
+ */
+function _memberFilter(
+  conversationId: string,
+  x: Extract<Mutation, { op: "removeMember" | "setRole" | "setSilenced" }>,
+) {
+  const _id = memberKey(conversationId, x.userId);
+  if (x.op === "setRole") return { _id, role: { $ne: x.role } };
+  if (x.op === "setSilenced") return { _id, silencedUntil: { $ne: x.until } };
+  return { _id };
 }
 
 /** A live poll of the conversation that is not closed yet. */

@@ -8,10 +8,12 @@ import {
   type PollSettings,
   type SealedText,
   type Session,
+  type Suspension,
   type SystemInfo,
   type ThreadSummary,
   type User,
 } from "../../domain/types.ts";
+import { foldText } from "../../domain/words.ts";
 import type { AuditEntry, UserKeyRecord } from "../store.ts";
 import {
   type AuditDoc,
@@ -54,10 +56,18 @@ export function userDoc(u: User, passwordHash: string): UserDoc {
     presence: u.presence,
     privacyLastSeen: u.privacy.lastSeen,
     privacyReadReceipts: u.privacy.readReceipts,
+    privacyDirectMessages: u.privacy.directMessages,
+    privacyGroupAdds: u.privacy.groupAdds,
     lastSeenAt: u.lastSeenAt,
     createdAt: u.createdAt,
     deletedAt: u.deletedAt,
+    suspension: suspensionDoc(u.suspension),
   };
+}
+
+/** A suspension as stored (its reason's bytes in a Binary), or null when there is none. */
+export function suspensionDoc(s: Suspension | null): UserDoc["suspension"] {
+  return s ? { at: s.at, until: s.until, reason: s.reason ? sealedDoc(s.reason) : null } : null;
 }
 
 export function toUser(d: UserDoc): User {
@@ -69,11 +79,23 @@ export function toUser(d: UserDoc): User {
     avatarMediaId: d.avatarMediaId,
     statusText: d.statusText,
     presence: d.presence,
-    // Documents written before the setting existed read as its default (receipts on).
-    privacy: { lastSeen: d.privacyLastSeen, readReceipts: d.privacyReadReceipts !== false },
+    // Documents written before a setting existed read as its default (receipts on, everyone).
+    privacy: {
+      lastSeen: d.privacyLastSeen,
+      readReceipts: d.privacyReadReceipts !== false,
+      directMessages: d.privacyDirectMessages ?? "everyone",
+      groupAdds: d.privacyGroupAdds ?? "everyone",
+    },
     lastSeenAt: d.lastSeenAt,
     createdAt: d.createdAt,
     deletedAt: d.deletedAt,
+    suspension: d.suspension
+      ? {
+        at: d.suspension.at,
+        until: d.suspension.until,
+        reason: sealedOrNull(d.suspension.reason),
+      }
+      : null,
   };
 }
 
@@ -142,6 +164,9 @@ export function conversationDoc(c: Conversation, directKey: string | null): Conv
     memberCount: c.memberCount,
     retentionDays: c.retentionDays,
     deletedAt: c.deletedAt,
+    // Discovery's copies: kept with the name and settings by every write of them.
+    public: c.settings.public === true,
+    nameFold: c.name === null ? null : foldText(c.name),
   };
 }
 
@@ -176,6 +201,7 @@ export function memberDoc(m: Member): MemberDoc {
     muted: m.muted,
     mutedUntil: m.mutedUntil,
     archived: m.archived,
+    silencedUntil: m.silencedUntil,
   };
 }
 
@@ -190,6 +216,7 @@ export function toMember(d: MemberDoc): Member {
     muted: d.muted,
     mutedUntil: d.mutedUntil,
     archived: d.archived,
+    silencedUntil: d.silencedUntil ?? null,
   };
 }
 
@@ -221,6 +248,11 @@ export function toEvent(d: EventDoc): EventRecord {
 
 export function sealedDoc(body: SealedText): { keyId: string; blob: Binary } {
   return { keyId: body.keyId, blob: new Binary(body.blob) };
+}
+
+/** A stored sealed text as the port's `SealedText` (bytes as a plain Uint8Array), null as null. */
+export function sealedOrNull(d: { keyId: string; blob: Binary } | null): SealedText | null {
+  return d ? { keyId: d.keyId, blob: bytes(d.blob) } : null;
 }
 
 /** A poll's settings, exactly their fields (`closesAt` and `closed` only when present), both ways. */

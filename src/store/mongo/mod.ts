@@ -11,6 +11,7 @@ import { MongoExports } from "./_exports.ts";
 import { MongoJobs } from "./_jobs.ts";
 import { MongoMedia } from "./_media.ts";
 import { MongoMessages } from "./_messages.ts";
+import { MongoModeration } from "./_moderation.ts";
 import { MongoPrivacy } from "./_privacy.ts";
 import { MongoScheduled } from "./_scheduled.ts";
 
@@ -103,6 +104,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     jobs: new MongoJobs(m),
     scheduled: new MongoScheduled(m),
     drafts: new MongoDrafts(m),
+    moderation: new MongoModeration(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

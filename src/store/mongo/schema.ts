@@ -11,9 +11,11 @@ import type {
   MessageKind,
   PollSettings,
   Presence,
+  ReachPrivacy,
   SystemInfo,
 } from "../../domain/types.ts";
 import type { JobRecord } from "../jobs.ts";
+import type { InvitationStatus, ReportReason, ReportRecord } from "../moderation.ts";
 import type { ScheduledRecord } from "../scheduled.ts";
 
 // The documents of Parley's MongoDB database, one collection per SQLite table (same names), so the
@@ -35,9 +37,19 @@ export interface UserDoc {
   privacyLastSeen: LastSeenPrivacy;
   /** Absent on documents written before the setting existed: receipts on. */
   privacyReadReceipts?: boolean;
+  /** Absent on documents written before the setting existed: everyone. */
+  privacyDirectMessages?: ReachPrivacy;
+  /** Absent on documents written before the setting existed: everyone. */
+  privacyGroupAdds?: ReachPrivacy;
   lastSeenAt: string | null;
   createdAt: string;
   deletedAt: string | null;
+  /** A site admin's suspension (its reason sealed); absent or null when there is none. */
+  suspension?: {
+    at: string;
+    until: string | null;
+    reason: { keyId: string; blob: Binary } | null;
+  } | null;
   /** When an erasure completed; absent or null while it is pending (or never began). */
   erasedAt?: string | null;
 }
@@ -76,7 +88,11 @@ export interface UserKeyDoc {
   currentOf?: string;
 }
 
-/** A conversation and its head (`lastSeq`); `directKey` is unique among direct conversations. */
+/**
+ * A conversation and its head (`lastSeq`); `directKey` is unique among direct conversations.
+ * `public` (a copy of `settings.public`) and `nameFold` (the folded name) serve discovery; both are
+ * absent on documents written before discovery existed (not public).
+ */
 export interface ConversationDoc {
   _id: string;
   type: Conversation["type"];
@@ -92,9 +108,14 @@ export interface ConversationDoc {
   memberCount: number;
   retentionDays: number | null;
   deletedAt: string | null;
+  public?: boolean;
+  nameFold?: string | null;
 }
 
-/** A membership, `_id` = `conversationId:userId`. */
+/**
+ * A membership, `_id` = `conversationId:userId`. `lastSentAt` is the member's last send under slow
+ * mode (absent until then; only the commit's slow-mode check writes it).
+ */
 export interface MemberDoc {
   _id: string;
   conversationId: string;
@@ -106,6 +127,9 @@ export interface MemberDoc {
   muted: boolean;
   mutedUntil: string | null;
   archived: boolean;
+  /** A moderator's timed mute; absent on documents written before it existed (none). */
+  silencedUntil?: string | null;
+  lastSentAt?: string | null;
 }
 
 /**
@@ -286,6 +310,12 @@ export const COLLECTIONS = {
   pollVotes: "poll_votes",
   threads: "threads",
   threadMembers: "thread_members",
+  blocks: "blocks",
+  invitations: "invitations",
+  reports: "reports",
+  bans: "bans",
+  inviteLinks: "invite_links",
+  siteSettings: "site_settings",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -322,6 +352,16 @@ export function threadMemberKey(userId: string, rootId: string): string {
 /** The `_id` of a {@link DraftDoc}: the thread part is empty for the conversation itself. */
 export function draftKey(userId: string, conversationId: string, threadId: string | null): string {
   return `${userId}:${conversationId}:${threadId ?? ""}`;
+}
+
+/** The `_id` of a {@link BlockDoc}. */
+export function blockKey(userId: string, blockedId: string): string {
+  return `${userId}:${blockedId}`;
+}
+
+/** The `_id` of a {@link BanDoc}. */
+export function banKey(conversationId: string, userId: string): string {
+  return `${conversationId}:${userId}`;
 }
 
 export function receiptMarkKey(
@@ -388,4 +428,75 @@ export interface DraftDoc {
   threadId: string | null;
   body: { keyId: string; blob: Binary };
   updatedAt: string;
+}
+
+/** One user blocking another, `_id` = `userId:blockedId` (see {@link blockKey}). */
+export interface BlockDoc {
+  _id: string;
+  userId: string;
+  blockedId: string;
+  createdAt: string;
+}
+
+/**
+ * An invitation to a group (`_id` is its id). A unique partial index on (conversationId, inviteeId)
+ * among `pending` ones keeps one pending invitation per group and invitee.
+ */
+export interface InvitationDoc {
+  _id: string;
+  conversationId: string;
+  inviterId: string;
+  inviteeId: string;
+  status: InvitationStatus;
+  createdAt: string;
+  answeredAt: string | null;
+}
+
+/**
+ * A report (`_id` is its id); the note and the evidence are ciphertext in a BSON Binary, as a
+ * message's body. `reporterId` and `note` are null once the reporter was erased.
+ */
+export interface ReportDoc {
+  _id: string;
+  reporterId: string | null;
+  reason: ReportReason;
+  note: { keyId: string; blob: Binary } | null;
+  conversationId: string | null;
+  messageId: string | null;
+  userId: string | null;
+  evidence: { keyId: string; blob: Binary } | null;
+  status: ReportRecord["status"];
+  resolution: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  createdAt: string;
+}
+
+/** A ban from a conversation, `_id` = `conversationId:userId` (see {@link banKey}). */
+export interface BanDoc {
+  _id: string;
+  conversationId: string;
+  userId: string;
+  bannedBy: string;
+  reason: { keyId: string; blob: Binary } | null;
+  until: string | null;
+  createdAt: string;
+}
+
+/** An invite link (`_id` is its code); `uses` is counted by the joins' commits. */
+export interface InviteLinkDoc {
+  _id: string;
+  conversationId: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  maxUses: number | null;
+  uses: number;
+  revokedAt: string | null;
+}
+
+/** One site-wide setting (`_id` is its key, e.g. `blockedWords`), its value as JSON would hold it. */
+export interface SiteSettingDoc {
+  _id: string;
+  value: unknown;
 }

@@ -86,8 +86,8 @@ export function searchUsers(
 
 export function updateUser(db: Db, id: string, patch: UserPatch): UpdateUserOutcome {
   const sets: string[] = [];
-  const params: Array<string | number | null> = [];
-  const put = (col: string, v: string | number | null | undefined) => {
+  const params: Array<string | number | null | Uint8Array> = [];
+  const put = (col: string, v: string | number | null | Uint8Array | undefined) => {
     if (v === undefined) return;
     sets.push(`${col} = ?`);
     params.push(v);
@@ -102,8 +102,17 @@ export function updateUser(db: Db, id: string, patch: UserPatch): UpdateUserOutc
   if (patch.privacyReadReceipts !== undefined) {
     put("privacy_read_receipts", patch.privacyReadReceipts ? 1 : 0);
   }
+  put("privacy_direct_messages", patch.privacyDirectMessages);
+  put("privacy_group_adds", patch.privacyGroupAdds);
   put("role", patch.role);
   put("last_seen_at", patch.lastSeenAt);
+  if (patch.suspension !== undefined) {
+    const x = patch.suspension;
+    put("suspended_at", x?.at ?? null);
+    put("suspended_until", x?.until ?? null);
+    put("suspension_reason", x?.reason?.blob ?? null);
+    put("suspension_reason_key", x?.reason?.keyId ?? null);
+  }
   if (sets.length > 0) {
     try {
       db.run(`UPDATE users SET ${sets.join(", ")} WHERE id = ?`, ...params, id);

@@ -4,6 +4,7 @@ import { type Db, num, str } from "./_db.ts";
 import { insertMember } from "./_conversations.ts";
 import { insertJob } from "./_jobs.ts";
 import { toMessage } from "./_rows.ts";
+import { foldText } from "../../domain/words.ts";
 
 export function insertEvent(db: Db, e: EventRecord): void {
   db.run(
@@ -51,6 +52,41 @@ function check(db: Db, conversationId: string, e: Expectation): void {
   if (e.kind === "pinLimit") {
     const r = db.get("SELECT count(*) AS n FROM pins WHERE conversation_id = ?", conversationId);
     if (num(r!.n) > e.max) throw e.error;
+    return;
+  }
+  if (e.kind === "slowMode") {
+    const ok = db.run(
+      `UPDATE members SET last_sent_at = ? WHERE conversation_id = ? AND user_id = ?
+         AND (last_sent_at IS NULL OR last_sent_at <= ?)`,
+      e.at,
+      conversationId,
+      e.userId,
+      e.since,
+    );
+    if (ok === 0) throw e.error;
+    return;
+  }
+  if (e.kind === "notBanned") {
+    const r = db.get(
+      `SELECT 1 AS x FROM bans WHERE conversation_id = ? AND user_id = ?
+         AND (until IS NULL OR until > ?)`,
+      conversationId,
+      e.userId,
+      e.at,
+    );
+    if (r) throw e.error;
+    return;
+  }
+  if (e.kind === "inviteUse") {
+    const ok = db.run(
+      `UPDATE invite_links SET uses = uses + 1 WHERE code = ? AND conversation_id = ?
+         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+         AND (max_uses IS NULL OR uses < max_uses)`,
+      e.code,
+      conversationId,
+      e.at,
+    );
+    if (ok === 0) throw e.error;
     return;
   }
   if (e.kind === "member") {
@@ -342,17 +378,34 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
         m.userId,
         m.role,
       ) > 0;
+    case "setSilenced":
+      return db.run(
+        `UPDATE members SET silenced_until = ? WHERE conversation_id = ? AND user_id = ?
+           AND silenced_until IS NOT ?`,
+        m.until,
+        c.conversationId,
+        m.userId,
+        m.until,
+      ) > 0;
     case "updateConversation": {
       const p = m.patch;
       const sets: string[] = [];
       const params: Array<string | number | null> = [];
-      if (p.name !== undefined) sets.push("name = ?"), params.push(p.name);
+      if (p.name !== undefined) {
+        sets.push("name = ?", "name_fold = ?"), params.push(p.name, foldText(p.name));
+      }
       if (p.description !== undefined) sets.push("description = ?"), params.push(p.description);
       if (p.avatarMediaId !== undefined) {
         sets.push("avatar_media_id = ?"), params.push(p.avatarMediaId);
       }
       if (p.settings !== undefined) {
-        sets.push("settings = ?"), params.push(JSON.stringify(p.settings));
+        sets.push("settings = ?", "public = ?");
+        params.push(JSON.stringify(p.settings), p.settings.public ? 1 : 0);
+        if (p.settings.public && p.name === undefined) {
+          // A group from before discovery has no folded name yet: made public, it gets one.
+          const row = db.get("SELECT name FROM conversations WHERE id = ?", c.conversationId);
+          if (row?.name) sets.push("name_fold = ?"), params.push(foldText(str(row.name)));
+        }
       }
       if (p.retentionDays !== undefined) {
         sets.push("retention_days = ?"), params.push(p.retentionDays);

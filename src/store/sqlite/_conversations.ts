@@ -7,6 +7,7 @@ import {
   type MemberCursor,
   type NewConversation,
 } from "../conversations.ts";
+import { foldText } from "../../domain/words.ts";
 import { type Db, num, placeholders, type Row, str, strOrNull } from "./_db.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
 import type { Writer } from "./_writer.ts";
@@ -21,8 +22,8 @@ export function createConversation(
     const c = input.conversation;
     const inserted = db.run(
       `INSERT INTO conversations (id, type, direct_key, name, description, avatar_media_id, settings,
-         created_by, created_at, updated_at, last_seq, member_count)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+         created_by, created_at, updated_at, last_seq, member_count, public, name_fold)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
        ON CONFLICT (direct_key) DO NOTHING`,
       c.id,
       c.type,
@@ -35,6 +36,8 @@ export function createConversation(
       c.createdAt,
       c.createdAt,
       input.members.length,
+      c.settings.public ? 1 : 0,
+      c.name === null ? null : foldText(c.name),
     );
     if (inserted === 0) {
       const existing = db.get("SELECT * FROM conversations WHERE direct_key = ?", input.directKey!);

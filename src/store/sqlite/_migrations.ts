@@ -422,6 +422,91 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX thread_members_root ON thread_members(root_id);
     `,
   },
+  {
+    version: 15,
+    name: "safety and moderation",
+    sql: `
+      ALTER TABLE users ADD COLUMN privacy_direct_messages TEXT NOT NULL DEFAULT 'everyone';
+      ALTER TABLE users ADD COLUMN privacy_group_adds TEXT NOT NULL DEFAULT 'everyone';
+      ALTER TABLE users ADD COLUMN suspended_at TEXT;
+      ALTER TABLE users ADD COLUMN suspended_until TEXT;
+      ALTER TABLE users ADD COLUMN suspension_reason BLOB;
+      ALTER TABLE users ADD COLUMN suspension_reason_key TEXT;
+      -- A moderator's timed mute, and the last send under slow mode.
+      ALTER TABLE members ADD COLUMN silenced_until TEXT;
+      ALTER TABLE members ADD COLUMN last_sent_at TEXT;
+      -- Discovery of public groups by folded name.
+      ALTER TABLE conversations ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE conversations ADD COLUMN name_fold TEXT;
+      CREATE INDEX conversations_public ON conversations(name_fold, id)
+        WHERE public = 1 AND deleted_at IS NULL;
+      CREATE TABLE blocks (
+        user_id TEXT NOT NULL,
+        blocked_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, blocked_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX blocks_blocked ON blocks(blocked_id, user_id);
+      CREATE TABLE invitations (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        inviter_id TEXT NOT NULL,
+        invitee_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        answered_at TEXT
+      );
+      CREATE UNIQUE INDEX invitations_pending ON invitations(conversation_id, invitee_id)
+        WHERE status = 'pending';
+      CREATE INDEX invitations_invitee ON invitations(invitee_id, created_at);
+      CREATE INDEX invitations_inviter ON invitations(inviter_id);
+      CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        reporter_id TEXT,
+        reason TEXT NOT NULL,
+        note BLOB,
+        note_key TEXT,
+        conversation_id TEXT,
+        message_id TEXT,
+        user_id TEXT,
+        evidence BLOB,
+        evidence_key TEXT,
+        status TEXT NOT NULL,
+        resolution TEXT,
+        resolved_by TEXT,
+        resolved_at TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX reports_status ON reports(status, created_at, id);
+      CREATE INDEX reports_reporter ON reports(reporter_id);
+      CREATE TABLE bans (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        banned_by TEXT NOT NULL,
+        reason BLOB,
+        reason_key TEXT,
+        until TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX bans_user ON bans(user_id);
+      CREATE TABLE invite_links (
+        code TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked_at TEXT
+      );
+      CREATE INDEX invite_links_conversation ON invite_links(conversation_id, created_at);
+      CREATE TABLE site_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

@@ -9,6 +9,7 @@ import {
   type MessageKind,
   type MessageRecord,
   type Presence,
+  type ReachPrivacy,
   type Session,
   type User,
 } from "../../domain/types.ts";
@@ -27,10 +28,21 @@ export function toUser(r: Row): User {
     privacy: {
       lastSeen: str(r.privacy_last_seen) as LastSeenPrivacy,
       readReceipts: num(r.privacy_read_receipts) === 1,
+      directMessages: str(r.privacy_direct_messages) as ReachPrivacy,
+      groupAdds: str(r.privacy_group_adds) as ReachPrivacy,
     },
     lastSeenAt: strOrNull(r.last_seen_at),
     createdAt: str(r.created_at),
     deletedAt: strOrNull(r.deleted_at),
+    suspension: r.suspended_at
+      ? {
+        at: str(r.suspended_at),
+        until: strOrNull(r.suspended_until),
+        reason: r.suspension_reason === null
+          ? null
+          : { keyId: str(r.suspension_reason_key), blob: bytes(r.suspension_reason) },
+      }
+      : null,
   };
 }
 
@@ -88,6 +100,7 @@ export function toMember(r: Row, prefix = ""): Member {
     muted: num(r[`${prefix}muted`]) === 1,
     mutedUntil: strOrNull(r[`${prefix}muted_until`]),
     archived: num(r[`${prefix}archived`]) === 1,
+    silencedUntil: strOrNull(r[`${prefix}silenced_until`]),
   };
 }
 
@@ -133,4 +146,5 @@ export function toMessage(r: Row): MessageRecord {
 export const MEMBER_COLUMNS_AS_M =
   "m.conversation_id AS m_conversation_id, m.user_id AS m_user_id, m.role AS m_role, " +
   "m.joined_at AS m_joined_at, m.read_seq AS m_read_seq, m.delivered_seq AS m_delivered_seq, " +
-  "m.muted AS m_muted, m.muted_until AS m_muted_until, m.archived AS m_archived";
+  "m.muted AS m_muted, m.muted_until AS m_muted_until, m.archived AS m_archived, " +
+  "m.silenced_until AS m_silenced_until";

@@ -8,6 +8,7 @@ import { exportWrites } from "./_exports.ts";
 import { jobWrites } from "./_jobs.ts";
 import { mediaWrites } from "./_media.ts";
 import { messageWrites } from "./_messages.ts";
+import { moderationWrites } from "./_moderation.ts";
 import { privacyWrites } from "./_privacy.ts";
 import { scheduledWrites } from "./_scheduled.ts";
 
@@ -26,6 +27,7 @@ export const WRITES = {
   ...jobWrites,
   ...mediaWrites,
   ...messageWrites,
+  ...moderationWrites,
   ...privacyWrites,
   ...scheduledWrites,
 };

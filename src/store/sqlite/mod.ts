@@ -9,6 +9,7 @@ import { sqliteExports } from "./_exports.ts";
 import { sqliteJobs } from "./_jobs.ts";
 import { sqliteScheduled } from "./_scheduled.ts";
 import { sqliteDrafts } from "./_drafts.ts";
+import { sqliteModeration } from "./_moderation.ts";
 import { SqliteLog } from "./_log.ts";
 import { sqliteMedia } from "./_media.ts";
 import { sqliteMessages } from "./_messages.ts";
@@ -64,6 +65,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     jobs: sqliteJobs(db, writer),
     scheduled: sqliteScheduled(db, writer),
     drafts: sqliteDrafts(db, writer),
+    moderation: sqliteModeration(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();
