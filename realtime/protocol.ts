@@ -81,6 +81,61 @@ export const FRAME_TYPES: ReadonlySet<string> = new Set([
 
 export type AuthFrame = z.infer<typeof AuthFrame>;
 
+/** An error as acks and `error` frames carry it: a REST problem code, its detail, field errors. */
+const FrameError = z.object({
+  code: z.string(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/**
+ * Every frame the server sends, by `type` (documentation and tests: the server builds them in
+ * `connection.ts`). Event bodies are the REST shapes, described per event in docs/PROTOCOL.md.
+ */
+export const ServerFrames = {
+  ready: z.object({
+    type: z.literal("ready"),
+    userId: z.string(),
+    sessionId: z.string(),
+    conversations: z.array(z.object({ id: z.string(), lastSeq: z.number().int() })),
+    heartbeatMs: z.number().int(),
+  }).describe("Authenticated: the head of each of your conversations"),
+  ack: z.union([
+    z.object({
+      type: z.literal("ack"),
+      id: z.union([z.string(), z.number().int()]),
+      ok: z.literal(true),
+      message: z.record(z.string(), z.unknown()).optional()
+        .describe("message.send / message.edit: the stored message (the REST Message)"),
+      reactions: z.array(z.object({ emoji: z.string(), count: z.number().int(), me: z.boolean() }))
+        .optional().describe("reaction.add / reaction.remove: the message's reactions"),
+      serverTime: z.string().optional().describe("ping: the server's clock"),
+    }),
+    z.object({
+      type: z.literal("ack"),
+      id: z.union([z.string(), z.number().int()]),
+      ok: z.literal(false),
+      error: FrameError,
+    }),
+  ]).describe("The one answer to a client frame that carried an id"),
+  error: z.object({ type: z.literal("error"), error: FrameError })
+    .describe("A problem with a frame that had no id"),
+  event: z.object({
+    type: z.literal("event"),
+    event: z.string().describe("The event name (message.created, typing, presence…)"),
+    conversationId: z.string().optional(),
+    seq: z.number().int().optional().describe("Durable events only: their place in the log"),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: z.string().optional(),
+  }).describe("Something happened; durable events carry seq"),
+  gap: z.object({
+    type: z.literal("gap"),
+    conversationId: z.string(),
+    fromSeq: z.number().int(),
+    toSeq: z.number().int(),
+  }).describe("Too much was missed to replay: page through GET /v1/conversations/:id/events"),
+} as const;
+
 /** WebSocket close codes Parley uses (4000-4999 are application codes). */
 export const CloseCode = {
   /** Server restarting (graceful shutdown): reconnect and resume. */

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Iso, MediaRefSchema } from "./_schemas.ts";
+import { Iso, MediaSchema, NullableMediaRef } from "./_schemas.ts";
 import { BLOCKED_WORDS, MESSAGE_TTL_SECONDS, SLOW_MODE_SECONDS } from "../src/domain/types.ts";
 
 export const ReactionSchema = z.object({
@@ -16,7 +16,7 @@ export const MessageSchema = z.object({
   clientMsgId: z.string().nullable(),
   kind: z.enum(["text", "media", "system", "poll"]),
   text: z.string().optional(),
-  media: z.array(z.record(z.string(), z.unknown())),
+  media: z.array(MediaSchema),
   replyTo: z.string().optional(),
   mentions: z.array(z.string()),
   reactions: z.array(ReactionSchema),
@@ -97,7 +97,7 @@ export const ConversationSchema = z.object({
   type: z.enum(["direct", "group"]),
   name: z.string().nullable(),
   description: z.string().nullable(),
-  avatar: MediaRefSchema.nullable(),
+  avatar: NullableMediaRef,
   memberCount: z.number().int(),
   myRole: z.enum(["owner", "admin", "moderator", "member"]),
   lastMessage: MessageSchema.optional(),

@@ -18,19 +18,24 @@ export const ProblemSchema = z.object({
 const STATUS_TEXT: Record<number, string> = {
   400: "Invalid request (`validation_failed`, with field `errors`)",
   401: "Missing, invalid or revoked credentials (`unauthorized`)",
-  403: "Not allowed for your role (`forbidden`)",
+  403: "Not allowed (`forbidden`; or a safety code: `blocked`, `banned`, `muted`, `suspended`)",
   404: "Not found, or not visible to you (`not_found`)",
   409: "Conflicts with current state (`conflict`)",
   413: "Body too large (`payload_too_large`)",
   410: "No longer available (`gone`)",
   415: "Unsupported or mismatched media type (`unsupported_media_type`)",
   422: "The content is not allowed (`content_blocked`)",
-  429: "Rate limited (`rate_limited`, with `Retry-After`)",
+  429: "Rate limited (`rate_limited` or `slow_mode`, with `Retry-After`)",
+  500: "An unexpected error, logged and reported with the request id (`internal_error`)",
+  503: "A dependency is unavailable; retry later (`unavailable`)",
 };
 
-/** OpenAPI responses for the given error statuses, all problem+json. */
+/**
+ * OpenAPI responses for the given error statuses, all problem+json. Every operation may also
+ * answer 500 (`internal_error`), so it is always listed.
+ */
 export function problems(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, {
+  return Object.fromEntries([...new Set([...statuses, 500])].map((s) => [s, {
     description: STATUS_TEXT[s] ?? "Error",
     content: { "application/problem+json": { schema: ProblemSchema } },
   }]));

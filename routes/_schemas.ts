@@ -8,6 +8,9 @@ export const MediaRefSchema = z.object({
   thumbnailUrl: z.string().optional(),
 }).openapi("MediaRef");
 
+/** A media reference or `null` (as `anyOf`, which `null` satisfies, unlike a nullable `$ref`). */
+export const NullableMediaRef = z.union([MediaRefSchema, z.null()]);
+
 export const PrivacySchema = z.object({
   lastSeen: z.enum(["everyone", "contacts", "nobody"]),
   readReceipts: z.boolean().openapi({
@@ -63,3 +66,30 @@ export const SessionSchema = z.object({
   lastSeenAt: Iso,
   current: z.boolean(),
 }).openapi("Session");
+
+/** A media item: uploads, and each attachment of a message. */
+export const MediaSchema = z.object({
+  id: z.string(),
+  kind: z.enum(["image", "video", "audio", "document"]),
+  mime: z.string().openapi({ description: "Type of the file `url` serves (once ready)" }),
+  size: z.number().int().openapi({ description: "Bytes of the file `url` serves (once ready)" }),
+  filename: z.string(),
+  status: z.enum(["processing", "ready", "failed"]),
+  url: z.string().openapi({
+    description: "Signed, expiring download link (absolute when PUBLIC_URL is set, else " +
+      "relative to the API origin); no Authorization needed; supports Range",
+  }),
+  thumbnailUrl: z.string().optional(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  durationMs: z.number().int().optional(),
+  waveform: z.array(z.number()).optional().openapi({
+    description: "Audio: 64 loudness peaks in 0..1",
+  }),
+  pageCount: z.number().int().optional(),
+  animated: z.literal(true).optional().openapi({
+    description: "An animated GIF delivered as a silent MP4 to loop",
+  }),
+  failureReason: z.string().optional(),
+  createdAt: Iso,
+}).openapi("Media");

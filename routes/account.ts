@@ -24,6 +24,7 @@ export function accountRoutes(services: Services) {
     createRoute({
       method: "post",
       path: "/users/me/password",
+      operationId: "changePassword",
       tags: ["Accounts"],
       summary: "Change your password",
       description: "Every other session is revoked (its sockets close); this one stays signed " +
@@ -31,7 +32,7 @@ export function accountRoutes(services: Services) {
       security: bearer,
       middleware: [auth] as const,
       request: { body: jsonBody(PasswordChange) },
-      responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 429) },
+      responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 413, 415, 429) },
     }),
     async (c) => {
       await services.security.changePassword(
@@ -47,6 +48,7 @@ export function accountRoutes(services: Services) {
     createRoute({
       method: "delete",
       path: "/users/me",
+      operationId: "deleteAccount",
       tags: ["Accounts"],
       summary: "Erase your account and your data (GDPR art. 17)",
       description: "Revokes every session at once (sockets close with 4001), destroys your data " +
@@ -58,7 +60,7 @@ export function accountRoutes(services: Services) {
       security: bearer,
       middleware: [auth] as const,
       request: { body: jsonBody(Erasure) },
-      responses: { 204: { description: "Erased" }, ...problems(400, 401, 403, 429) },
+      responses: { 204: { description: "Erased" }, ...problems(400, 401, 403, 413, 415, 429) },
     }),
     async (c) => {
       await services.erasure.erase(c.get("actor"), c.req.valid("json").password, requestMeta(c));

@@ -60,6 +60,7 @@ export function adminRoutes(services: Services) {
     createRoute({
       method: "patch",
       path: "/admin/users/{id}",
+      operationId: "setUserRole",
       tags: ["Admin"],
       summary: "Change a user's global role",
       security: bearer,
@@ -70,7 +71,7 @@ export function adminRoutes(services: Services) {
       },
       responses: {
         200: jsonResponse(AdminUser, "Updated user"),
-        ...problems(400, 401, 403, 404),
+        ...problems(400, 401, 403, 404, 413, 415),
       },
     }),
     async (c) => {
@@ -91,6 +92,7 @@ export function adminRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/admin/audit",
+      operationId: "listAuditLog",
       tags: ["Admin"],
       summary: "The audit log, newest first",
       description: "Logins, password and role changes, session revocations, erasures: who, what, " +
@@ -133,6 +135,7 @@ export function adminRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/admin/metrics",
+      operationId: "getEngagementMetrics",
       tags: ["Admin"],
       summary: "Engagement per day: DAU/WAU/MAU, messages, media shared, registrations",
       description: "For each UTC day from `from` to `to` (inclusive, at most 366 days). The same " +

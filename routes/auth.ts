@@ -8,8 +8,15 @@ import { AuthResultSchema } from "./_schemas.ts";
 import type { Context } from "hono";
 
 const Register = z.strictObject({
-  username: z.string().max(64).openapi({ example: "alice" }),
-  password: z.string().max(1024).openapi({ example: "correct horse battery staple" }),
+  username: z.string().regex(
+    /^[A-Za-z0-9_.]{3,32}$/,
+    "must be 3-32 characters of a-z, 0-9, _ and .",
+  )
+    .openapi({ example: "alice", description: "Stored in lower case; unique" }),
+  password: z.string().min(8, "must be at least 8 characters").max(1024).openapi({
+    example: "correct horse battery staple",
+    description: "8 to 256 characters (Unicode code points); no composition rules",
+  }),
   displayName: z.string().max(256).optional(),
   deviceName: z.string().max(256).optional(),
 }).openapi("RegisterRequest");
@@ -52,10 +59,12 @@ export function authRoutes(services: Services) {
     createRoute({
       method: "post",
       path: "/auth/register",
+      operationId: "register",
       tags: ["Accounts"],
       summary: "Create an account and its first session",
+      security: [],
       request: { body: jsonBody(Register) },
-      responses: granting(201, "Account created", 400, 409, 429),
+      responses: granting(201, "Account created", 400, 409, 413, 415, 429, 503),
     }),
     async (c) => granted(c, await services.auth.register(c.req.valid("json"), requestMeta(c)), 201),
   );
@@ -64,12 +73,16 @@ export function authRoutes(services: Services) {
     createRoute({
       method: "post",
       path: "/auth/login",
+      operationId: "login",
       tags: ["Accounts"],
       summary: "Log in with username and password",
+      security: [],
       description: "Unknown user and wrong password give the same 401 in the same time. " +
-        "Repeated failures are rate limited per account and per address (429 with Retry-After).",
+        "Repeated failures are rate limited per account and per address (429 with Retry-After). " +
+        "A suspended account, with the right password, gets 403 `suspended`; 503 while the " +
+        "rate limiter's store is unreachable.",
       request: { body: jsonBody(Login) },
-      responses: granting(200, "Logged in", 400, 401, 429),
+      responses: granting(200, "Logged in", 400, 401, 403, 413, 415, 429, 503),
     }),
     async (c) => granted(c, await services.auth.login(c.req.valid("json"), requestMeta(c)), 200),
   );
@@ -78,13 +91,15 @@ export function authRoutes(services: Services) {
     createRoute({
       method: "post",
       path: "/auth/refresh",
+      operationId: "refreshToken",
       tags: ["Accounts"],
       summary: "Exchange a refresh token for a new pair",
+      security: [],
       description:
         "Refresh tokens rotate. Presenting one that was already used revokes the whole " +
         "session (401): somebody else has a copy.",
       request: { body: jsonBody(Refresh) },
-      responses: granting(200, "New tokens", 400, 401),
+      responses: granting(200, "New tokens", 400, 401, 413, 415),
     }),
     async (c) => {
       const { refreshToken } = c.req.valid("json");
@@ -96,6 +111,7 @@ export function authRoutes(services: Services) {
     createRoute({
       method: "post",
       path: "/auth/logout",
+      operationId: "logout",
       tags: ["Accounts"],
       summary: "Revoke the current session",
       description: "Its access token stops working on the next request and its WebSockets close.",

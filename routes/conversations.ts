@@ -39,7 +39,7 @@ const UpdateConversation = z.strictObject({
 
 const MyState = z.strictObject({
   muted: z.boolean().optional(),
-  mutedUntil: z.string().max(64).nullable().optional(),
+  mutedUntil: z.string().max(64).nullable().optional().openapi({ format: "date-time" }),
   archived: z.boolean().optional(),
 }).openapi("MyConversationState");
 
@@ -56,6 +56,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "post",
       path: "/conversations",
+      operationId: "createConversation",
       summary: "Open the direct conversation with a user, or create a group",
       description:
         "Direct: idempotent, 201 the first time and 200 after. Group: 201, you are the owner.",
@@ -63,7 +64,7 @@ export function conversationRoutes(services: Services) {
       responses: {
         201: jsonResponse(ConversationSchema, "Created"),
         200: jsonResponse(ConversationSchema, "The existing direct conversation"),
-        ...problems(400, 401),
+        ...problems(400, 401, 403, 413, 415),
       },
     }),
     async (c) => {
@@ -82,6 +83,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations",
+      operationId: "listConversations",
       summary: "Your conversations, most recent activity first",
       request: {
         query: PageQuery.extend({ archived: z.enum(["true", "false"]).default("false") }),
@@ -115,6 +117,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}",
+      operationId: "getConversation",
       summary: "One conversation",
       request: { params: ConvParams },
       responses: {
@@ -130,11 +133,12 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "patch",
       path: "/conversations/{id}",
+      operationId: "updateConversation",
       summary: "Change a group's name, description, avatar, settings or retention",
       request: { params: ConvParams, body: jsonBody(UpdateConversation) },
       responses: {
         200: jsonResponse(ConversationSchema, "The updated conversation"),
-        ...problems(400, 401, 403, 404),
+        ...problems(400, 401, 403, 404, 413, 415),
       },
     }),
     async (c) =>
@@ -146,6 +150,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "delete",
       path: "/conversations/{id}",
+      operationId: "deleteConversation",
       summary: "Delete a group (owner only)",
       request: { params: ConvParams },
       responses: { 204: { description: "Deleted" }, ...problems(401, 403, 404) },
@@ -161,11 +166,12 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "post",
       path: "/conversations/{id}/owner",
+      operationId: "transferOwnership",
       summary: "Transfer ownership (owner only); you become an admin",
       request: { params: ConvParams, body: jsonBody(z.strictObject({ userId: Id })) },
       responses: {
         200: jsonResponse(ConversationSchema, "The conversation"),
-        ...problems(400, 401, 403, 404),
+        ...problems(400, 401, 403, 404, 413, 415),
       },
     }),
     async (c) =>
@@ -184,6 +190,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/members",
+      operationId: "listMembers",
       summary: "Members in join order",
       request: { params: ConvParams, query: PageQuery },
       responses: {
@@ -206,6 +213,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "post",
       path: "/conversations/{id}/members",
+      operationId: "addMembers",
       summary: "Add members (moderator and up, or anyone when membersCanAddMembers)",
       description: "A user who blocks you cannot be added (403 `blocked`), nor a banned one (403 " +
         "`banned`). A user whose `privacy.groupAdds` does not admit you is invited instead: " +
@@ -219,7 +227,7 @@ export function conversationRoutes(services: Services) {
         201: jsonResponse(AddedSchema, "The members that were added"),
         202: jsonResponse(AddedSchema, "Some (or all) were invited rather than added"),
         200: jsonResponse(AddedSchema, "Everyone named was already a member (`members` is empty)"),
-        ...problems(400, 401, 403, 404, 409),
+        ...problems(400, 401, 403, 404, 409, 413, 415),
       },
     }),
     async (c) => {
@@ -237,6 +245,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "delete",
       path: "/conversations/{id}/members/{userId}",
+      operationId: "removeMember",
       summary: "Remove a member, or leave when it is you",
       request: { params: MemberParams },
       responses: { 204: { description: "Removed" }, ...problems(401, 403, 404) },
@@ -253,6 +262,7 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "patch",
       path: "/conversations/{id}/members/{userId}",
+      operationId: "updateMember",
       summary: "Change a member's role, or mute them for a while",
       description: "`role`: admins set up to moderator, the owner admin too. `mutedUntil` (a " +
         "time, or null to lift): moderators and up, on members ranked below; the member's " +
@@ -262,11 +272,14 @@ export function conversationRoutes(services: Services) {
         body: jsonBody(
           z.strictObject({
             role: z.enum(["owner", "admin", "moderator", "member"]).optional(),
-            mutedUntil: z.string().max(64).nullable().optional(),
+            mutedUntil: z.string().max(64).nullable().optional().openapi({ format: "date-time" }),
           }),
         ),
       },
-      responses: { 200: jsonResponse(MemberSchema, "The member"), ...problems(400, 401, 403, 404) },
+      responses: {
+        200: jsonResponse(MemberSchema, "The member"),
+        ...problems(400, 401, 403, 404, 413, 415),
+      },
     }),
     async (c) => {
       const p = c.req.valid("param");
@@ -289,11 +302,12 @@ export function conversationRoutes(services: Services) {
       ...base,
       method: "put",
       path: "/conversations/{id}/me",
+      operationId: "setMyConversationState",
       summary: "Your own state: muted (optionally until a time) and archived",
       request: { params: ConvParams, body: jsonBody(MyState) },
       responses: {
         200: jsonResponse(ConversationSchema, "The conversation"),
-        ...problems(400, 401, 404),
+        ...problems(400, 401, 404, 413, 415),
       },
     }),
     async (c) =>

@@ -27,6 +27,7 @@ export function draftRoutes(services: Services) {
       ...base,
       method: "put",
       path,
+      operationId: "saveDraft",
       summary: "Save your draft (of the conversation, or of a thread with threadId)",
       description: "Kept encrypted. Your other devices get a `draft.updated` user event " +
         "(`{conversationId, threadId?, text, updatedAt}`; `deleted: true` once discarded).",
@@ -41,7 +42,7 @@ export function draftRoutes(services: Services) {
       },
       responses: {
         200: jsonResponse(z.object({ draft: DraftSchema }), "Saved"),
-        ...problems(400, 401, 404),
+        ...problems(400, 401, 404, 413, 415),
       },
     }),
     async (c) => {
@@ -55,6 +56,7 @@ export function draftRoutes(services: Services) {
       ...base,
       method: "get",
       path,
+      operationId: "getDraft",
       summary: "Your draft (404 when there is none)",
       request: { params: Params, query: ThreadQuery },
       responses: {
@@ -74,6 +76,7 @@ export function draftRoutes(services: Services) {
       ...base,
       method: "delete",
       path,
+      operationId: "deleteDraft",
       summary: "Discard your draft (idempotent)",
       request: { params: Params, query: ThreadQuery },
       responses: { 204: { description: "Discarded" }, ...problems(400, 401, 404) },

@@ -29,6 +29,7 @@ export function exportRoutes(services: Services) {
     createRoute({
       method: "post",
       path: "/users/me/export",
+      operationId: "requestExport",
       tags: ["Privacy"],
       summary: "Export your data",
       description: "Starts building one zip of your profile, sessions, conversations and " +
@@ -47,6 +48,7 @@ export function exportRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/users/me/export/{id}",
+      operationId: "getExport",
       tags: ["Privacy"],
       summary: "One of your exports, with a fresh download link once ready",
       security: bearer,
@@ -61,8 +63,10 @@ export function exportRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/exports/{id}/archive",
+      operationId: "downloadExport",
       tags: ["Privacy"],
       summary: "Download an export (signed link)",
+      security: [],
       description: "No Authorization: the `exp` and `sig` of the export's `url`. Streams the " +
         "zip (`application/zip`, attachment); supports one `Range`. 403 for a bad or expired " +
         "link, 404 once the export expired. Audited as `data_export.downloaded`.",

@@ -7,33 +7,7 @@ import { serveDownload } from "./_download.ts";
 import { requireAuth } from "./_middleware.ts";
 import { multipartFile } from "./_multipart.ts";
 import { bearer, jsonResponse, problems, router } from "./_openapi.ts";
-import { Iso } from "./_schemas.ts";
-
-export const MediaSchema = z.object({
-  id: z.string(),
-  kind: z.enum(["image", "video", "audio", "document"]),
-  mime: z.string().openapi({ description: "Type of the file `url` serves (once ready)" }),
-  size: z.number().int().openapi({ description: "Bytes of the file `url` serves (once ready)" }),
-  filename: z.string(),
-  status: z.enum(["processing", "ready", "failed"]),
-  url: z.string().openapi({
-    description: "Signed, expiring download link (absolute when PUBLIC_URL is set, else " +
-      "relative to the API origin); no Authorization needed; supports Range",
-  }),
-  thumbnailUrl: z.string().optional(),
-  width: z.number().int().optional(),
-  height: z.number().int().optional(),
-  durationMs: z.number().int().optional(),
-  waveform: z.array(z.number()).optional().openapi({
-    description: "Audio: 64 loudness peaks in 0..1",
-  }),
-  pageCount: z.number().int().optional(),
-  animated: z.literal(true).optional().openapi({
-    description: "An animated GIF delivered as a silent MP4 to loop",
-  }),
-  failureReason: z.string().optional(),
-  createdAt: Iso,
-}).openapi("Media");
+import { MediaSchema } from "./_schemas.ts";
 
 const UPLOAD_DESCRIPTION =
   "Multipart with a `file` field, or the raw bytes with their `Content-Type` and `?filename=`. " +
@@ -55,6 +29,7 @@ export function mediaRoutes(services: Services) {
   r.openAPIRegistry.registerPath({
     method: "post",
     path: "/media",
+    operationId: "uploadMedia",
     tags: ["Media"],
     summary: "Upload a file",
     description: UPLOAD_DESCRIPTION,
@@ -93,6 +68,7 @@ export function mediaRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/media/{id}",
+      operationId: "getMedia",
       tags: ["Media"],
       summary: "A media item with fresh signed links",
       description: "For its uploader, members of a conversation where a message carries it, and " +
@@ -110,8 +86,10 @@ export function mediaRoutes(services: Services) {
       createRoute({
         method: "get",
         path: `/media/{id}/${LINK_PATHS[variant]}`,
+        operationId: variant === "main" ? "downloadMedia" : "downloadMediaThumbnail",
         tags: ["Media"],
         summary: variant === "main" ? "Download (signed link)" : "Thumbnail (signed link)",
+        security: [],
         description: "No Authorization: the `exp` and `sig` of a link from a media object. " +
           "Supports one `Range` (206, 416 when unsatisfiable). 403 for a bad or expired link.",
         request: { params: z.object({ id: z.string().max(64) }), query: LinkQuery },

@@ -14,6 +14,7 @@ export function mentionRoutes(services: Services) {
       middleware: [requireAuth(services.auth)],
       method: "get",
       path: "/users/me/mentions",
+      operationId: "listMentions",
       summary: "Messages that mention you (by name or @all), newest first",
       description: "Across the conversations you are a member of; your own messages are left out.",
       request: { query: PageQuery },

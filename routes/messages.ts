@@ -26,6 +26,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "post",
       path: "/conversations/{id}/messages",
+      operationId: "sendMessage",
       summary: "Send a message (idempotent on clientMsgId)",
       description:
         "201 with the stored message; a retry with the same clientMsgId returns the SAME " +
@@ -34,7 +35,7 @@ export function messageRoutes(services: Services) {
       responses: {
         201: jsonResponse(z.object({ message: MessageSchema }), "Stored"),
         200: jsonResponse(z.object({ message: MessageSchema }), "Already stored (retry)"),
-        ...problems(400, 401, 403, 404, 409, 429),
+        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429),
       },
     }),
     async (c) => {
@@ -52,6 +53,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/messages",
+      operationId: "listMessages",
       summary: "History, always in ascending seq order",
       description:
         "`before`: the newest `limit` messages below SEQ; `after`: the oldest above SEQ; " +
@@ -86,6 +88,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "patch",
       path: "/conversations/{id}/messages/{messageId}",
+      operationId: "editMessage",
       summary: "Edit your own message",
       request: {
         params: MessageParams,
@@ -95,7 +98,7 @@ export function messageRoutes(services: Services) {
       },
       responses: {
         200: jsonResponse(MessageSchema, "The edited message"),
-        ...problems(400, 401, 403, 404, 409),
+        ...problems(400, 401, 403, 404, 409, 413, 415, 422),
       },
     }),
     async (c) => {
@@ -110,6 +113,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "delete",
       path: "/conversations/{id}/messages/{messageId}",
+      operationId: "deleteMessage",
       summary: "Delete a message for you (default) or for everyone",
       request: {
         params: MessageParams,
@@ -130,6 +134,7 @@ export function messageRoutes(services: Services) {
         ...base,
         method,
         path: "/conversations/{id}/messages/{messageId}/reactions/{emoji}",
+        operationId: method === "put" ? "addReaction" : "removeReaction",
         summary: method === "put"
           ? "Add your reaction (idempotent)"
           : "Remove your reaction (idempotent)",
@@ -162,6 +167,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/messages/{messageId}/edits",
+      operationId: "listEditHistory",
       summary: "A message's edit history",
       description: "For members. `edits` are the texts the message's edits set, oldest first, " +
         "each with when (the last is the current text); `original` is the text as first sent. " +
@@ -191,6 +197,7 @@ export function messageRoutes(services: Services) {
         ...base,
         method: "post",
         path: `/conversations/{id}/${kind}`,
+        operationId: kind === "read" ? "markRead" : "markDelivered",
         summary: kind === "read"
           ? "Move your read marker (monotonic)"
           : "Move your delivered marker (monotonic)",
@@ -200,7 +207,7 @@ export function messageRoutes(services: Services) {
           params: ConvParams,
           body: jsonBody(z.strictObject({ seq: z.number().int().min(0) })),
         },
-        responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404) },
+        responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404, 413, 415) },
       }),
       async (c) => {
         await services.receipts.mark(
@@ -219,6 +226,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/messages/{messageId}/receipts",
+      operationId: "listReceipts",
       summary: "When each member received and read a message",
       request: { params: MessageParams },
       responses: {
@@ -246,6 +254,7 @@ export function messageRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/events",
+      operationId: "listEvents",
       summary: "Durable events after a seq, in order (catch-up)",
       description: "`event` and `data` are exactly what the WebSocket `event` frame carries.",
       request: {

@@ -4,7 +4,12 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
-import { notFound, payloadTooLarge, unavailable } from "../src/domain/errors.ts";
+import {
+  notFound,
+  payloadTooLarge,
+  unavailable,
+  unsupportedMediaType,
+} from "../src/domain/errors.ts";
 import type { Logger } from "../src/observability/logger.ts";
 import type { MetricsRegistry } from "../src/observability/metrics.ts";
 import type { ErrorReporter } from "../src/observability/sentry.ts";
@@ -29,23 +34,18 @@ import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
 import { userRoutes } from "./users.ts";
 
 /**
- * Treats a body sent without a content type, or as `text/plain` (what `fetch` sends for a string
- * body), as JSON. Safe because credentials are bearer tokens, never cookies, so no cross-site
- * "simple request" can act for a user.
+ * JSON routes take only JSON: a body of any other type (`text/plain`, a form, none named) is 415
+ * before anything reads it. So a cross-origin "simple request" (which may carry `text/plain` without
+ * a CORS preflight) never reaches a route, whatever `CORS_ORIGINS` allows.
  */
-function assumeJson(req: { raw: Request }): void {
-  const type = req.raw.headers.get("content-type");
-  if (req.raw.body === null || (type && !/^text\/plain\b/i.test(type))) return;
-  const headers = new Headers(req.raw.headers);
-  headers.set("content-type", "application/json");
-  // Built from parts: `new Request(original)` would read the original's `signal`, which Deno treats
-  // as opting into aborting it after every response.
-  req.raw = new Request(req.raw.url, {
-    method: req.raw.method,
-    headers,
-    body: req.raw.body,
-    duplex: "half",
-  } as RequestInit);
+function requireJsonBody(req: Request): void {
+  // A request without a body (the server may still give it an empty stream) needs no type.
+  const length = req.headers.get("content-length");
+  if (req.body === null || (!req.headers.has("transfer-encoding") && !Number(length))) return;
+  const type = req.headers.get("content-type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw unsupportedMediaType("Send the body as application/json");
+  }
 }
 
 /** Everything the HTTP edge needs from the composition root. */
@@ -117,7 +117,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
   });
   app.use("/v1/*", async (c, next) => {
     if (ctx.unlimitedBodies?.(c.req.path, c.req.method)) return await next();
-    assumeJson(c.req);
+    requireJsonBody(c.req.raw);
     return await limit(c, next);
   });
 

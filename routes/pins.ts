@@ -26,6 +26,7 @@ export function pinRoutes(services: Services) {
         ...base,
         method,
         path: "/conversations/{id}/pins/{messageId}",
+        operationId: method === "put" ? "pinMessage" : "unpinMessage",
         summary: method === "put" ? "Pin a message" : "Unpin a message",
         description: "Moderators and up in groups, either member in a direct conversation. " +
           "Idempotent. A change is the durable event `pin.updated {messageId, pinned, by}` with a " +
@@ -50,6 +51,7 @@ export function pinRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/pins",
+      operationId: "listPins",
       summary: "The pinned messages, newest pin first",
       request: { params: z.object({ id: Id }) },
       responses: {

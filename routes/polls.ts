@@ -17,6 +17,7 @@ export function pollRoutes(services: Services) {
       middleware: [requireAuth(services.auth)],
       method: "put",
       path: "/conversations/{id}/messages/{messageId}/votes",
+      operationId: "vote",
       summary: "Vote on a poll (replaces your votes; an empty list withdraws them)",
       description:
         "One option unless the poll is `multiple`; 409 once it is closed. A change is a " +
@@ -30,7 +31,7 @@ export function pollRoutes(services: Services) {
       },
       responses: {
         200: jsonResponse(z.object({ message: MessageSchema }), "The poll after the vote"),
-        ...problems(400, 401, 404, 409),
+        ...problems(400, 401, 404, 409, 413, 415),
       },
     }),
     async (c) => {

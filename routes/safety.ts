@@ -11,7 +11,7 @@ import {
   router,
 } from "./_openapi.ts";
 import { ConversationSchema } from "./_message_schemas.ts";
-import { Iso, MediaRefSchema } from "./_schemas.ts";
+import { Iso, NullableMediaRef } from "./_schemas.ts";
 
 const Id = z.string().max(64);
 const Reason = z.string().max(4000);
@@ -21,7 +21,7 @@ const GroupPreview = z.object({
   id: z.string(),
   name: z.string().nullable(),
   description: z.string().optional(),
-  avatar: MediaRefSchema.nullable(),
+  avatar: NullableMediaRef,
   memberCount: z.number().int(),
 }).openapi("GroupPreview");
 
@@ -101,6 +101,7 @@ export function safetyRoutes(services: Services) {
         tags: ["Users"],
         method,
         path: "/users/me/blocks/{userId}",
+        operationId: method === "put" ? "blockUser" : "unblockUser",
         summary: method === "put" ? "Block a user" : "Unblock a user",
         description: "Idempotent. A user you block cannot open or write to a direct " +
           "conversation with you nor add you to groups (403 `blocked`), sees your profile " +
@@ -123,6 +124,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Users"],
       method: "get",
       path: "/users/me/blocks",
+      operationId: "listBlocks",
       summary: "The users you block, newest first",
       responses: {
         200: jsonResponse(
@@ -142,6 +144,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "get",
       path: "/invitations",
+      operationId: "listInvitations",
       summary: "Your pending group invitations, newest first",
       responses: {
         200: jsonResponse(z.object({ invitations: z.array(InvitationSchema) }), "Invitations"),
@@ -156,6 +159,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "post",
       path: "/invitations/{id}/accept",
+      operationId: "acceptInvitation",
       summary: "Accept an invitation: you join the group",
       request: { params: z.object({ id: Id }) },
       responses: {
@@ -174,6 +178,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "post",
       path: "/invitations/{id}/decline",
+      operationId: "declineInvitation",
       summary: "Decline an invitation",
       request: { params: z.object({ id: Id }) },
       responses: { 204: { description: "Declined" }, ...problems(401, 404) },
@@ -191,6 +196,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Moderation"],
       method: "post",
       path: "/reports",
+      operationId: "createReport",
       summary: "Report a message or a user",
       description: "A message (`conversationId` + `messageId`, one you can see: 404 otherwise) " +
         "and/or a user. A copy of the message is kept for the site admins even if it is later " +
@@ -214,7 +220,7 @@ export function safetyRoutes(services: Services) {
           }),
           "Filed",
         ),
-        ...problems(400, 401, 404),
+        ...problems(400, 401, 404, 413, 415),
       },
     }),
     async (c) => c.json(await services.reports.file(c.get("actor"), c.req.valid("json")), 201),
@@ -224,6 +230,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "get",
       path: "/admin/reports",
+      operationId: "listReports",
       summary: "Reports, newest first, with their evidence",
       request: {
         query: PageQuery.extend({ status: z.enum(["open", "resolved"]).default("open") }),
@@ -243,6 +250,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "patch",
       path: "/admin/reports/{id}",
+      operationId: "updateReport",
       summary: "Resolve (or reopen) a report",
       request: {
         params: z.object({ id: Id }),
@@ -251,7 +259,10 @@ export function safetyRoutes(services: Services) {
           resolution: Reason.nullable().optional(),
         })),
       },
-      responses: { 200: jsonResponse(ReportSchema, "The report"), ...problems(400, 401, 403, 404) },
+      responses: {
+        200: jsonResponse(ReportSchema, "The report"),
+        ...problems(400, 401, 403, 404, 413, 415),
+      },
     }),
     async (c) =>
       c.json(
@@ -270,6 +281,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "post",
       path: "/admin/users/{id}/suspend",
+      operationId: "suspendUser",
       summary: "Suspend an account",
       description: "Revokes every session (sockets close on every instance) and makes login " +
         "answer 403 `suspended` until `until` (or until lifted). Audited.",
@@ -287,7 +299,7 @@ export function safetyRoutes(services: Services) {
           }),
           "Suspended",
         ),
-        ...problems(400, 401, 403, 404),
+        ...problems(400, 401, 403, 404, 413, 415),
       },
     }),
     async (c) =>
@@ -306,6 +318,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "post",
       path: "/admin/users/{id}/unsuspend",
+      operationId: "unsuspendUser",
       summary: "Lift a suspension",
       request: { params: z.object({ id: Id }) },
       responses: { 204: { description: "Lifted" }, ...problems(401, 403, 404) },
@@ -324,6 +337,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "delete",
       path: "/admin/conversations/{id}/messages/{messageId}",
+      operationId: "removeMessageAsAdmin",
       summary: "Remove any message for everyone",
       request: { params: z.object({ id: Id, messageId: Id }) },
       responses: { 204: { description: "Removed" }, ...problems(401, 403, 404) },
@@ -344,6 +358,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "get",
       path: "/admin/blocked-words",
+      operationId: "getBlockedWords",
       summary: "The site's blocked words",
       responses: {
         200: jsonResponse(z.object({ words: z.array(z.string()) }), "Words"),
@@ -357,6 +372,7 @@ export function safetyRoutes(services: Services) {
       ...admin,
       method: "put",
       path: "/admin/blocked-words",
+      operationId: "setBlockedWords",
       summary: "Replace the site's blocked words",
       description: "A message anywhere containing one (case- and accent-insensitive, whole " +
         "words; a phrase as consecutive words) is refused with 422 `content_blocked`.",
@@ -365,7 +381,7 @@ export function safetyRoutes(services: Services) {
       },
       responses: {
         200: jsonResponse(z.object({ words: z.array(z.string()) }), "Words"),
-        ...problems(400, 401, 403),
+        ...problems(400, 401, 403, 413, 415),
       },
     }),
     async (c) =>
@@ -386,6 +402,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Moderation"],
       method: "put",
       path: "/conversations/{id}/bans/{userId}",
+      operationId: "banUser",
       summary: "Ban a user from a group",
       description: "Moderators and up, on users ranked below them. Removes them if they are a " +
         "member; until `until` (or until lifted) no add, invite link, invitation or public " +
@@ -396,7 +413,10 @@ export function safetyRoutes(services: Services) {
           z.strictObject({ reason: Reason.optional(), until: Time.nullable().optional() }),
         ),
       },
-      responses: { 200: jsonResponse(BanSchema, "Banned"), ...problems(400, 401, 403, 404) },
+      responses: {
+        200: jsonResponse(BanSchema, "Banned"),
+        ...problems(400, 401, 403, 404, 413, 415),
+      },
     }),
     async (c) => {
       const p = c.req.valid("param");
@@ -410,6 +430,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Moderation"],
       method: "delete",
       path: "/conversations/{id}/bans/{userId}",
+      operationId: "unbanUser",
       summary: "Lift a ban",
       request: { params: BanParams },
       responses: { 204: { description: "Lifted" }, ...problems(401, 403, 404) },
@@ -426,6 +447,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Moderation"],
       method: "get",
       path: "/conversations/{id}/bans",
+      operationId: "listBans",
       summary: "The group's bans in force (moderators and up)",
       request: { params: z.object({ id: Id }) },
       responses: {
@@ -446,6 +468,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "post",
       path: "/conversations/{id}/invites",
+      operationId: "createInviteLink",
       summary: "Create an invite link",
       description: "Admins and up, or any member when `settings.membersCanAddMembers`.",
       request: {
@@ -457,7 +480,7 @@ export function safetyRoutes(services: Services) {
       },
       responses: {
         201: jsonResponse(InviteLinkSchema, "Created"),
-        ...problems(400, 401, 403, 404),
+        ...problems(400, 401, 403, 404, 413, 415),
       },
     }),
     async (c) =>
@@ -476,6 +499,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "get",
       path: "/conversations/{id}/invites",
+      operationId: "listInviteLinks",
       summary: "The group's invite links (not revoked), newest first",
       request: { params: z.object({ id: Id }) },
       responses: {
@@ -494,6 +518,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "delete",
       path: "/conversations/{id}/invites/{code}",
+      operationId: "revokeInviteLink",
       summary: "Revoke an invite link",
       request: { params: z.object({ id: Id, code: Id }) },
       responses: { 204: { description: "Revoked" }, ...problems(401, 403, 404) },
@@ -510,6 +535,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "get",
       path: "/invites/{code}",
+      operationId: "previewInvite",
       summary: "Preview the group of an invite link",
       request: { params: z.object({ code: Id }) },
       responses: {
@@ -525,6 +551,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "post",
       path: "/invites/{code}/join",
+      operationId: "joinByInvite",
       summary: "Join the group of an invite link",
       description: "410 `gone` once the link expired, was used up or revoked; 403 `banned`. " +
         "A member already gets the group without using the link.",
@@ -545,6 +572,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "get",
       path: "/conversations/discover",
+      operationId: "discoverGroups",
       summary: "Public groups whose name contains q, by name",
       request: { query: PageQuery.extend({ q: z.string().max(64).optional() }) },
       responses: {
@@ -563,6 +591,7 @@ export function safetyRoutes(services: Services) {
       tags: ["Conversations"],
       method: "post",
       path: "/conversations/{id}/join",
+      operationId: "joinPublicGroup",
       summary: "Join a public group",
       request: { params: z.object({ id: Id }) },
       responses: {

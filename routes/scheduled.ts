@@ -47,6 +47,7 @@ export function scheduledRoutes(services: Services) {
       ...base,
       method: "post",
       path: "/conversations/{id}/scheduled",
+      operationId: "scheduleMessage",
       summary: "Schedule a message",
       description:
         "Sent at `sendAt` (in the future, at most a year ahead) as an ordinary message " +
@@ -57,7 +58,7 @@ export function scheduledRoutes(services: Services) {
       responses: {
         201: jsonResponse(One, "Scheduled"),
         200: jsonResponse(One, "Already scheduled under this clientMsgId"),
-        ...problems(400, 401, 404, 409),
+        ...problems(400, 401, 404, 409, 413, 415),
       },
     }),
     async (c) => {
@@ -75,6 +76,7 @@ export function scheduledRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/users/me/scheduled",
+      operationId: "listScheduled",
       summary: "Your scheduled messages, soonest first (failed ones included)",
       request: { query: PageQuery },
       responses: {
@@ -93,10 +95,14 @@ export function scheduledRoutes(services: Services) {
       ...base,
       method: "patch",
       path: "/scheduled/{id}",
+      operationId: "updateScheduled",
       summary: "Change a scheduled message before it is sent",
       description: "409 while it is being sent, or once it failed.",
       request: { params: IdParam, body: jsonBody(SchedulePatch) },
-      responses: { 200: jsonResponse(One, "Changed"), ...problems(400, 401, 404, 409) },
+      responses: {
+        200: jsonResponse(One, "Changed"),
+        ...problems(400, 401, 404, 409, 413, 415),
+      },
     }),
     async (c) => {
       const scheduled = await svc.update(
@@ -113,6 +119,7 @@ export function scheduledRoutes(services: Services) {
       ...base,
       method: "delete",
       path: "/scheduled/{id}",
+      operationId: "cancelScheduled",
       summary: "Cancel a scheduled message (or dismiss a failed one)",
       description: "409 while it is being sent.",
       request: { params: IdParam },

@@ -13,6 +13,7 @@ export function sessionRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/sessions",
+      operationId: "listSessions",
       tags: ["Accounts"],
       summary: "List your live sessions",
       security: bearer,
@@ -40,6 +41,7 @@ export function sessionRoutes(services: Services) {
     createRoute({
       method: "delete",
       path: "/sessions/{id}",
+      operationId: "revokeSession",
       tags: ["Accounts"],
       summary: "Revoke one of your sessions",
       security: bearer,

@@ -1,18 +1,32 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../src/config.ts";
 import { unauthorized } from "../src/domain/errors.ts";
 import type { MetricsRegistry } from "../src/observability/metrics.ts";
 import type { AppEnv } from "./_env.ts";
 import { PROBLEM_CODES } from "./_problem.ts";
+import { mountDocs, toPostmanCollection } from "./_docs.ts";
+import { asyncApiDocument } from "../realtime/asyncapi.ts";
 
 /** What `/readyz` checks, with a name for each dependency. */
 export type ReadinessCheck = { name: string; check: () => Promise<void> };
 
-const DOCS_CSP =
-  "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; " +
-  "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; " +
-  "connect-src 'self'; frame-ancestors 'none'";
+/** The tags operations are grouped under, in the order the reference shows them. */
+export const API_TAGS = [
+  {
+    name: "Accounts",
+    description: "Registration, login, token refresh, logout, sessions and your password",
+  },
+  { name: "Users", description: "Profiles, search, privacy settings and blocks" },
+  { name: "Conversations", description: "Direct conversations and groups, members, invitations" },
+  {
+    name: "Messages",
+    description: "Sending, history, threads, reactions, receipts, pins, polls and events",
+  },
+  { name: "Media", description: "Uploads, processing and signed download links" },
+  { name: "Moderation", description: "Reports, bans and group safety" },
+  { name: "Privacy", description: "Your data export and account erasure" },
+  { name: "Admin", description: "Site administration (administrators only)" },
+];
 
 /**
  * Operational routes: liveness, readiness, Prometheus metrics, the OpenAPI document, Swagger UI,
@@ -68,10 +82,17 @@ export function mountSystemRoutes(
       title: "Parley API",
       version: "1.0.0",
       description: "REST interface of Parley. Errors are RFC 9457 problem details " +
-        "(application/problem+json) with a stable `code`; see /docs/problems. The WebSocket " +
-        "protocol at /v1/ws is described in docs/PROTOCOL.md.",
+        "(application/problem+json) with a stable `code`; see /docs/problems. JSON routes take " +
+        "only `application/json` bodies (415 otherwise). The WebSocket protocol at /v1/ws is " +
+        "described by the AsyncAPI document at /asyncapi.json and in docs/PROTOCOL.md.",
+      license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
+      contact: { name: "Parley maintainers" },
     },
-    servers: ctx.config.publicUrl ? [{ url: ctx.config.publicUrl }] : undefined,
+    servers: [{
+      url: ctx.config.publicUrl ?? "/",
+      description: ctx.config.publicUrl ? "This deployment" : "The server this document came from",
+    }],
+    tags: API_TAGS,
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -79,10 +100,23 @@ export function mountSystemRoutes(
     bearerFormat: "JWT",
   });
 
-  app.get("/docs", async (c, next) => {
-    await next();
-    c.res.headers.set("content-security-policy", DOCS_CSP);
-  }, swaggerUI({ url: "/openapi.json", title: "Parley API" }));
+  mountDocs(app);
+
+  app.get("/asyncapi.json", (c) => {
+    const url = new URL(ctx.config.publicUrl ?? c.req.url);
+    return c.json(asyncApiDocument({ host: url.host, secure: url.protocol === "https:" }));
+  });
+
+  let postman: Promise<unknown> | undefined;
+  app.get("/docs/postman.json", async (c) => {
+    // Converted once per instance, on first request, from this instance's own document.
+    postman ??= fetch(new URL("/openapi.json", c.req.url)).then((r) => r.text()).then(
+      toPostmanCollection,
+    );
+    postman.catch(() => postman = undefined);
+    c.header("content-disposition", 'attachment; filename="parley.postman_collection.json"');
+    return c.json(await postman);
+  });
 
   app.get("/docs/problems", (c) => {
     const rows = Object.entries(PROBLEM_CODES).map(([code, text]) =>

@@ -33,6 +33,7 @@ export function threadRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/threads/{rootId}/messages",
+      operationId: "listThreadReplies",
       summary: "A thread's replies, always in ascending seq order, with its root",
       description:
         "Paged like the history: `before` the newest `limit` replies below SEQ, `after` the " +
@@ -69,6 +70,7 @@ export function threadRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/conversations/{id}/threads",
+      operationId: "listThreads",
       summary: "The conversation's threads, latest reply first",
       description: "Each with its root (carrying `thread`), reply count and your unread count.",
       request: { params: z.object({ id: Id }), query: PageQuery },
@@ -86,6 +88,7 @@ export function threadRoutes(services: Services) {
       ...base,
       method: "post",
       path: "/conversations/{id}/threads/{rootId}/read",
+      operationId: "markThreadRead",
       summary: "Move your read marker in a thread (monotonic)",
       description: "A lower seq than the current marker is ignored; a move reaches your other " +
         "devices as the user event `thread.read {conversationId, rootId, seq}`.",
@@ -93,7 +96,7 @@ export function threadRoutes(services: Services) {
         params: ThreadParams,
         body: jsonBody(z.strictObject({ seq: z.number().int().min(0) })),
       },
-      responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404) },
+      responses: { 204: { description: "Recorded" }, ...problems(400, 401, 404, 413, 415) },
     }),
     async (c) => {
       const p = c.req.valid("param");
@@ -107,6 +110,7 @@ export function threadRoutes(services: Services) {
       ...base,
       method: "get",
       path: "/users/me/threads",
+      operationId: "listFollowedThreads",
       summary: "The threads you follow, latest reply first",
       description: "Threads you replied in, were mentioned in, or whose root you wrote, in " +
         "conversations you are a member of.",

@@ -22,6 +22,7 @@ export function userRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/users/me",
+      operationId: "getMe",
       tags: ["Users"],
       summary: "Your profile",
       security: bearer,
@@ -35,6 +36,7 @@ export function userRoutes(services: Services) {
     createRoute({
       method: "patch",
       path: "/users/me",
+      operationId: "updateMe",
       tags: ["Users"],
       summary: "Update your profile, presence or privacy",
       security: bearer,
@@ -42,7 +44,7 @@ export function userRoutes(services: Services) {
       request: { body: jsonBody(ProfilePatch) },
       responses: {
         200: jsonResponse(MeSchema, "Updated profile"),
-        ...problems(400, 401, 409),
+        ...problems(400, 401, 409, 413, 415),
       },
     }),
     async (c) => c.json(await services.users.updateMe(c.get("actor"), c.req.valid("json")), 200),
@@ -52,6 +54,7 @@ export function userRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/users",
+      operationId: "searchUsers",
       tags: ["Users"],
       summary: "Find users whose username or display name starts with a prefix",
       security: bearer,
@@ -78,6 +81,7 @@ export function userRoutes(services: Services) {
     createRoute({
       method: "get",
       path: "/users/{id}",
+      operationId: "getUser",
       tags: ["Users"],
       summary: "A user's public profile",
       description:
@@ -86,7 +90,10 @@ export function userRoutes(services: Services) {
       security: bearer,
       middleware: [auth] as const,
       request: { params: z.object({ id: z.string().max(64) }) },
-      responses: { 200: jsonResponse(PublicUserSchema, "Public profile"), ...problems(401, 404) },
+      responses: {
+        200: jsonResponse(PublicUserSchema, "Public profile"),
+        ...problems(400, 401, 404),
+      },
     }),
     async (c) =>
       c.json(await services.users.get(c.get("actor").userId, c.req.valid("param").id), 200),

@@ -3,12 +3,15 @@
 // fixtures). On a fresh Debian machine where we are root, installs them with apt; otherwise says
 // exactly what to install.
 
-const TOOLS: Array<{ bin: string; args: string[]; pkg: string }> = [
-  { bin: "redis-server", args: ["--version"], pkg: "redis-server" },
-  { bin: "ffmpeg", args: ["-version"], pkg: "ffmpeg" },
-  { bin: "ffprobe", args: ["-version"], pkg: "ffmpeg" },
-  { bin: "heif-enc", args: ["-h"], pkg: "libheif-examples" },
-];
+const TOOLS: Array<{ bin: string; args: string[]; pkg: string }> = Deno.args.includes("--e2e")
+  // `deno task e2e`: the browser tests drive Debian's Chromium.
+  ? [{ bin: "chromium", args: ["--version"], pkg: "chromium" }]
+  : [
+    { bin: "redis-server", args: ["--version"], pkg: "redis-server" },
+    { bin: "ffmpeg", args: ["-version"], pkg: "ffmpeg" },
+    { bin: "ffprobe", args: ["-version"], pkg: "ffmpeg" },
+    { bin: "heif-enc", args: ["-h"], pkg: "libheif-examples" },
+  ];
 
 async function has(bin: string, args: string[]): Promise<boolean> {
   try {
@@ -43,12 +46,13 @@ if (missing.length > 0) {
     console.error(
       `tests/prepare: missing ${missing.map((t) => t.bin).join(", ")}. Install them first, e.g.\n` +
         `  sudo apt-get install -y ${pkgs.join(" ")}   (Debian/Ubuntu)\n` +
-        `  brew install redis ffmpeg libheif          (macOS)`,
+        `  brew install redis ffmpeg libheif          (macOS)\n` +
+        "(browser tests only: without Chromium they skip, saying so)",
     );
     Deno.exit(1);
   }
 }
-if (!Deno.env.get("MONGODB_URI")) {
+if (!Deno.env.get("MONGODB_URI") && !Deno.args.includes("--e2e")) {
   console.log(
     "tests/prepare: MONGODB_URI is not set, so the MongoDB store contract run will be skipped",
   );

@@ -147,9 +147,9 @@ async function parseJwtKeys(raw: string, name: string): Promise<JwtKey[]> {
       keys.push({
         kid: jwk.kid,
         privateKey: typeof jwk.d === "string"
-          ? await jose.importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA") as CryptoKey
+          ? asymmetric(await jose.importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA"))
           : undefined,
-        publicKey: await jose.importJWK({ ...pub, alg: "EdDSA" }, "EdDSA") as CryptoKey,
+        publicKey: asymmetric(await jose.importJWK({ ...pub, alg: "EdDSA" }, "EdDSA")),
         publicJwk: { kty: pub.kty, crv: pub.crv, x: pub.x, kid: pub.kid, alg: "EdDSA", use: "sig" },
       });
     } catch {
@@ -200,4 +200,10 @@ function parseSecret(raw: string, name: string): Uint8Array {
     throw new ConfigError(`invalid configuration: ${name}: too weak, use 32 random bytes`);
   }
   return bytes;
+}
+
+/** An imported OKP key is a CryptoKey (only an `oct` JWK imports as bytes). */
+function asymmetric(key: Awaited<ReturnType<typeof jose.importJWK>>): CryptoKey {
+  if (key instanceof Uint8Array) throw new Error("expected an asymmetric key");
+  return key as CryptoKey;
 }

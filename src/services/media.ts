@@ -17,24 +17,7 @@ import type { MediaCatalog, MediaView } from "./render.ts";
 import type { AvatarResolver, MediaRef } from "./users.ts";
 
 /** A media item as clients see it: links are signed when the view is made. */
-export type MediaItemView = {
-  id: string;
-  kind: MediaKind;
-  mime: string;
-  size: number;
-  filename: string;
-  status: MediaStatus;
-  url: string;
-  thumbnailUrl?: string;
-  width?: number;
-  height?: number;
-  durationMs?: number;
-  waveform?: number[];
-  pageCount?: number;
-  animated?: true;
-  failureReason?: string;
-  createdAt: string;
-};
+export type MediaItemView = MediaView;
 
 /** An open download: what to send and how to describe it. */
 export interface Download {

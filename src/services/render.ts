@@ -9,10 +9,28 @@ import type {
   ThreadSummary,
 } from "../domain/types.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { MediaKind, MediaStatus } from "../domain/media.ts";
 import type { Store } from "../store/store.ts";
 
-/** A media attachment as clients see it (the media service fills it in). */
-export type MediaView = Record<string, unknown> & { id: string };
+/** A media item as clients see it, attachments included (the media service makes them). */
+export type MediaView = {
+  id: string;
+  kind: MediaKind;
+  mime: string;
+  size: number;
+  filename: string;
+  status: MediaStatus;
+  url: string;
+  thumbnailUrl?: string;
+  width?: number;
+  height?: number;
+  durationMs?: number;
+  waveform?: number[];
+  pageCount?: number;
+  animated?: true;
+  failureReason?: string;
+  createdAt: string;
+};
 
 /** Looks up attachments for rendering and checks them when sending. */
 export interface MediaCatalog {

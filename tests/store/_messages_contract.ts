@@ -123,10 +123,15 @@ export function messageContract(test: ContractTest): void {
       mutations: [{ op: "eraseMessage", messageId: named.messageId!, deletedAt: tick() }],
     });
     assert.equal(await count(b.id), 2, "a deleted mention goes");
+    await store.messages.hideMessage(
+      b.id,
+      (await store.messages.getMessage(g.id, both.messageId!))!,
+    );
+    assert.equal(await count(b.id), 1, "a mention deleted for oneself goes too");
     assert.deepEqual((await store.messages.listMentions(b.id, { limit: 10 })).map((m) => m.id), [
       both.messageId,
       all.messageId,
-    ]);
+    ], "the store's feed keeps hidden ones: the service leaves them out");
   });
 
   test("pins commit with their event, respect the limit, and go when the message is deleted", async (store) => {

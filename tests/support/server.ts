@@ -1,3 +1,4 @@
+import { checkResponse } from "./contract.ts";
 import { createParley, type Parley } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { sanitized } from "./sanitizers.ts";
@@ -171,6 +172,8 @@ export class Client {
     let parsed: unknown = text;
     const type = res.headers.get("content-type") ?? "";
     if (text && type.includes("json")) parsed = JSON.parse(text);
+    // Every answer must be what the OpenAPI document says it is.
+    await checkResponse(this.base, method, path, res.status, type, parsed);
     return { status: res.status, headers: res.headers, body: parsed as T };
   }
 

@@ -144,7 +144,11 @@ async function sharesConversation(m: Mongo, a: string, b: string): Promise<boole
  * Live messages after `member`'s read marker, not their own, that mention them by name or mention
  * everyone; each counted once (by the `mentions` and `mentions_all` partial indexes).
  */
-async function _unreadMentions(m: Mongo, member: MemberDoc): Promise<number> {
+async function _unreadMentions(
+  m: Mongo,
+  member: MemberDoc,
+  visible: Awaited<ReturnType<typeof visibleTo>>,
+): Promise<number> {
   const after = { conversationId: member.conversationId, seq: { $gt: member.readSeq } };
   return await m.messages.countDocuments({
     $or: [
@@ -153,6 +157,7 @@ async function _unreadMentions(m: Mongo, member: MemberDoc): Promise<number> {
     ],
     deletedAt: null,
     senderId: { $ne: member.userId },
+    ...visible,
   });
 }
 
@@ -178,7 +183,7 @@ async function _listItem(
       ...IN_MAIN,
       ...visible,
     }),
-    _unreadMentions(m, member),
+    _unreadMentions(m, member, visible),
     c.type === "direct"
       ? m.members.findOne(
         { conversationId: c._id, userId: { $ne: member.userId } },

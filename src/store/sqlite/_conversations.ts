@@ -164,11 +164,15 @@ const LIST_COLUMNS = `c.*, ${MEMBER_COLUMNS_AS_M},
 /** Live messages after `readSeq` that mention `userId` by name or everyone (not their own). */
 function unreadMentions(db: Db, userId: string, conversationId: string, readSeq: number): number {
   const r = db.get(
-    `SELECT (SELECT count(*) FROM message_mentions
-             WHERE user_id = ?1 AND conversation_id = ?2 AND seq > ?3)
+    `SELECT (SELECT count(*) FROM message_mentions mm
+             WHERE mm.user_id = ?1 AND mm.conversation_id = ?2 AND mm.seq > ?3
+               AND NOT EXISTS (SELECT 1 FROM hidden_messages h
+                               WHERE h.user_id = ?1 AND h.message_id = mm.message_id))
           + (SELECT count(*) FROM messages x
              WHERE x.conversation_id = ?2 AND x.mentions_all = 1 AND x.seq > ?3
                AND x.sender_id IS NOT ?1
+               AND NOT EXISTS (SELECT 1 FROM hidden_messages h
+                               WHERE h.user_id = ?1 AND h.message_id = x.id)
                -- A message that also names the user counts once.
                AND NOT EXISTS (SELECT 1 FROM message_mentions mm
                                WHERE mm.user_id = ?1 AND mm.conversation_id = ?2 AND mm.seq = x.seq)
