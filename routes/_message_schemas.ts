@@ -139,10 +139,100 @@ export const MemberSchema = z.object({
   }),
 }).openapi("Member");
 
-export const EventSchema = z.object({
-  seq: z.number().int(),
-  event: z.string(),
-  conversationId: z.string(),
-  data: z.record(z.string(), z.unknown()),
-  createdAt: Iso,
-}).openapi("ConversationEvent");
+const Role = z.enum(["owner", "admin", "moderator", "member"]);
+const MemberRole = z.object({ userId: z.string(), role: Role });
+
+/** One durable event of a conversation's log, with its `data` as named by `event`. */
+function eventOf<N extends string, D extends z.ZodType>(event: N, data: D) {
+  return z.object({
+    seq: z.number().int(),
+    event: z.literal(event),
+    conversationId: z.string(),
+    data,
+    createdAt: Iso,
+  }).openapi(`Event_${event.replace(".", "_")}`);
+}
+
+/** Group changes carry the system message recorded at the same seq. */
+const withSystemMessage = { message: MessageSchema.optional() };
+
+/** A durable event: a discriminated union on `event` (docs/PROTOCOL.md describes each). */
+export const EventSchema = z.discriminatedUnion("event", [
+  eventOf("message.created", MessageSchema),
+  eventOf("message.updated", MessageSchema),
+  eventOf("message.deleted", MessageSchema),
+  eventOf(
+    "reaction.updated",
+    z.object({
+      messageId: z.string(),
+      userId: z.string(),
+      emoji: z.string(),
+      action: z.enum(["added", "removed"]),
+      reactions: z.array(ReactionSchema),
+    }),
+  ),
+  eventOf(
+    "conversation.created",
+    z.object({
+      type: z.enum(["direct", "group"]),
+      name: z.string().optional(),
+      members: z.array(MemberRole),
+      ...withSystemMessage,
+    }),
+  ),
+  eventOf(
+    "conversation.updated",
+    z.object({
+      actorId: z.string(),
+      changes: z.object({
+        name: z.string().optional(),
+        description: z.string().nullable().optional(),
+        avatarMediaId: z.string().nullable().optional(),
+        settings: SettingsSchema.optional(),
+        retentionDays: z.number().int().nullable().optional(),
+      }),
+      ...withSystemMessage,
+    }),
+  ),
+  eventOf(
+    "conversation.deleted",
+    z.object({ actorId: z.string(), reason: z.string().optional(), ...withSystemMessage }),
+  ),
+  eventOf(
+    "member.added",
+    z.object({
+      actorId: z.string(),
+      members: z.array(MemberRole.extend({ joinedAt: Iso })),
+      via: z.enum(["invitation", "link", "public"]).optional(),
+      invitedBy: z.string().optional(),
+      ...withSystemMessage,
+    }),
+  ),
+  eventOf(
+    "member.removed",
+    z.object({
+      actorId: z.string(),
+      userId: z.string(),
+      reason: z.enum(["removed", "left", "account_deleted", "banned"]),
+      members: z.array(MemberRole).optional(),
+      ...withSystemMessage,
+    }),
+  ),
+  eventOf(
+    "member.updated",
+    z.object({
+      actorId: z.string(),
+      members: z.array(MemberRole.extend({ mutedUntil: Iso.nullable().optional() })),
+      ...withSystemMessage,
+    }),
+  ),
+  eventOf(
+    "pin.updated",
+    z.object({
+      messageId: z.string(),
+      pinned: z.boolean(),
+      by: z.string(),
+      ...withSystemMessage,
+    }),
+  ),
+]).openapi("ConversationEvent");
