@@ -1,7 +1,7 @@
 import type { Config } from "../config.ts";
 import type { DataKeys } from "../crypto/envelope.ts";
 import { forbidden, invalidField, notFound } from "../domain/errors.ts";
-import type { MediaKind, MediaRecord, MediaStatus } from "../domain/media.ts";
+import type { MediaRecord } from "../domain/media.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { EncryptedBlobs, EncryptedReader } from "../media/encrypted_blobs.ts";
 import { sanitizeFilename, withExtension } from "../media/filename.ts";
