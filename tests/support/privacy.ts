@@ -20,7 +20,11 @@ export function textNeedle(text: string): Needle {
 export async function dataDirHits(dir: string, needles: Needle[]): Promise<string[]> {
   const hits: string[] = [];
   for (const file of await filesUnder(dir)) {
-    const bytes = await Deno.readFile(file);
+    // A file deleted between the listing and the read (an expiry or a scrub at work) holds nothing.
+    const bytes = await Deno.readFile(file).catch((err) => {
+      if (err instanceof Deno.errors.NotFound) return new Uint8Array();
+      throw err;
+    });
     for (const n of needles) {
       if (indexOf(bytes, n.bytes) >= 0) hits.push(`${file.slice(dir.length)}: ${n.label}`);
     }
