@@ -10,7 +10,8 @@ import { MemoryBroker } from "./broker/memory.ts";
 import { RedisBroker } from "./broker/redis.ts";
 import type { Config } from "./config.ts";
 import { type Keys, loadKeys } from "./crypto/keys.ts";
-import { LocalBlobStore } from "./media/blob_store.ts";
+import { type BlobStore, LocalBlobStore } from "./media/blob_store.ts";
+import { S3BlobStore } from "./media/s3_blob_store.ts";
 import { MemoryRateLimiter } from "./limits/memory.ts";
 import { RedisRateLimiter } from "./limits/redis.ts";
 import { RedisPresence } from "./presence/redis.ts";
@@ -109,7 +110,9 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   const ledger: ActivityLedger = redis
     ? new RedisActivityLedger(redis, config.redisPrefix)
     : new StoreActivityLedger(store);
+  const blobs = await openBlobStores(config);
   logger.info("adapters selected", {
+    "parley.blobs": blobs.media.kind,
     "parley.store": store.kind,
     "parley.broker": broker.kind,
     "parley.rate_limiter": limiter.kind,
@@ -126,10 +129,7 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
     registry,
     ledger,
     reads,
-    blobs: {
-      media: await LocalBlobStore.open(`${config.dataDir}/media`),
-      exports: await LocalBlobStore.open(`${config.dataDir}/exports`),
-    },
+    blobs,
     logger,
     metrics,
   });
@@ -165,6 +165,9 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
       { name: "store", check: () => store.ping() },
       { name: "broker", check: () => broker.ping() },
       ...(redis ? [{ name: "redis", check: async () => void await redis.ping() }] : []),
+      ...(blobs.media instanceof S3BlobStore
+        ? [{ name: "blobs", check: () => (blobs.media as S3BlobStore).ping() }]
+        : []),
     ],
     isShuttingDown: () => shuttingDown,
   });
@@ -195,5 +198,32 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
       await store.close();
       await reporter.flush(2000);
     },
+  };
+}
+
+/**
+ * Where media and export archives are kept: directories under `DATA_DIR`, or one S3-compatible
+ * bucket (keys under `media/` and `exports/`) that every instance shares.
+ */
+async function openBlobStores(config: Config): Promise<{ media: BlobStore; exports: BlobStore }> {
+  if (config.blobs.store === "s3") {
+    const s3 = config.blobs.s3;
+    const options = {
+      endpoint: s3.endpoint!,
+      region: s3.region,
+      bucket: s3.bucket!,
+      accessKeyId: s3.accessKeyId!,
+      secretAccessKey: s3.secretAccessKey!,
+      forcePathStyle: s3.forcePathStyle,
+      timeoutMs: s3.timeoutMs,
+    };
+    return {
+      media: new S3BlobStore({ ...options, prefix: "media/" }),
+      exports: new S3BlobStore({ ...options, prefix: "exports/" }),
+    };
+  }
+  return {
+    media: await LocalBlobStore.open(`${config.dataDir}/media`),
+    exports: await LocalBlobStore.open(`${config.dataDir}/exports`),
   };
 }

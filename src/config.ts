@@ -77,6 +77,40 @@ const readCache = z.object({
   timeoutMs: env("READ_CACHE_TIMEOUT_MS", int(10, 10_000).default(500)),
 });
 
+const s3Fields = {
+  endpoint: env("S3_ENDPOINT", z.url({ protocol: /^https?$/ }).optional()),
+  region: env("S3_REGION", z.string().min(1).max(64).default("auto")),
+  bucket: env(
+    "S3_BUCKET",
+    z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid bucket name")
+      .optional(),
+  ),
+  accessKeyId: env("S3_ACCESS_KEY_ID", z.string().min(1).optional()),
+  secretAccessKey: env("S3_SECRET_ACCESS_KEY", z.string().min(1).optional()),
+  forcePathStyle: env("S3_FORCE_PATH_STYLE", bool.default(false)),
+  timeoutMs: env("S3_TIMEOUT_MS", int(100, 600_000).default(15_000)),
+};
+
+/**
+ * Where media and export blobs live: the local `DATA_DIR` (default), or an S3-compatible bucket
+ * (S3, R2, Tigris, MinIO…) that every instance in every region reads and writes.
+ */
+const blobs = z.object({
+  store: env("BLOB_STORE", z.enum(["local", "s3"]).default("local")),
+  s3: z.object(s3Fields),
+}).superRefine((v, ctx) => {
+  if (v.store !== "s3") return;
+  for (const key of ["endpoint", "bucket", "accessKeyId", "secretAccessKey"] as const) {
+    if (v.s3[key] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["s3", key],
+        message: "is required when BLOB_STORE=s3",
+      });
+    }
+  }
+});
+
 const sentry = z.object({
   dsn: env("SENTRY_DSN", z.url().optional()),
   tracesSampleRate: env("SENTRY_TRACES_SAMPLE_RATE", z.coerce.number().min(0).max(1).default(0)),
@@ -127,6 +161,8 @@ const store = z.object({
   groupCommitMaxBatch: env("GROUP_COMMIT_MAX_BATCH", int(1, 10_000).default(256)),
   groupCommitWindowMs: env("GROUP_COMMIT_WINDOW_MS", int(0, 100).default(2)),
   sqliteSynchronous: env("SQLITE_SYNCHRONOUS", z.enum(["FULL", "NORMAL"]).default("FULL")),
+  /** The embedded database file (default `DATA_DIR/parley.db`). */
+  sqlitePath: env("SQLITE_PATH", z.string().min(1).optional()),
 });
 
 const wsFields = {
@@ -181,6 +217,7 @@ const ConfigSchema = z.object({
     z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, "")).optional(),
   ),
   dataDir: env("DATA_DIR", z.string().min(1).default("./data")),
+  blobs,
   mongo,
   redisUrl: env(
     "REDIS_URL",

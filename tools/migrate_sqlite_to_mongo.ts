@@ -177,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(Deno.env.toObject());
   if (!config.mongo) throw new CliError("MONGODB_URI is not set: there is nowhere to migrate to");
-  const path = args.from ?? `${config.dataDir}/parley.db`;
+  const path = args.from ?? config.store.sqlitePath ?? `${config.dataDir}/parley.db`;
   try {
     await Deno.stat(path);
   } catch {

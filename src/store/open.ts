@@ -5,8 +5,9 @@ import type { Store } from "./store.ts";
 
 /**
  * Opens the {@link Store} the configuration names: MongoDB when `config.mongo` is set (connected, its
- * collections and indexes ensured), otherwise the embedded SQLite file `parley.db` under
- * `config.dataDir` (created if missing), with the configured durability and group commit.
+ * collections and indexes ensured), otherwise the embedded SQLite file (`SQLITE_PATH`, by default
+ * `parley.db` under `config.dataDir`; created if missing), with the configured durability and
+ * group commit.
  *
  * @example
  * const store = await openStore(loadConfig(Deno.env.toObject()));
@@ -15,7 +16,7 @@ export async function openStore(config: Config): Promise<Store> {
   if (config.mongo) return await MongoStore.connect(config.mongo);
   await Deno.mkdir(config.dataDir, { recursive: true });
   return openSqliteStore({
-    path: `${config.dataDir}/parley.db`,
+    path: config.store.sqlitePath ?? `${config.dataDir}/parley.db`,
     synchronous: config.store.sqliteSynchronous,
     groupCommit: {
       enabled: config.store.groupCommit,
