@@ -2,13 +2,14 @@
 // bench/results/latest.md. Figures drift ±40 % between runs on shared machines, so each benchmark
 // reports ratios against a reference measured in the same run where one exists (../shared/BENCHMARKS.md).
 //
-//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media]
+//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs]
 import { runConversationListBench } from "./conversations_bench.ts";
 import { runFanoutBench } from "./fanout_bench.ts";
 import { runLoginBench } from "./login_bench.ts";
 import { runMediaBench } from "./media_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runSendBench } from "./send_bench.ts";
+import { runBlobsBench } from "./blobs_bench.ts";
 import { runThreadBench } from "./threads_bench.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -118,6 +119,12 @@ await step("media", () => runMediaBench(), (r) => [
   `| media: ~1 MB JPEGs, upload + processing | ${r.imagesPerSecond} images/s (${r.imageMBPerSecond} MB/s) | |`,
   `| media: ${r.videoSourceSeconds} s video to H.264/AAC + poster | ${r.videoProcessingSeconds} s (${r.videoRealtimeFactor}× realtime) | |`,
   `| socket ping while media processes | p50 ${r.idlePingP50Ms} → ${r.busyPingP50Ms} ms, p99 ${r.idlePingP99Ms} → ${r.busyPingP99Ms} ms | |`,
+]);
+
+await step("blobs", () => runBlobsBench({ megabytes: quick ? 32 : 64 }), (r) => [
+  `| blob writes, encrypted (${r.megabytes} MB): local / S3 (s3rver, loopback) | ${r.local.writeMBps} / ${r.s3.writeMBps} MB/s (${r.writeRatio}×) | |`,
+  `| ranged reads, 1 MiB decrypted: local / S3 | ${r.local.rangedReadMBps} / ${r.s3.rangedReadMBps} MB/s (${r.readRatio}×), p99 ${r.local.rangedReadP99Ms} / ${r.s3.rangedReadP99Ms} ms | |`,
+  `| server RSS growth uploading a ${r.upload.s3.videoMB} MB video: to S3 / locally | ${r.upload.s3.peakRssGrowthMB} / ${r.upload.local.peakRssGrowthMB} MB | < 64 MB |`,
 ]);
 
 const table = ["| benchmark | result | target |", "| --- | --- | --- |", ...lines].join("\n");

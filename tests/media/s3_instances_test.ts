@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { generateKeyValues } from "../../src/crypto/keys.ts";
 import { S3BlobStore } from "../../src/media/s3_blob_store.ts";
-import { fetchLink, settled, upload } from "../support/media.ts";
+import { fetchLink, filesUnder, settled, upload } from "../support/media.ts";
 import { jpeg } from "../support/media_fixtures.ts";
-import { downloadArchive, exportReady } from "../support/privacy.ts";
+import { dataDirHits, downloadArchive, exportReady, textNeedle } from "../support/privacy.ts";
 import { spawnServer } from "../support/process.ts";
 import { startS3 } from "../support/s3.ts";
 import {
@@ -61,6 +61,14 @@ Deno.test({
         const media = await Deno.stat(`${dir}/media`).then(() => true, () => false);
         assert.equal(media, false, `no local media directory under ${dir}`);
       }
+
+      // A document is stored byte for byte by Parley, encrypted: the bucket holds none of it.
+      const canary = new TextEncoder().encode("bucket-canary-" + "plaintext ".repeat(200));
+      const doc = await upload(alice.client, canary, { type: "text/plain", filename: "c.txt" });
+      assert.equal(doc.status, 201, JSON.stringify(doc.body));
+      const hits = await dataDirHits(s3.directory, [textNeedle("bucket-canary-")]);
+      assert.deepEqual(hits, [], "no plaintext in the bucket");
+      assert.ok((await filesUnder(s3.directory)).length > 0, "the bucket is not empty");
 
       // An export made by instance two is downloaded through instance one.
       const done = await exportReady(aliceOnTwo, 60_000);

@@ -4,6 +4,8 @@ import type { S3Options } from "../../src/media/s3_blob_store.ts";
 /** A file-backed S3-compatible server (s3rver) on a free loopback port, with one bucket. */
 export interface TestS3 extends AsyncDisposable {
   endpoint: string;
+  /** Where s3rver keeps the objects (to scan for plaintext). */
+  directory: string;
   bucket: string;
   /** Options for an `S3BlobStore` on this bucket (path-style, s3rver's fixed credentials). */
   options(prefix?: string): S3Options;
@@ -30,6 +32,7 @@ export async function startS3(): Promise<TestS3> {
   };
   return {
     endpoint,
+    directory,
     bucket,
     options: (prefix = "") => ({
       endpoint,
