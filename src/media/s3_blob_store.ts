@@ -68,12 +68,25 @@ export class S3BlobStore implements BlobStore {
     return `${this.#base}/${this.options.prefix}${key}${query}`;
   }
 
-  /** One signed request with the deadline; network failures and timeouts become 503s. */
+  /**
+   * One signed request with the deadline; network failures and timeouts become 503s. Bodies are
+   * sent `UNSIGNED-PAYLOAD` when the endpoint is https (TLS protects them, and hashing a part would
+   * cost another pass and copy of it); over plain http they are signed.
+   */
   async #fetch(url: string, init: RequestInit, what: string): Promise<Response> {
     let res: Response;
+    const unsigned = init.body !== undefined && url.startsWith("https:");
     try {
       res = await this.#aws.fetch(url, {
         ...init,
+        ...(unsigned
+          ? {
+            headers: {
+              ...init.headers as Record<string, string>,
+              "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+            },
+          }
+          : {}),
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (err) {
@@ -138,7 +151,8 @@ export class S3BlobStore implements BlobStore {
     };
     return {
       async write(chunk) {
-        buffered.push(chunk.slice());
+        // Kept, not copied: writers hand over fresh arrays (see BlobWriter.write).
+        buffered.push(chunk);
         bufferedBytes += chunk.length;
         if (bufferedBytes >= PART_BYTES) await uploadPart(take());
       },
