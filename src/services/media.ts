@@ -48,7 +48,9 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
       notices: Notices;
       logger: Logger;
     },
-  ) {}
+  ) {
+    deps.jobs.onRelease((id) => this.#releaseOne(id));
+  }
 
   /**
    * Stores an upload (streamed, encrypted, 413/415 while streaming) and queues its processing.
@@ -152,16 +154,23 @@ export class MediaService implements MediaCatalog, MediaReleaser, AvatarResolver
   async release(mediaIds: string[]): Promise<void> {
     for (const id of new Set(mediaIds)) {
       try {
-        if (await this.deps.store.media.isMediaReferenced(id)) continue;
-        await this.deps.blobs.deleteAll(id);
-        await this.deps.store.media.deleteMedia(id);
+        await this.#releaseOne(id);
       } catch (err) {
-        this.deps.logger.error("media release failed", {
+        // The files stay (the bucket may be down): a durable job retries until they are gone.
+        this.deps.logger.warn("media release failed; retrying as a job", {
           "parley.media.id": id,
           "error.message": String(err),
         });
+        await this.deps.jobs.enqueueRelease(id);
       }
     }
+  }
+
+  /** Deletes an item nothing refers to any more: files first, then the record. */
+  async #releaseOne(id: string): Promise<void> {
+    if (await this.deps.store.media.isMediaReferenced(id)) return;
+    await this.deps.blobs.deleteAll(id);
+    await this.deps.store.media.deleteMedia(id);
   }
 
   /**

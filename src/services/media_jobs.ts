@@ -27,6 +27,9 @@ const LEASE_MS = 30_000;
  * instance that died between storing an upload and enqueueing it) are found at start-up and every
  * minute.
  */
+/** The retried removal of a media item whose files could not be deleted at once. */
+export const RELEASE_MEDIA = "media.release";
+
 export class MediaJobs {
   readonly #tempPrefix: string;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -64,6 +67,26 @@ export class MediaJobs {
       key: `media:${id}`,
       payload: { mediaId: id },
       maxAttempts: MAX_ATTEMPTS,
+    });
+  }
+
+  /**
+   * Runs `release(mediaId)` as a durable job: the removal of an item whose files could not be deleted
+   * (the bucket was down) is retried with backoff until it succeeds, on any instance.
+   */
+  onRelease(release: (mediaId: string) => Promise<void>): void {
+    this.deps.runner.register(RELEASE_MEDIA, (job) => release(job.payload.mediaId as string), {
+      concurrency: 1,
+    });
+  }
+
+  /** Queues the retried removal of an item (keyed by the item: queued at most once). */
+  enqueueRelease(id: string): Promise<"enqueued" | "exists"> {
+    return this.deps.runner.enqueue({
+      kind: RELEASE_MEDIA,
+      key: `media-release:${id}`,
+      payload: { mediaId: id },
+      maxAttempts: 30,
     });
   }
 

@@ -6,6 +6,7 @@ import { jpeg } from "../support/media_fixtures.ts";
 import { dataDirHits, downloadArchive, exportReady, textNeedle } from "../support/privacy.ts";
 import { spawnServer } from "../support/process.ts";
 import { startS3 } from "../support/s3.ts";
+import { eventually } from "../support/wait.ts";
 import {
   assertProblem,
   Client,
@@ -134,5 +135,34 @@ serverTest(
     const ready = await fetch(`${s.url}/readyz`);
     assert.equal(ready.status, 503, "readiness reports the bucket");
     await ready.body?.cancel();
+  },
+);
+
+serverTest(
+  "s3: a file whose delete failed while the bucket was down is removed by a retried job",
+  { sanitizeResources: false, sanitizeOps: false },
+  async () => {
+    await using s3 = await startS3();
+    await using s = await startServer({ ...s3.env, S3_TIMEOUT_MS: "1000" });
+    const bucket = new S3BlobStore(s3.options("media/"));
+    const u = await registerUser(s.url);
+    const friend = await registerUser(s.url);
+    const g = await createGroup(u, "Flaky bucket", [friend]);
+    const media = await settled(
+      u.client,
+      (await upload(u.client, await jpeg(160, 120), { type: "image/jpeg" })).body.id,
+    );
+    const m = await sendMessage(u, g.id, { mediaIds: [media.id] });
+    await s3.down();
+    ok(await u.client.delete(`/v1/conversations/${g.id}/messages/${m.id}?for=everyone`), 204);
+    assert.ok(await s.parley.store.jobs.getByKey(`media-release:${media.id}`), "a retry is queued");
+    await s3.up();
+    await eventually(
+      "the media record is gone",
+      () => s.parley.store.media.getMedia(media.id),
+      (r) => r === null,
+      { timeoutMs: 30_000, everyMs: 200 },
+    );
+    assert.equal(await bucket.open(`${media.id}/main`), null, "and its file");
   },
 );

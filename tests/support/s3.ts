@@ -11,23 +11,37 @@ export interface TestS3 extends AsyncDisposable {
   options(prefix?: string): S3Options;
   /** The variables that point an instance at this bucket. */
   env: Record<string, string>;
+  /** Stops the server (the bucket is "down"); its objects stay. */
+  down(): Promise<void>;
+  /** Starts it again on the same port and directory. */
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startS3(): Promise<TestS3> {
   const directory = await Deno.makeTempDir({ prefix: "parley-s3-" });
   const bucket = "parley-test";
-  const server = new S3rver({
-    port: 0,
-    address: "127.0.0.1",
-    directory,
-    silent: true,
-    configureBuckets: [{ name: bucket }],
-  });
+  const make = (port: number) =>
+    new S3rver({
+      port,
+      address: "127.0.0.1",
+      directory,
+      silent: true,
+      configureBuckets: [{ name: bucket }],
+    });
+  let server: InstanceType<typeof S3rver> | null = make(0);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
+  const down = async () => {
+    await server?.close();
+    server = null;
+  };
+  const up = async () => {
+    server = make(port);
+    await server.run();
+  };
   const close = async () => {
-    await server.close();
+    await down();
     await Deno.remove(directory, { recursive: true }).catch(() => {});
   };
   return {
@@ -53,6 +67,8 @@ export async function startS3(): Promise<TestS3> {
       S3_SECRET_ACCESS_KEY: "S3RVER",
       S3_FORCE_PATH_STYLE: "true",
     },
+    down,
+    up,
     close,
     [Symbol.asyncDispose]: close,
   };
