@@ -8,7 +8,7 @@ import type { ErrorReporter } from "../src/observability/sentry.ts";
 import type { Actor } from "../src/domain/actor.ts";
 import type { Hub, LocalConnection } from "./hub.ts";
 import { dispatchFrame } from "./dispatch.ts";
-import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, recoverId, sniffId } from "./protocol.ts";
+import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, frameId, recoverId } from "./protocol.ts";
 
 /** What a connection needs from the gateway. */
 export interface ConnectionDeps {
@@ -178,14 +178,14 @@ export class Connection implements LocalConnection {
       if (this.#state === "auth") {
         return this.close(CloseCode.unauthorized, "first frame must be auth");
       }
-      this.#fail(sniffId(data), {
+      this.#fail(frameId(data), {
         code: "payload_too_large",
         detail: `Frames are limited to ${ws.maxFrameBytes} bytes`,
       });
       return this.#rejectStrike();
     }
     if (this.#tokens < 1) {
-      this.#fail(sniffId(data), { code: "rate_limited", detail: "Too many frames; slow down" });
+      this.#fail(frameId(data), { code: "rate_limited", detail: "Too many frames; slow down" });
       return this.#rejectStrike();
     }
     this.#tokens -= 1;

@@ -165,8 +165,15 @@ export function recoverId(raw: unknown): string | number | undefined {
   return undefined;
 }
 
-/** Best-effort `id` of a frame too large to parse, from its first bytes. */
-export function sniffId(text: string): string | undefined {
-  const m = /"id"\s*:\s*"([^"\\]{1,128})"/.exec(text.slice(0, 512));
-  return m?.[1];
+/**
+ * The `id` of a frame that is refused before it is handled (too large, over the rate limit), so it
+ * still gets its one ack: read from the parsed frame, whatever its size (it is already in memory;
+ * the transport caps it), its `id`'s type or escapes, or where the key sits. Not JSON: none.
+ */
+export function frameId(text: string): string | number | undefined {
+  try {
+    return recoverId(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }

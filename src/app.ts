@@ -78,8 +78,8 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
   });
   const metrics = new MetricsRegistry();
   const reporter = createErrorReporter(config, logger);
+  await prepareDataDir(config.dataDir, logger);
   const keys = options.keys ?? await loadKeys(config);
-  await Deno.mkdir(config.dataDir, { recursive: true });
 
   const stored: Store = await openStore(config);
   const broker: Broker = config.redisUrl
@@ -226,4 +226,28 @@ async function openBlobStores(config: Config): Promise<{ media: BlobStore; expor
     media: await LocalBlobStore.open(`${config.dataDir}/media`),
     exports: await LocalBlobStore.open(`${config.dataDir}/exports`),
   };
+}
+
+/**
+ * Creates `DATA_DIR` readable by this user only (0700): it holds the database (usernames, password
+ * hashes, session addresses, the audit log), keys and blobs. An existing one that others may read
+ * is left as the operator made it, with a warning at start-up.
+ */
+async function prepareDataDir(dir: string, logger: Logger): Promise<void> {
+  const info = await Deno.stat(dir).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  });
+  if (!info) {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode is filtered by the umask; set it exactly.
+    await Deno.chmod(dir, 0o700);
+    return;
+  }
+  if (info.mode !== null && (info.mode & 0o077) !== 0) {
+    logger.warn("DATA_DIR is readable by other users: run chmod 700 on it", {
+      "file.directory": dir,
+      "file.mode": (info.mode & 0o777).toString(8),
+    });
+  }
 }

@@ -18,6 +18,7 @@ import type { MessageRecord, ReactionSummary } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Expectation, MessagePage, Store } from "../store/store.ts";
 import type { EngagementRecorder } from "./activity.ts";
 import type { Actor } from "../domain/actor.ts";
@@ -49,6 +50,9 @@ export interface MediaReleaser {
  * the socket call the same methods.
  */
 export class MessagesService {
+  #limiterDown = false;
+  readonly #limiterSkips;
+
   constructor(
     private readonly deps: {
       config: Config;
@@ -65,8 +69,14 @@ export class MessagesService {
       hot?: HotReads;
       activity: EngagementRecorder;
       rules: SendRules;
+      metrics: MetricsRegistry;
     },
-  ) {}
+  ) {
+    this.#limiterSkips = deps.metrics.counter(
+      "parley_message_limiter_unavailable_total",
+      "Sends let through unlimited because the message rate limiter could not be reached",
+    );
+  }
 
   /**
    * Sends a message. Returns it with `created: false` when this (sender, clientMsgId) was already
@@ -227,9 +237,20 @@ export class MessagesService {
         windowSeconds: 60,
       });
     } catch (err) {
-      // Messaging fails open: a limiter outage must not stop chat.
-      this.deps.logger.warn("message rate limiter unavailable", { "error.message": String(err) });
+      // Messaging fails open: a limiter outage must not stop chat. Logged once per outage, counted
+      // for every send it let through unlimited.
+      this.#limiterSkips.inc();
+      if (!this.#limiterDown) {
+        this.#limiterDown = true;
+        this.deps.logger.warn("message rate limiter unavailable; sends are not limited", {
+          "error.message": String(err),
+        });
+      }
       return;
+    }
+    if (this.#limiterDown) {
+      this.#limiterDown = false;
+      this.deps.logger.info("message rate limiter is back");
     }
     if (!decision.allowed) {
       throw rateLimited(decision.retryAfterSeconds, "You are sending messages too fast");

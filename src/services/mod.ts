@@ -230,6 +230,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     hot,
     activity,
     rules,
+    metrics,
   });
 
   const receipts = new ReceiptsService({ config, store, conversations, notices });

@@ -14,9 +14,12 @@ import type { Store } from "./store.ts";
  */
 export async function openStore(config: Config): Promise<Store> {
   if (config.mongo) return await MongoStore.connect(config.mongo);
-  await Deno.mkdir(config.dataDir, { recursive: true });
+  await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const path = config.store.sqlitePath ?? `${config.dataDir}/parley.db`;
+  // Created by us, readable by this user only: SQLite gives the -wal and -shm files the same mode.
+  await (await Deno.open(path, { create: true, write: true, mode: 0o600 })).close();
   return openSqliteStore({
-    path: config.store.sqlitePath ?? `${config.dataDir}/parley.db`,
+    path,
     synchronous: config.store.sqliteSynchronous,
     groupCommit: {
       enabled: config.store.groupCommit,

@@ -80,6 +80,19 @@ serverTest(
     const ack = await ws.next((f) => f.type === "ack" && f.id === "big");
     assert.equal(ack.ok, false);
     assert.equal(ack.error.code, "payload_too_large");
+    // Every frame with an id gets its ack, whatever the id's type or escapes, or where it sits.
+    const pad = "x".repeat(5000);
+    ws.send(`{"type":"ping","id":7,"pad":"${pad}"}`);
+    ws.send(`{"type":"ping","pad":"${pad}","id":"late"}`);
+    ws.send(JSON.stringify({ type: "ping", id: 'quo"ted\\id', pad }));
+    for (const id of [7, "late", 'quo"ted\\id']) {
+      const refused = await ws.next((f) => f.type === "ack" && f.id === id);
+      assert.equal(refused.error.code, "payload_too_large", String(id));
+    }
+    assert.ok(
+      !ws.frames.some((f) => f.type === "error"),
+      "no id-less error for a frame with an id",
+    );
     const peer = await registerUser(s.url);
     const direct = await u.client.post("/v1/conversations", { type: "direct", userId: peer.id });
     const sent = await ws.request({

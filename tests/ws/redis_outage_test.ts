@@ -16,7 +16,7 @@ import { sanitized } from "../support/sanitizers.ts";
 /** The metric's value summed over the series whose labels contain every one of `labels`. */
 async function metric(server: ServerProcess, name: string, labels: string[]): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  return text.split("\n").filter((l) => l.startsWith(`${name}{`))
+  return text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
     .filter((l) => labels.every((label) => l.includes(label)))
     .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
 }
@@ -86,6 +86,12 @@ Deno.test({
         await metric(one, "parley_cache_misses_total", ['reason="unavailable"']) > 0,
         "the cache outage is visible in the metrics",
       );
+      // The limiter outage: one log line per instance, every unlimited send counted.
+      for (const s of [one, two]) {
+        const warned = s.lines.filter((l) => l.includes("message rate limiter unavailable"));
+        assert.equal(warned.length, 1, "logged once per outage");
+        assert.ok(await metric(s, "parley_message_limiter_unavailable_total", []) >= 15);
+      }
       // Profiles still answer; presence cannot be known, so they show offline.
       const profile = await new Client(two.url, a.accessToken).get(`/v1/users/${stays.id}`);
       assert.equal(profile.status, 200);
