@@ -84,6 +84,18 @@ export class Publisher {
     return () => this.#local.delete(fn);
   }
 
+  /** Hands `body` to this instance's own listeners only (nothing goes to the broker). */
+  deliverLocally(channel: string, meta: EnvelopeMeta, body: unknown): void {
+    const text = JSON.stringify(body);
+    for (const fn of this.#local) {
+      try {
+        fn(channel, meta, text);
+      } catch (err) {
+        this.logger.error("local delivery failed", { "error.message": String(err) });
+      }
+    }
+  }
+
   /** Publishes `body` on `channel`; never throws (a broker failure is logged and counted). */
   async publish(channel: string, meta: EnvelopeMeta, body: unknown): Promise<void> {
     const text = JSON.stringify(body);

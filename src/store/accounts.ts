@@ -84,6 +84,13 @@ export interface AccountStore {
   touchSession(id: string, at: string): Promise<void>;
   /** Revokes one session; false when it did not exist or was already revoked. */
   revokeSession(id: string, at: string): Promise<boolean>;
+  /**
+   * Sessions revoked or deleted at or after `since` (by the store's clock), for instances that poll
+   * so a revocation reaches them even when pub/sub does not. Recorded by every revoking write.
+   */
+  revokedSessionsSince(since: string): Promise<string[]>;
+  /** Forgets revocation records older than `before`; returns how many. */
+  purgeRevocations(before: string): Promise<number>;
   /** Revokes every live session of a user (but `except`) and returns their ids. */
   revokeUserSessions(userId: string, at: string, options?: { except?: string }): Promise<string[]>;
   /**

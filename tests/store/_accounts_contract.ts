@@ -108,6 +108,30 @@ export function accountContract(test: ContractTest): void {
     assert.equal((await store.accounts.getSession(s2.id))!.lastSeenAt, "2030-01-01T00:00:00.000Z");
   });
 
+  test("every revocation is recorded for polling instances; records can be purged", async (store) => {
+    const u = await addUser(store);
+    const before = new Date(Date.now() - 1000).toISOString();
+    const [a, b, c] = [session(u.id), session(u.id), session(u.id)];
+    for (const s of [a, b, c]) await store.accounts.createSession(s, newId());
+    const now = new Date().toISOString();
+    await store.accounts.revokeSession(a.id, now);
+    await store.accounts.revokeUserSessions(u.id, now, { except: c.id });
+    const seen = new Set(await store.accounts.revokedSessionsSince(before));
+    assert.ok(seen.has(a.id) && seen.has(b.id), "revoked one by one and all at once");
+    assert.ok(!seen.has(c.id), "a live session is not listed");
+    // Erasure deletes the sessions that are left: they count as revoked too.
+    await store.privacy.beginErasure(u.id, {
+      at: now,
+      username: `deleted:${u.id}`,
+      displayName: "Deleted",
+    });
+    assert.ok((await store.accounts.revokedSessionsSince(before)).includes(c.id), "deleted");
+    const later = new Date(Date.now() + 60_000).toISOString();
+    assert.deepEqual(await store.accounts.revokedSessionsSince(later), []);
+    assert.ok(await store.accounts.purgeRevocations(later) >= 3);
+    assert.deepEqual(await store.accounts.revokedSessionsSince(before), []);
+  });
+
   test("rotateRefreshToken() rotates once; the spent token revokes the session", async (store) => {
     const u = await addUser(store);
     const s = session(u.id);

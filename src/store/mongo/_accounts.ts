@@ -153,7 +153,27 @@ async function touchSession(m: Mongo, id: string, at: string): Promise<void> {
 
 async function revokeSession(m: Mongo, id: string, at: string): Promise<boolean> {
   const r = await m.sessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
-  return r.matchedCount > 0;
+  if (r.matchedCount === 0) return false;
+  await recordRevocations(m, [id]);
+  return true;
+}
+
+/**
+ * Records that these sessions were revoked or deleted, stamped with this instance's clock now (as
+ * SQLite's triggers stamp the database's), after the write that did it.
+ */
+export async function recordRevocations(m: Mongo, sessionIds: string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const at = new Date().toISOString();
+  await m.sessionRevocations.insertMany(sessionIds.map((sessionId) => ({ sessionId, at })));
+}
+
+async function revokedSessionsSince(m: Mongo, since: string): Promise<string[]> {
+  return await m.sessionRevocations.distinct("sessionId", { at: { $gte: since } });
+}
+
+async function purgeRevocations(m: Mongo, before: string): Promise<number> {
+  return (await m.sessionRevocations.deleteMany({ at: { $lt: before } })).deletedCount;
 }
 
 async function revokeUserSessions(
@@ -168,6 +188,8 @@ async function revokeUserSessions(
   const ids = await m.sessions.distinct("_id", filter);
   if (ids.length === 0) return [];
   await m.sessions.updateMany({ _id: { $in: ids }, revokedAt: null }, { $set: { revokedAt: at } });
+  // All of them, even one a racing revoke got to first: a second record of it is harmless.
+  await recordRevocations(m, ids);
   return ids;
 }
 
@@ -193,7 +215,12 @@ async function rotateRefreshToken(
       { returnDocument: "after" },
     );
   if (!claimed) {
-    await m.sessions.updateOne({ _id: session.id }, { $set: { revokedAt: now } });
+    // Only while still live: of two racing revokes, the one that revoked it records it.
+    const r = await m.sessions.updateOne(
+      { _id: session.id, revokedAt: null },
+      { $set: { revokedAt: now } },
+    );
+    if (r.modifiedCount > 0) await recordRevocations(m, [session.id]);
     return { status: "reused", session: { ...session, revokedAt: now } };
   }
   await m.refreshTokens.insertOne({
@@ -305,6 +332,12 @@ export class MongoAccounts implements AccountStore {
   }
   revokeSession(id: string, at: string) {
     return revokeSession(this.m, id, at);
+  }
+  revokedSessionsSince(since: string) {
+    return revokedSessionsSince(this.m, since);
+  }
+  purgeRevocations(before: string) {
+    return purgeRevocations(this.m, before);
   }
   revokeUserSessions(userId: string, at: string, options: { except?: string } = {}) {
     return revokeUserSessions(this.m, userId, at, options.except);

@@ -35,6 +35,7 @@ import {
   type ReportDoc,
   type ScheduledDoc,
   type SessionDoc,
+  type SessionRevocationDoc,
   type SiteSettingDoc,
   type ThreadDoc,
   type ThreadMemberDoc,
@@ -48,6 +49,7 @@ export interface Mongo {
   db: Db;
   users: Collection<UserDoc>;
   sessions: Collection<SessionDoc>;
+  sessionRevocations: Collection<SessionRevocationDoc>;
   refreshTokens: Collection<RefreshTokenDoc>;
   userKeys: Collection<UserKeyDoc>;
   conversations: Collection<ConversationDoc>;
@@ -88,6 +90,7 @@ export function collections(client: MongoClient, db: Db): Mongo {
     db,
     users: db.collection<UserDoc>(COLLECTIONS.users),
     sessions: db.collection<SessionDoc>(COLLECTIONS.sessions),
+    sessionRevocations: db.collection<SessionRevocationDoc>(COLLECTIONS.sessionRevocations),
     refreshTokens: db.collection<RefreshTokenDoc>(COLLECTIONS.refreshTokens),
     userKeys: db.collection<UserKeyDoc>(COLLECTIONS.userKeys),
     conversations: db.collection<ConversationDoc>(COLLECTIONS.conversations),
@@ -143,6 +146,8 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     { key: { deletedAt: 1 }, name: "deleted", partialFilterExpression: { deletedAt: isString } },
   ],
   sessions: [{ key: { userId: 1, createdAt: -1 }, name: "user_sessions" }],
+  // The poll for recent revocations and the purge of old ones.
+  sessionRevocations: [{ key: { at: 1 }, name: "at" }],
   refreshTokens: [{ key: { sessionId: 1 }, name: "session" }],
   userKeys: [
     {

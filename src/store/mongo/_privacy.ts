@@ -9,6 +9,7 @@ import type {
   SentCursor,
   UserReaction,
 } from "../privacy.ts";
+import { recordRevocations } from "./_accounts.ts";
 import { type Mongo, partialEq } from "./_db.ts";
 import { foldName, toMessage, toSession } from "./codec.ts";
 
@@ -106,12 +107,19 @@ async function beginErasure(
   return { keyIds };
 }
 
+/**
+ * Deletes the user's sessions and their tokens, recording first those not yet revoked (a crash in
+ * between leaves the sessions for the repeat, which records them again: harmless). Only the sessions
+ * read are deleted, so none goes unrecorded; one created meanwhile is left for the next call.
+ */
 async function deleteSessions(m: Mongo, userId: string): Promise<void> {
-  const ids = (await m.sessions.find({ userId }, { projection: { _id: 1 } }).toArray())
-    .map((d) => d._id);
-  if (ids.length === 0) return;
+  const docs = await m.sessions.find({ userId }, { projection: { _id: 1, revokedAt: 1 } })
+    .toArray();
+  if (docs.length === 0) return;
+  const ids = docs.map((d) => d._id);
+  await recordRevocations(m, docs.filter((d) => !d.revokedAt).map((d) => d._id));
   await m.refreshTokens.deleteMany({ sessionId: { $in: ids } });
-  await m.sessions.deleteMany({ userId });
+  await m.sessions.deleteMany({ _id: { $in: ids } });
 }
 
 async function finishErasure(m: Mongo, userId: string, at: string): Promise<ErasureFinish> {

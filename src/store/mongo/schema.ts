@@ -66,6 +66,16 @@ export interface SessionDoc {
   revokedAt: string | null;
 }
 
+/**
+ * A session revoked or deleted, and when (`at`, the writing instance's clock at the write): instances
+ * poll these, so a revocation reaches their caches and sockets even when pub/sub does not. `_id` is
+ * the driver's ObjectId; one session may have more than one (repeated or racing revokes).
+ */
+export interface SessionRevocationDoc {
+  sessionId: string;
+  at: string;
+}
+
 /** A refresh token by hash (`_id`); `usedAt` is set once, when it is exchanged. */
 export interface RefreshTokenDoc {
   _id: string;
@@ -288,6 +298,7 @@ export interface AuditDoc {
 export const COLLECTIONS = {
   users: "users",
   sessions: "sessions",
+  sessionRevocations: "session_revocations",
   refreshTokens: "refresh_tokens",
   userKeys: "user_keys",
   conversations: "conversations",

@@ -184,6 +184,13 @@ export function revokeUserSessions(
   });
 }
 
+function revokedSessionsSince(db: Db, since: string): string[] {
+  return db.all(
+    "SELECT DISTINCT session_id FROM session_revocations WHERE at >= ?",
+    since,
+  ).map((r) => str(r.session_id));
+}
+
 export function rotateRefreshToken(
   db: Db,
   oldHash: string,
@@ -248,6 +255,8 @@ export const accountWrites = {
     db.run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, id) > 0,
   revokeUserSessions,
   rotateRefreshToken,
+  purgeRevocations: (db: Db, before: string) =>
+    db.run("DELETE FROM session_revocations WHERE at < ?", before),
   ensureUserKey,
   rewrapUserKey: (db: Db, keyId: string, wrapped: Uint8Array, kekId: string) =>
     void db.run("UPDATE user_keys SET wrapped = ?, kek_id = ? WHERE id = ?", wrapped, kekId, keyId),
@@ -264,6 +273,7 @@ export function sqliteAccounts(db: Db, writer: Writer): AccountStore {
       searchUsers,
       getSession,
       listSessions,
+      revokedSessionsSince,
       getUserKey: (db: Db, keyId: string) => {
         const r = db.get("SELECT * FROM user_keys WHERE id = ?", keyId);
         return r ? toUserKey(r) : null;

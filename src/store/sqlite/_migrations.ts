@@ -507,6 +507,31 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 16,
+    name: "session revocations",
+    sql: `
+      -- Every session revoked or deleted, with when (the database's clock): instances poll this, so
+      -- a revocation reaches their caches and sockets even when pub/sub does not.
+      CREATE TABLE session_revocations (
+        session_id TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX session_revocations_at ON session_revocations(at);
+      CREATE TRIGGER sessions_revoked AFTER UPDATE OF revoked_at ON sessions
+        WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
+        BEGIN
+          INSERT INTO session_revocations (session_id, at)
+            VALUES (NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+        END;
+      CREATE TRIGGER sessions_deleted AFTER DELETE ON sessions
+        WHEN OLD.revoked_at IS NULL
+        BEGIN
+          INSERT INTO session_revocations (session_id, at)
+            VALUES (OLD.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+        END;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */
