@@ -83,12 +83,15 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
 
   const stored: Store = await openStore(config);
   const broker: Broker = config.redisUrl
-    ? await RedisBroker.connect(config.redisUrl, logger, config.redisPrefix)
+    ? await RedisBroker.connect(config.redisUrl, logger, config.redisPrefix, config.redisTimeoutMs)
     : new MemoryBroker((err) =>
       logger.error("broker handler failed", { "error.message": String(err) })
     );
   const redis = config.redisUrl
-    ? createRedisClient(config.redisUrl, logger, "commands", { offlineQueue: false })
+    ? createRedisClient(config.redisUrl, logger, "commands", {
+      offlineQueue: false,
+      deadlineMs: config.redisTimeoutMs,
+    })
     : undefined;
   await redis?.connect();
   const limiter: RateLimiter = redis

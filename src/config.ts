@@ -223,6 +223,8 @@ const ConfigSchema = z.object({
     "REDIS_URL",
     z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
   ),
+  /** Deadline of each Redis command; past it Redis counts as down for a second (circuit breaker). */
+  redisTimeoutMs: env("REDIS_TIMEOUT_MS", int(20, 60_000).default(500)),
   /** Namespace for every Redis key and channel, so deployments can share one Redis. */
   redisPrefix: env("REDIS_PREFIX", z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/).default("parley:")),
   readCache,

@@ -36,8 +36,16 @@ export class RedisBroker implements Broker {
    * Connects both clients; rejects if Redis cannot be reached at start-up. Channels are namespaced
    * with `prefix` (`REDIS_PREFIX`).
    */
-  static async connect(url: string, logger: Logger, prefix = "parley:"): Promise<RedisBroker> {
-    const pub = createRedisClient(url, logger, "broker-publish", { offlineQueue: false });
+  static async connect(
+    url: string,
+    logger: Logger,
+    prefix = "parley:",
+    deadlineMs?: number,
+  ): Promise<RedisBroker> {
+    const pub = createRedisClient(url, logger, "broker-publish", {
+      offlineQueue: false,
+      deadlineMs,
+    });
     const sub = createRedisClient(url, logger, "broker-subscribe", { offlineQueue: true });
     const broker = new RedisBroker(pub, sub, logger, prefix);
     try {

@@ -5,6 +5,9 @@ export interface TestRedis {
   /** Stops the server (simulating an outage); `start` brings it back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers; `resume` thaws it. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
   /** {@link TestRedis.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -90,6 +93,8 @@ export async function startRedis(options: { dir?: string } = {}): Promise<TestRe
     port,
     start,
     stop,
+    pause: () => child?.kill("SIGSTOP"),
+    resume: () => child?.kill("SIGCONT"),
     close: stop,
     [Symbol.asyncDispose]: stop,
   };
