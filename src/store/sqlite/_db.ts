@@ -1,3 +1,4 @@
+import { AppError } from "../../domain/errors.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 /** A row as node:sqlite returns it. */
@@ -117,6 +118,23 @@ export function read<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(whenBusy(err));
   }
+}
+
+/**
+ * A lock another process held past the busy timeout (an instance sharing the file, paused
+ * mid-write) is not a fault of this request: a 503 `unavailable` with `Retry-After`, never a 500.
+ */
+export function whenBusy(err: unknown): unknown {
+  if (err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message)) {
+    return new AppError(
+      503,
+      "unavailable",
+      "Service unavailable",
+      "The database is busy; try again shortly",
+      { retryAfterSeconds: 2 },
+    );
+  }
+  return err;
 }

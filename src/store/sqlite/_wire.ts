@@ -1,4 +1,5 @@
 import { AppError } from "../../domain/errors.ts";
+import { whenBusy } from "./_db.ts";
 import type { Change, CommitResult } from "../store.ts";
 
 /** A change as it crosses to the writer thread: expectation errors become their index. */
@@ -64,5 +65,5 @@ export function errorFromWire(w: WireError, change?: Change): unknown {
   if (w.kind === "app") return new AppError(w.status, w.code, w.title, w.detail, w.extra);
   const e = new Error(w.message);
   e.name = w.name;
-  return e;
+  return whenBusy(e);
 }
