@@ -10,6 +10,10 @@ import type { Hub, LocalConnection } from "./hub.ts";
 import { dispatchFrame } from "./dispatch.ts";
 import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, frameId, recoverId } from "./protocol.ts";
 
+
+/** The largest auth frame: a token and a resume map of 10,000 conversations (about 60 bytes each). */
+const AUTH_FRAME_BYTES = 1024 * 1024;
+
 /** What a connection needs from the gateway. */
 export interface ConnectionDeps {
   config: Config;
@@ -174,7 +178,11 @@ export class Connection implements LocalConnection {
       });
       return this.#garbageStrike();
     }
-    if (data.length * 3 > ws.maxFrameBytes && utf8Length(data) > ws.maxFrameBytes) {
+    // The auth frame may carry a resume map of up to 10,000 conversations: it gets more room.
+    const limit = this.#state === "auth"
+      ? Math.max(ws.maxFrameBytes, AUTH_FRAME_BYTES)
+      : ws.maxFrameBytes;
+    if (data.length * 3 > limit && utf8Length(data) > limit) {
       if (this.#state === "auth") {
         return this.close(CloseCode.unauthorized, "first frame must be auth");
       }

@@ -206,3 +206,12 @@ serverTest("heartbeat: a client that never answers pings is closed after two int
     `closed after ${closedAt - started} ms`,
   );
 });
+
+serverTest("an auth frame with a resume map of 10,000 conversations is accepted", async (s) => {
+  const u = await registerUser(s.url);
+  const resume: Record<string, number> = {};
+  for (let i = 0; i < 10_000; i++) resume[`01m9${String(i).padStart(22, "0")}`] = 1;
+  const ws = await WsClient.connect(s.url, u.accessToken, resume);
+  assert.equal((await ws.request({ type: "ping" })).ok, true);
+  await ws.close();
+});
