@@ -10,7 +10,6 @@ import type { Hub, LocalConnection } from "./hub.ts";
 import { dispatchFrame } from "./dispatch.ts";
 import { AuthFrame, ClientFrame, CloseCode, FRAME_TYPES, frameId, recoverId } from "./protocol.ts";
 
-
 /** The largest auth frame: a token and a resume map of 10,000 conversations (about 60 bytes each). */
 const AUTH_FRAME_BYTES = 1024 * 1024;
 
