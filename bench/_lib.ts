@@ -8,6 +8,18 @@ export function percentile(samples: number[], p: number): number {
   return sorted[rank];
 }
 
+/** Runs `task(i)` for i in [0, n) with at most `concurrency` in flight. */
+export async function pool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
 /** Resident memory of a process in bytes, from /proc. */
 export function rssBytes(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);

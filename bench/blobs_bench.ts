@@ -3,7 +3,7 @@
 // ranged decrypting reads (as a video player's Range requests are served). Then the server's memory
 // while a 150 MB video is uploaded into the bucket: it must stream, never hold the file.
 //   deno run -A bench/blobs_bench.ts [megabytes]
-import { percentile, round } from "./_lib.ts";
+import { percentile, round, rssBytes } from "./_lib.ts";
 import { LocalBlobStore } from "../src/media/blob_store.ts";
 import type { BlobStore } from "../src/media/blob_store.ts";
 import { EncryptedBlobs } from "../src/media/encrypted_blobs.ts";
@@ -83,9 +83,7 @@ async function measureStore(store: BlobStore, megabytes: number): Promise<StoreF
 }
 
 function rssMB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return rssBytes(pid) / MB;
 }
 
 /** A video of about `megabytes` (high-bitrate noise, so it cannot compress). */

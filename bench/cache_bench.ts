@@ -7,7 +7,7 @@
 //            invalidated and rebuilt (what caching costs when it cannot help).
 // The store is SQLite unless MONGODB_URI is set (then MongoDB, database `parley_cache_bench`).
 //   deno run -A bench/cache_bench.ts [samples] [conversations]
-import { percentile, round } from "./_lib.ts";
+import { percentile, pool, round } from "./_lib.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { Client, registerUser, startServer, type TestUser } from "../tests/support/server.ts";
 import { BENCH_ENV } from "./_lib.ts";
@@ -21,14 +21,6 @@ interface World {
   big: string;
 }
 
-/** Runs `task(i)` for i in [0, n) with at most 16 in flight. */
-async function pool(n: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
-
 async function must(res: Promise<{ status: number; body: any }>): Promise<any> {
   const r = await res;
   if (r.status >= 300) throw new Error(`${r.status} ${JSON.stringify(r.body)}`);
@@ -40,7 +32,7 @@ async function build(url: string, conversations: number): Promise<World> {
   const viewer = await registerUser(url);
   const others = await Promise.all(Array.from({ length: 8 }, () => registerUser(url)));
   const ids: string[] = [];
-  await pool(conversations, async (i) => {
+  await pool(conversations, 16, async (i) => {
     const members = [others[i % others.length], others[(i + 3) % others.length]];
     const group = await must(viewer.client.post("/v1/conversations", {
       type: "group",
@@ -55,7 +47,7 @@ async function build(url: string, conversations: number): Promise<World> {
   });
   const big = ids[0];
   const [a, b] = [others[0], others[3]];
-  await pool(BIG_HISTORY, async (i) => {
+  await pool(BIG_HISTORY, 16, async (i) => {
     const from = i % 3 === 0 ? viewer : i % 3 === 1 ? a : b;
     const sent = await must(from.client.post(`/v1/conversations/${big}/messages`, {
       clientMsgId: crypto.randomUUID(),

@@ -1,7 +1,7 @@
 // Conversation list latency for a user in many conversations: the first page of
 // `GET /v1/conversations?limit=50` and the cursor pages after it, over HTTP on an in-process server.
 //   deno run -A bench/conversations_bench.ts [conversations] [samples]
-import { percentile, round } from "./_lib.ts";
+import { percentile, pool, round } from "./_lib.ts";
 import { Client, registerUser, startServer, type TestUser } from "../tests/support/server.ts";
 
 /** What {@link runConversationListBench} measured. Latencies in milliseconds, per page. */
@@ -21,18 +21,6 @@ const PAGES = 4;
 const USERS = 20;
 /** Requests in flight while building the data set. */
 const SETUP_CONCURRENCY = 16;
-
-/** Runs `task(i)` for i in [0, n) with at most `concurrency` in flight. */
-async function pool(
-  n: number,
-  concurrency: number,
-  task: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
 
 async function expectStatus(res: Promise<{ status: number; body: unknown }>, status: number) {
   const r = await res;

@@ -2,7 +2,7 @@
 // the conversation's thread list, the caller's followed threads, and the main history page, whose
 // newest messages sit among thousands of thread-only replies. Over HTTP on an in-process server.
 //   deno run -A bench/threads_bench.ts [replies] [samples]
-import { percentile, round } from "./_lib.ts";
+import { percentile, pool, round } from "./_lib.ts";
 import { type Client, registerUser, startServer } from "../tests/support/server.ts";
 
 /** Latency of one kind of read, in milliseconds per request. */
@@ -29,13 +29,6 @@ const PAGE_SIZE = 50;
 /** Pages of the long thread walked back per sample. */
 const PAGES = 4;
 const SETUP_CONCURRENCY = 16;
-
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
 
 function latency(timings: number[]): ReadLatency {
   return {

@@ -11,7 +11,7 @@ import { RedisBroker } from "./broker/redis.ts";
 import type { Config } from "./config.ts";
 import { type Keys, loadKeys } from "./crypto/keys.ts";
 import { type BlobStore, LocalBlobStore } from "./media/blob_store.ts";
-import { S3BlobStore } from "./media/s3_blob_store.ts";
+import { S3BlobStore, s3Options } from "./media/s3_blob_store.ts";
 import { MemoryRateLimiter } from "./limits/memory.ts";
 import { RedisRateLimiter } from "./limits/redis.ts";
 import { RedisPresence } from "./presence/redis.ts";
@@ -210,19 +210,9 @@ export async function createParley(config: Config, options: ParleyOptions = {}):
  */
 async function openBlobStores(config: Config): Promise<{ media: BlobStore; exports: BlobStore }> {
   if (config.blobs.store === "s3") {
-    const s3 = config.blobs.s3;
-    const options = {
-      endpoint: s3.endpoint!,
-      region: s3.region,
-      bucket: s3.bucket!,
-      accessKeyId: s3.accessKeyId!,
-      secretAccessKey: s3.secretAccessKey!,
-      forcePathStyle: s3.forcePathStyle,
-      timeoutMs: s3.timeoutMs,
-    };
     return {
-      media: new S3BlobStore({ ...options, prefix: "media/" }),
-      exports: new S3BlobStore({ ...options, prefix: "exports/" }),
+      media: new S3BlobStore(s3Options(config.blobs.s3, "media/")),
+      exports: new S3BlobStore(s3Options(config.blobs.s3, "exports/")),
     };
   }
   return {

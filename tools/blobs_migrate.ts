@@ -13,7 +13,7 @@ import { createSHA256 } from "hash-wasm";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { LocalBlobStore } from "../src/media/blob_store.ts";
 import type { BlobReader, BlobStore } from "../src/media/blob_store.ts";
-import { S3BlobStore } from "../src/media/s3_blob_store.ts";
+import { S3BlobStore, s3Options } from "../src/media/s3_blob_store.ts";
 
 const READ = 4 * 1024 * 1024;
 
@@ -115,18 +115,8 @@ if (import.meta.main) {
         "blobs:migrate: set BLOB_STORE=s3 and the S3_* variables of the bucket",
       );
     }
-    const s3 = config.blobs.s3;
     for (const kind of ["media", "exports"]) {
-      const bucket = new S3BlobStore({
-        endpoint: s3.endpoint!,
-        region: s3.region,
-        bucket: s3.bucket!,
-        accessKeyId: s3.accessKeyId!,
-        secretAccessKey: s3.secretAccessKey!,
-        forcePathStyle: s3.forcePathStyle,
-        timeoutMs: s3.timeoutMs,
-        prefix: `${kind}/`,
-      });
+      const bucket = new S3BlobStore(s3Options(config.blobs.s3, `${kind}/`));
       const r = await migrateKind(`${config.dataDir}/${kind}`, bucket, { dryRun }, console.log);
       console.log(
         `blobs:migrate: ${kind}: ${r.copied} ${dryRun ? "to copy" : "copied and verified"} ` +

@@ -17,6 +17,31 @@ export interface S3Options {
   prefix: string;
 }
 
+/** The `S3_*` settings as the configuration holds them (`config.blobs.s3`). */
+export interface S3Settings {
+  endpoint?: string;
+  region: string;
+  bucket?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  timeoutMs: number;
+}
+
+/** Options for a store under `prefix` of the configured bucket (the config checked they are set). */
+export function s3Options(s3: S3Settings, prefix: string): S3Options {
+  return {
+    endpoint: s3.endpoint!,
+    region: s3.region,
+    bucket: s3.bucket!,
+    accessKeyId: s3.accessKeyId!,
+    secretAccessKey: s3.secretAccessKey!,
+    forcePathStyle: s3.forcePathStyle,
+    timeoutMs: s3.timeoutMs,
+    prefix,
+  };
+}
+
 /** Uploads go in parts of this size (S3's minimum part is 5 MiB, but for the last). */
 export const PART_BYTES = 8 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import type { Actor } from "../domain/actor.ts";
-import { blocked, invalidField, notFound } from "../domain/errors.ts";
+import { invalidField, notFound } from "../domain/errors.ts";
 import { nowIso } from "../ids.ts";
 import type { Store } from "../store/store.ts";
 import { type Publisher, userChannel } from "./publisher.ts";
@@ -65,21 +65,6 @@ export class BlocksService implements UserData {
   /** The ids of the users who block `userId`. */
   async blockerIds(userId: string): Promise<string[]> {
     return await this.deps.store.moderation.listBlockers(userId);
-  }
-
-  /** Throws 403 `blocked` when any of `targets` blocks `userId`. */
-  async refuseBlocked(userId: string, targets: string[]): Promise<void> {
-    const { blockedBy } = await this.deps.store.moderation.blocksBetween(userId, targets);
-    if (blockedBy.size > 0) throw blocked();
-  }
-
-  /** Whether `viewerId` and `otherId` block each other either way (for presence). */
-  async eitherBlocks(
-    viewerId: string,
-    otherId: string,
-  ): Promise<{ blocking: boolean; blockedBy: boolean }> {
-    const b = await this.deps.store.moderation.blocksBetween(viewerId, [otherId]);
-    return { blocking: b.blocking.size > 0, blockedBy: b.blockedBy.size > 0 };
   }
 
   async exportUser(userId: string): Promise<unknown[]> {
