@@ -93,3 +93,12 @@ export const MediaSchema = z.object({
   failureReason: z.string().optional(),
   createdAt: Iso,
 }).openapi("Media");
+
+/** What anyone signed in sees of a group before joining it (invitations, invite links, discovery). */
+export const GroupPreview = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  description: z.string().optional(),
+  avatar: NullableMediaRef,
+  memberCount: z.number().int(),
+}).openapi("GroupPreview");

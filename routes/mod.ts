@@ -28,6 +28,7 @@ import { draftRoutes } from "./drafts.ts";
 import { mentionRoutes } from "./mentions.ts";
 import { threadRoutes } from "./threads.ts";
 import { safetyRoutes } from "./safety.ts";
+import { groupAccessRoutes } from "./group_access.ts";
 import { pollRoutes } from "./polls.ts";
 import { sessionRoutes } from "./sessions.ts";
 import { mountSystemRoutes, type ReadinessCheck } from "./system.ts";
@@ -128,8 +129,9 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     accountRoutes(s),
     exportRoutes(s),
     userRoutes(s),
-    // Before the conversation routes: `/conversations/discover` is not a conversation id.
     safetyRoutes(s),
+    // Before the conversation routes: `/conversations/discover` is not a conversation id.
+    groupAccessRoutes(s),
     conversationRoutes(s),
     messageRoutes(s),
     scheduledRoutes(s),
