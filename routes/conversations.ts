@@ -291,7 +291,12 @@ export function conversationRoutes(services: Services) {
         ? undefined
         : await members.setRole(c.get("actor"), p.id, p.userId, body.role);
       if (body.mutedUntil !== undefined) {
-        view = await members.setMute(c.get("actor"), p.id, p.userId, body.mutedUntil);
+        view = await services.groupModeration.setMute(
+          c.get("actor"),
+          p.id,
+          p.userId,
+          body.mutedUntil,
+        );
       }
       return c.json(view!, 200);
     },

@@ -61,7 +61,7 @@ export function groupAccessRoutes(services: Services) {
     async (c) => {
       const p = c.req.valid("param");
       const input = c.req.valid("json") ?? {};
-      return c.json(await services.members.ban(c.get("actor"), p.id, p.userId, input), 200);
+      return c.json(await services.groupModeration.ban(c.get("actor"), p.id, p.userId, input), 200);
     },
   );
   r.openapi(
@@ -77,7 +77,7 @@ export function groupAccessRoutes(services: Services) {
     }),
     async (c) => {
       const p = c.req.valid("param");
-      await services.members.unban(c.get("actor"), p.id, p.userId);
+      await services.groupModeration.unban(c.get("actor"), p.id, p.userId);
       return c.body(null, 204);
     },
   );
@@ -97,7 +97,7 @@ export function groupAccessRoutes(services: Services) {
     }),
     async (c) =>
       c.json({
-        bans: await services.members.listBans(c.get("actor"), c.req.valid("param").id),
+        bans: await services.groupModeration.listBans(c.get("actor"), c.req.valid("param").id),
       }, 200),
   );
 

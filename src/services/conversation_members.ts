@@ -8,11 +8,7 @@ import {
   invalidField,
   notFound,
 } from "../domain/errors.ts";
-import { futureTime } from "../domain/future_time.ts";
-import type { DataKeys } from "../crypto/envelope.ts";
 import type { Expectation } from "../store/store.ts";
-import type { AuditLog } from "./audit.ts";
-import { banAad, checkReason, MODERATION_KEY_OWNER } from "./moderation_keys.ts";
 import type { InvitationsService, ReachPolicy } from "./reach.ts";
 import { type GroupAction, roleChangeAction } from "../domain/permissions.ts";
 import { type Conversation, type Member, type MemberRole, ROLE_RANK } from "../domain/types.ts";
@@ -49,8 +45,6 @@ export class ConversationMembers {
       store: Pick<Store, "accounts" | "conversations" | "moderation">;
       reach: ReachPolicy;
       invitations: InvitationsService;
-      dataKeys: DataKeys;
-      audit: AuditLog;
     },
   ) {}
 
@@ -181,123 +175,6 @@ export class ConversationMembers {
           : []),
       ],
     });
-  }
-
-  /**
-   * Bans a user from a group (moderator and up, only users ranked below; anyone not a member may be
-   * banned ahead): they are removed (`member.removed` with reason `banned`) and no add, invite link,
-   * invitation or public join lets them back in until `until` or until the ban is lifted.
-   */
-  async ban(
-    actor: Actor,
-    id: string,
-    userId: string,
-    input: { reason?: string; until?: string | null },
-  ): Promise<BanView> {
-    const { conversation, member } = await this.#group(actor, id);
-    if (userId === actor.userId) throw invalidField("userId", "you cannot ban yourself");
-    const target = await this.deps.store.conversations.getMember(id, userId);
-    requirePermission(member.role, "ban", target?.role ?? null, conversation.settings);
-    if (!target) await checkUsers(this.deps.store.accounts, [userId], { field: "userId" });
-    const until = input.until ? futureTime(input.until, "until") : null;
-    const at = nowIso();
-    const reason = input.reason === undefined ? null : checkReason(input.reason);
-    await this.deps.store.moderation.putBan({
-      conversationId: id,
-      userId,
-      bannedBy: actor.userId,
-      reason: reason === null
-        ? null
-        : await this.deps.dataKeys.sealText(MODERATION_KEY_OWNER, reason, banAad(id, userId)),
-      until,
-      createdAt: at,
-    });
-    if (target) {
-      await commitChange(this.deps, {
-        conversationId: id,
-        actorId: actor.userId,
-        event: "member.removed",
-        mutations: [{ op: "removeMember", userId }],
-        data: { actorId: actor.userId, userId, reason: "banned" },
-        system: { action: "member.banned", actorId: actor.userId, userIds: [userId] },
-        expect: [expectRole(actor.userId, member.role), expectRole(userId, target.role)],
-      });
-    }
-    await this.deps.audit.record({
-      action: "conversation.member_banned",
-      actorId: actor.userId,
-      targetId: userId,
-      details: { conversationId: id, until },
-    });
-    return { userId, bannedBy: actor.userId, until, createdAt: at, reason: reason ?? undefined };
-  }
-
-  /** Lifts a ban (moderator and up); idempotent. */
-  async unban(actor: Actor, id: string, userId: string): Promise<void> {
-    const { conversation, member } = await this.#group(actor, id);
-    requirePermission(member.role, "ban", null, conversation.settings);
-    if (await this.deps.store.moderation.deleteBan(id, userId)) {
-      await this.deps.audit.record({
-        action: "conversation.member_unbanned",
-        actorId: actor.userId,
-        targetId: userId,
-        details: { conversationId: id },
-      });
-    }
-  }
-
-  /** The group's bans still in force, newest first (moderator and up). */
-  async listBans(actor: Actor, id: string): Promise<BanView[]> {
-    const { conversation, member } = await this.#group(actor, id);
-    requirePermission(member.role, "ban", null, conversation.settings);
-    const now = nowIso();
-    const bans = (await this.deps.store.moderation.listBans(id)).filter((b) =>
-      !b.until || b.until > now
-    );
-    return await Promise.all(bans.map(async (b) => {
-      const reason = b.reason
-        ? await this.deps.dataKeys.openText(b.reason, banAad(id, b.userId))
-        : null;
-      return {
-        userId: b.userId,
-        bannedBy: b.bannedBy,
-        until: b.until,
-        createdAt: b.createdAt,
-        ...(reason ? { reason } : {}),
-      };
-    }));
-  }
-
-  /**
-   * Mutes a member until `until` (null lifts it): moderator and up, only members ranked below. A
-   * durable `member.updated` with a system message; the member's sends get 403 `muted` meanwhile.
-   */
-  async setMute(
-    actor: Actor,
-    id: string,
-    userId: string,
-    until: string | null,
-  ): Promise<MemberView> {
-    const { conversation, member } = await this.#group(actor, id);
-    const target = await this.deps.store.conversations.getMember(id, userId);
-    if (!target) throw notFound("That user is not a member");
-    if (userId === actor.userId) throw forbidden("You cannot mute yourself");
-    requirePermission(member.role, "muteMember", target.role, conversation.settings);
-    const value = until === null ? null : futureTime(until, "mutedUntil");
-    await commitChange(this.deps, {
-      conversationId: id,
-      actorId: actor.userId,
-      event: "member.updated",
-      mutations: [{ op: "setSilenced", userId, until: value }],
-      data: { actorId: actor.userId, members: [{ userId, role: target.role, mutedUntil: value }] },
-      system: {
-        action: value ? "member.muted" : "member.unmuted",
-        actorId: actor.userId,
-        userIds: [userId],
-      },
-      expect: [expectRole(actor.userId, member.role), expectRole(userId, target.role)],
-    });
-    return (await this.deps.views.members([{ ...target, silencedUntil: value }]))[0];
   }
 
   /** Throws 403 `banned` when any of `userIds` is banned from the group now. */
@@ -482,15 +359,6 @@ export class ConversationMembers {
   async #group(actor: Actor, id: string) {
     return requireGroup(await this.deps.conversations.membership(actor, id));
   }
-}
-
-/** A ban as moderators see it. */
-export interface BanView {
-  userId: string;
-  bannedBy: string;
-  until: string | null;
-  createdAt: string;
-  reason?: string;
 }
 
 /** The commit's check that `userId` is not banned (a ban may land while a join is decided). */

@@ -53,6 +53,7 @@ import { SendRules } from "./send_rules.ts";
 import { ReportsService } from "./reports.ts";
 import { InviteLinks } from "./invite_links.ts";
 import { SiteModeration } from "./site_moderation.ts";
+import { GroupModeration } from "./group_moderation.ts";
 import { registerPollClosing } from "./poll_close.ts";
 import { JobRunner } from "../jobs/runner.ts";
 
@@ -82,6 +83,7 @@ export interface Services {
   invitations: InvitationsService;
   reports: ReportsService;
   inviteLinks: InviteLinks;
+  groupModeration: GroupModeration;
   siteModeration: SiteModeration;
   receipts: ReceiptsService;
   typing: TypingService;
@@ -209,6 +211,12 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     views,
     reach,
     invitations,
+  });
+  const groupModeration = new GroupModeration({
+    store,
+    events,
+    conversations,
+    views,
     dataKeys,
     audit,
   });
@@ -336,6 +344,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       invitations,
       reports,
       inviteLinks,
+      groupModeration,
       siteModeration,
       receipts,
       typing,
