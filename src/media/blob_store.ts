@@ -1,6 +1,6 @@
 /** Writes one blob; nothing is visible under its key until {@link BlobWriter.commit}. */
 export interface BlobWriter {
-  /** Appends `chunk`, which the store may keep until `commit`: the caller must not reuse it. */
+  /** Appends `chunk` (copied or written out before the promise settles: the caller may reuse it). */
   write(chunk: Uint8Array): Promise<void>;
   /** Makes the blob visible under its key, replacing any previous one, atomically. */
   commit(): Promise<void>;

@@ -75,10 +75,8 @@ export class EncryptedBlobs {
           plain as BufferSource,
         ),
       );
-      const frame = new Uint8Array(NONCE + sealed.length);
-      frame.set(nonce);
-      frame.set(sealed, NONCE);
-      await out.write(frame);
+      await out.write(nonce);
+      await out.write(sealed);
     };
     return {
       async write(chunk) {

@@ -11,9 +11,16 @@ function bytes(n: number, seed = 1): Uint8Array {
   return out;
 }
 
+/** Writes `data` in pieces through one scratch buffer that is overwritten after each write. */
 async function put(store: BlobStore, key: string, data: Uint8Array, chunk = 64 * 1024) {
   const w = await store.create(key);
-  for (let at = 0; at < data.length; at += chunk) await w.write(data.subarray(at, at + chunk));
+  const scratch = new Uint8Array(chunk);
+  for (let at = 0; at < data.length; at += chunk) {
+    const piece = data.subarray(at, at + chunk);
+    scratch.set(piece);
+    await w.write(scratch.subarray(0, piece.length));
+    scratch.fill(0xee);
+  }
   await w.commit();
 }
 
@@ -25,6 +32,11 @@ async function readAll(store: BlobStore, key: string): Promise<Uint8Array | null
   } finally {
     r.close();
   }
+}
+
+/** Byte equality without a per-byte diff (assert.deepEqual is slow on megabytes). */
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 let n = 0;
@@ -84,6 +96,7 @@ export function blobStoreContract(test: BlobContractTest): void {
     const at = PART_BYTES - 10;
     assert.deepEqual(await r.readAt(at, 20), data.subarray(at, at + 20), "across a part boundary");
     r.close();
+    assert.ok(equalBytes((await readAll(store, k))!, data), "every part whole and in order");
     await store.delete(k);
   });
 
