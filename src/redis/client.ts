@@ -57,6 +57,9 @@ const UNTIMED = new Set([
   "duplicate",
 ]);
 
+/** Calls that make a builder whose `exec` is the one command sent. */
+const BUILDERS = new Set(["multi", "MULTI"]);
+
 /** A command that met no answer in time, or was not sent because the breaker is open. */
 export class RedisDeadlineError extends Error {
   override name = "RedisDeadlineError";
@@ -67,7 +70,10 @@ export class RedisDeadlineError extends Error {
  * black hole) fails its callers as fast as a Redis that is down: what each use does then is the same
  * as for an outage (messages fail open, login closed, reads go to the store, publishes are kept).
  * After a command misses its deadline the breaker opens: for the next second every command fails at
- * once, then one is let through to try again. Multi/exec builders are covered too.
+ * once; then a single command is let through as a probe (the others keep failing at once while it is
+ * out): if it answers in time the breaker closes, if not it opens for another second. So a hung Redis
+ * holds up at most one command per second, never every caller at once. Multi/exec builders are
+ * covered too.
  */
 export function withDeadlines(
   client: RedisClient,
@@ -75,17 +81,19 @@ export function withDeadlines(
   logger: Logger,
   role: string,
 ): RedisClient {
+  /** 0 while closed; else when the breaker may let a probe through. */
   let openUntil = 0;
-  const timed = <T>(attempt: Promise<T>): Promise<T> => {
+  let probing = false;
+  /** Whether a command may be sent now (a closed breaker, or the one probe of a half-open one). */
+  const admit = (): boolean => openUntil === 0 || (Date.now() >= openUntil && !probing);
+  const timed = <T>(attempt: Promise<T>, open: boolean): Promise<T> => {
     // Whatever happens below, a late answer or failure of the command itself is dropped here.
     attempt.catch(() => {});
-    if (Date.now() < openUntil) {
-      return Promise.reject(new RedisDeadlineError("redis is not answering (breaker open)"));
-    }
+    if (open) probing = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        if (Date.now() >= openUntil) {
+        if (openUntil === 0) {
           logger.warn("redis command missed its deadline; failing fast for a second", {
             "redis.role": role,
             "redis.deadline_ms": deadlineMs,
@@ -95,21 +103,52 @@ export function withDeadlines(
         reject(new RedisDeadlineError(`redis did not answer within ${deadlineMs} ms`));
       }, deadlineMs);
     });
-    return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([attempt, deadline]).then(
+      (value) => {
+        // An answer in time: the probe (or any command) closes the breaker.
+        if (open) openUntil = 0;
+        return value;
+      },
+    ).finally(() => {
+      clearTimeout(timer);
+      if (open) probing = false;
+    });
   };
+  const call = (run: () => unknown): unknown => {
+    if (!admit()) {
+      // Not even sent: a Redis that hangs must not collect a queue of commands.
+      return Promise.reject(new RedisDeadlineError("redis is not answering (breaker open)"));
+    }
+    const open = openUntil !== 0;
+    const result = run();
+    return result && typeof (result as Promise<unknown>).then === "function"
+      ? timed(result as Promise<unknown>, open)
+      : result;
+  };
+  // A builder (multi): its commands only queue, so they pass; its exec is one timed command.
+  const wrapBuilder = <O extends object>(target: O): O =>
+    new Proxy(target, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (String(prop).startsWith("exec")) {
+          return (...args: unknown[]) => call(() => value.apply(obj, args));
+        }
+        return (...args: unknown[]) => {
+          const result = value.apply(obj, args);
+          return result === obj ? receiver : result;
+        };
+      },
+    });
   const wrap = <O extends object>(target: O): O =>
     new Proxy(target, {
       get(obj, prop, receiver) {
         const value = Reflect.get(obj, prop, receiver);
         if (typeof value !== "function" || UNTIMED.has(String(prop))) return value;
-        return (...args: unknown[]) => {
-          const result = value.apply(obj, args);
-          if (result && typeof (result as Promise<unknown>).then === "function") {
-            return timed(result as Promise<unknown>);
-          }
-          // A builder (multi, pipelines): its exec gets the deadline too.
-          return result && typeof result === "object" ? wrap(result as object) : result;
-        };
+        if (BUILDERS.has(String(prop))) {
+          return (...args: unknown[]) => wrapBuilder(value.apply(obj, args) as object);
+        }
+        return (...args: unknown[]) => call(() => value.apply(obj, args));
       },
     });
   return wrap(client);

@@ -373,6 +373,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       await activity.close();
       await guard.stop();
       hasher.close();
+      await publisher.flushed();
       publisher.close();
     },
   };

@@ -60,6 +60,7 @@ export const SYSTEM_CHANNEL = "sys";
 export class Publisher {
   #local = new Set<(channel: string, meta: EnvelopeMeta, body: string) => void>();
   #unsent = new Map<string, string>();
+  #inflight = new Set<Promise<void>>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   readonly #published;
@@ -96,8 +97,13 @@ export class Publisher {
     }
   }
 
-  /** Publishes `body` on `channel`; never throws (a broker failure is logged and counted). */
-  async publish(channel: string, meta: EnvelopeMeta, body: unknown): Promise<void> {
+  /**
+   * Publishes `body` on `channel`: delivered to this instance's listeners before this returns, and
+   * handed to the broker for the others without waiting for it (the connection keeps the order), so
+   * an ack never waits on Redis; a broker failure is logged, counted and kept to send again. Never
+   * throws. {@link flushed} resolves once every hand-over so far has settled.
+   */
+  publish(channel: string, meta: EnvelopeMeta, body: unknown): Promise<void> {
     const text = JSON.stringify(body);
     this.#published.inc({
       kind: meta.kind === "control" ? `control:${meta.action}` : eventName(body),
@@ -110,24 +116,34 @@ export class Publisher {
       }
     }
     // In-process, this instance is the only one: the local delivery above was everything.
-    if (this.broker.kind === "memory") return;
+    if (this.broker.kind === "memory") return Promise.resolve();
     const payload = JSON.stringify({ ...meta, origin: this.instanceId }) + "\n" + text;
     const durable = meta.kind === "event" && meta.seq !== undefined;
-    try {
-      await this.broker.publish(channel, payload);
-      // A later event of the conversation went out: receivers fill any gap below it themselves.
-      if (durable) this.#unsent.delete(channel);
-    } catch (err) {
-      this.#failures.inc();
-      this.logger.warn("broker publish failed", {
-        "broker.channel": channel,
-        "error.message": err instanceof Error ? err.message : String(err),
-      });
-      if (durable) this.#keepUnsent(channel, payload);
-      else if (meta.kind === "control") {
-        this.#keepUnsent(`${channel}#${crypto.randomUUID()}`, payload);
-      }
-    }
+    const sent = this.broker.publish(channel, payload).then(
+      () => {
+        // A later event of the conversation went out: receivers fill any gap below it themselves.
+        if (durable) this.#unsent.delete(channel);
+      },
+      (err) => {
+        this.#failures.inc();
+        this.logger.warn("broker publish failed", {
+          "broker.channel": channel,
+          "error.message": err instanceof Error ? err.message : String(err),
+        });
+        if (durable) this.#keepUnsent(channel, payload);
+        else if (meta.kind === "control") {
+          this.#keepUnsent(`${channel}#${crypto.randomUUID()}`, payload);
+        }
+      },
+    );
+    this.#inflight.add(sent);
+    void sent.finally(() => this.#inflight.delete(sent));
+    return Promise.resolve();
+  }
+
+  /** Resolves once every publish handed to the broker so far has been sent or failed. */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.#inflight]);
   }
 
   /**
