@@ -157,8 +157,16 @@ export class Connection implements LocalConnection {
     }
   }
 
+  /** A frame that arrives, or was admitted, after the socket began to close: answered, not acted on. */
+  #refuseClosing(id: AckId): void {
+    if (id === undefined || this.socket.readyState !== WebSocket.OPEN) return;
+    this.#fail(id, { code: "unavailable", detail: "This socket is closing; send again on a new one" });
+  }
+
   #onMessage(data: unknown): void {
-    if (this.#state === "closed") return;
+    if (this.#state === "closed") {
+      return this.#refuseClosing(typeof data === "string" ? frameId(data) : undefined);
+    }
     const now = Date.now();
     this.#windowTick(now);
     const { ws } = this.deps.config;
@@ -222,7 +230,7 @@ export class Connection implements LocalConnection {
   }
 
   async #handle(raw: unknown): Promise<void> {
-    if (this.#state === "closed") return;
+    if (this.#state === "closed") return this.#refuseClosing(recoverId(raw));
     if (this.#state === "auth") return await this.#authenticate(raw);
     const parsed = ClientFrame.safeParse(raw);
     const id = recoverId(raw);

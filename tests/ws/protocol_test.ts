@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { registerUser, serverTest } from "../support/server.ts";
+import { registerUser, registerUsers, serverTest } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
 serverTest(
@@ -121,6 +121,44 @@ serverTest("the frame rate limit answers rate_limited, then closes 4029 on susta
   assert.ok(acks.some((a) => !a.ok && a.error.code === "rate_limited"));
   for (let i = 0; i < 40; i++) ws.send({ type: "ping", id: `q${i}` });
   assert.equal((await ws.closed).code, 4029);
+});
+
+serverTest("frames admitted before a 4029 close still get their one ack each", {
+  env: { WS_FRAMES_PER_SECOND: "5", WS_FRAMES_BURST: "10" },
+}, async (s) => {
+  const [a, b] = await registerUsers(s.url, 2);
+  const direct = await a.client.post("/v1/conversations", { type: "direct", userId: b.id });
+  const ws = await WsClient.connect(s.url, a.accessToken);
+  // Ten sends fill the burst and queue behind each other; the pings that follow are over the limit
+  // and close the socket (4029) while the sends are still queued.
+  for (let i = 0; i < 10; i++) {
+    ws.send({
+      type: "message.send",
+      id: `s${i}`,
+      conversationId: direct.body.id,
+      clientMsgId: `abuse-${i}`,
+      text: `queued ${i}`,
+    });
+  }
+  for (let i = 0; i < 30; i++) ws.send({ type: "ping", id: `p${i}` });
+  assert.equal((await ws.closed).code, 4029);
+  const acks = ws.frames.filter((f) => f.type === "ack");
+  for (let i = 0; i < 10; i++) {
+    const mine = acks.filter((f) => f.id === `s${i}`);
+    assert.equal(mine.length, 1, `s${i}: ${JSON.stringify(mine)}`);
+    // Refused over the limit, or as closing once the socket began to close.
+    if (!mine[0].ok) assert.match(mine[0].error.code, /^(rate_limited|unavailable)$/);
+  }
+  for (let i = 0; i < 30; i++) {
+    assert.ok(acks.filter((f) => f.id === `p${i}`).length <= 1, `p${i} answered at most once`);
+  }
+  // What was refused as closing was not stored: a resend on a new socket is the client's move.
+  const history = await a.client.get(`/v1/conversations/${direct.body.id}/messages`);
+  const stored = new Set(history.body.messages.map((m: { clientMsgId: string }) => m.clientMsgId));
+  for (let i = 0; i < 10; i++) {
+    const ack = acks.find((f) => f.id === `s${i}`)!;
+    assert.equal(stored.has(`abuse-${i}`), ack.ok, `abuse-${i} stored exactly when acked ok`);
+  }
 });
 
 serverTest("a flood of non-JSON frames closes the socket with 4002", async (s) => {

@@ -1,0 +1,47 @@
+/** Where a push goes: a browser's Web Push subscription, or a mobile OS token. */
+export type PushTarget =
+  | { kind: "webpush"; endpoint: string; keys: { p256dh: string; auth: string } }
+  | { kind: "fcm" | "apns"; token: string };
+
+export type PushKind = PushTarget["kind"];
+
+/** One notification, as every provider carries it. */
+export interface PushMessage {
+  /** The JSON the client receives (encrypted end to end for Web Push). */
+  payload: Record<string, unknown>;
+  /** How long the push service may hold it for an offline device. */
+  ttlSeconds: number;
+  /** High for direct messages and mentions. */
+  urgency: "very-low" | "low" | "normal" | "high";
+  /** A newer push with the same topic replaces an undelivered older one (≤ 32 URL-safe chars). */
+  topic?: string;
+  /** iOS badge / Android notification count. */
+  badge?: number;
+  /** A notice the user sees (title/body per the preview level); absent for silent pushes. */
+  alert?: { title?: string; body?: string };
+}
+
+/** What the provider's service made of one push. */
+export type PushOutcome =
+  | { status: "sent" }
+  /** The subscription or token is dead (404/410, or the provider says unregistered): remove it. */
+  | { status: "gone"; detail: string }
+  /** Try again later (5xx, 429, network): `retryAfterMs` when the service said. */
+  | { status: "retry"; detail: string; retryAfterMs?: number }
+  /** Refused for good (a malformed request): give up on this push. */
+  | { status: "rejected"; detail: string };
+
+/** One push service adapter (Web Push, FCM HTTP v1, APNs). */
+export interface PushProvider {
+  readonly kind: PushKind;
+  send(target: PushTarget, message: PushMessage): Promise<PushOutcome>;
+}
+
+/** A `Retry-After` header (seconds or an HTTP date) in milliseconds, if present and sane. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const value = headers.get("retry-after");
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
