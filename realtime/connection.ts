@@ -160,7 +160,10 @@ export class Connection implements LocalConnection {
   /** A frame that arrives, or was admitted, after the socket began to close: answered, not acted on. */
   #refuseClosing(id: AckId): void {
     if (id === undefined || this.socket.readyState !== WebSocket.OPEN) return;
-    this.#fail(id, { code: "unavailable", detail: "This socket is closing; send again on a new one" });
+    this.#fail(id, {
+      code: "unavailable",
+      detail: "This socket is closing; send again on a new one",
+    });
   }
 
   #onMessage(data: unknown): void {
