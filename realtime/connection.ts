@@ -1,3 +1,4 @@
+import { presenceConnectionId } from "../src/presence/presence.ts";
 import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
 import { AppError } from "../src/domain/errors.ts";
@@ -46,6 +47,12 @@ export class Connection implements LocalConnection {
   sessionId = "";
   readonly id = crypto.randomUUID();
   #state: "auth" | "replay" | "live" | "closed" = "auth";
+
+  /** What presence knows this socket by (its device and itself), once authenticated. */
+  get presenceId(): string {
+    return presenceConnectionId(this.sessionId, this.id);
+  }
+
   #actor?: Actor;
   #attached = false;
   #authTimer?: ReturnType<typeof setTimeout>;
@@ -302,7 +309,7 @@ export class Connection implements LocalConnection {
     const heads = await this.deps.hub.attach(this);
     this.#attached = true;
     if (this.#closed()) return void this.#cleanup();
-    void this.deps.services.presence.socketOpened(actor.userId, this.id).catch((err) =>
+    void this.deps.services.presence.socketOpened(actor.userId, this.presenceId).catch((err) =>
       this.deps.logger.warn("presence update failed", { "error.message": String(err) })
     );
     this.#json({
@@ -386,7 +393,7 @@ export class Connection implements LocalConnection {
     if (!wasAttached) return;
     const last = this.deps.hub.detach(this);
     try {
-      await this.deps.services.presence.socketClosed(this.userId, this.id);
+      await this.deps.services.presence.socketClosed(this.userId, this.presenceId);
       if (last) await this.deps.services.typing.stopAll(this.userId);
     } catch (err) {
       this.deps.logger.warn("socket cleanup failed", { "error.message": String(err) });

@@ -1,3 +1,4 @@
+import { socketOfConnection } from "../src/presence/presence.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../routes/_env.ts";
@@ -66,11 +67,11 @@ export class Gateway {
     this.#timers.push(setInterval(() => {
       const entries = [...this.#connections.values()].filter((c) => c.userId).map((c) => ({
         userId: c.userId,
-        connectionId: c.id,
+        connectionId: c.presenceId,
       }));
-      presence.heartbeat(entries, (id) => this.#connections.has(id)).catch((err) =>
-        this.deps.logger.warn("presence heartbeat failed", { "error.message": String(err) })
-      );
+      presence.heartbeat(entries, (id) => this.#connections.has(socketOfConnection(id))).catch((
+        err,
+      ) => this.deps.logger.warn("presence heartbeat failed", { "error.message": String(err) }));
     }, Math.max(1000, ttlMs / 3)));
     this.#timers.push(setInterval(() => {
       presence.sweepExpired().catch((err) =>

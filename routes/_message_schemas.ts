@@ -108,6 +108,9 @@ export const ConversationSchema = z.object({
   }),
   muted: z.boolean(),
   mutedUntil: Iso.optional(),
+  notify: z.enum(["all", "mentions", "none"]).openapi({
+    description: "What reaches you by push (your choice, or the default for this conversation)",
+  }),
   archived: z.boolean(),
   settings: SettingsSchema,
   retentionDays: z.number().int().optional(),

@@ -41,6 +41,10 @@ const MyState = z.strictObject({
   muted: z.boolean().optional(),
   mutedUntil: z.string().max(64).nullable().optional().openapi({ format: "date-time" }),
   archived: z.boolean().optional(),
+  notify: z.enum(["all", "mentions", "none"]).optional().openapi({
+    description: "What reaches you by push: everything, mentions of you (and your keywords), " +
+      "or nothing. Default: all in direct conversations and groups below 100 members, else mentions.",
+  }),
 }).openapi("MyConversationState");
 
 /** Conversations, groups, members, roles and per-user state. */
@@ -308,7 +312,7 @@ export function conversationRoutes(services: Services) {
       method: "put",
       path: "/conversations/{id}/me",
       operationId: "setMyConversationState",
-      summary: "Your own state: muted (optionally until a time) and archived",
+      summary: "Your own state: muted (optionally until a time), archived, push level (notify)",
       request: { params: ConvParams, body: jsonBody(MyState) },
       responses: {
         200: jsonResponse(ConversationSchema, "The conversation"),

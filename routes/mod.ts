@@ -25,6 +25,7 @@ import { messageRoutes } from "./messages.ts";
 import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
 import { draftRoutes } from "./drafts.ts";
+import { pushRoutes } from "./push.ts";
 import { mentionRoutes } from "./mentions.ts";
 import { threadRoutes } from "./threads.ts";
 import { safetyRoutes } from "./safety.ts";
@@ -137,6 +138,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     scheduledRoutes(s),
     pinRoutes(s),
     draftRoutes(s),
+    pushRoutes(s),
     mentionRoutes(s),
     threadRoutes(s),
     pollRoutes(s),

@@ -23,6 +23,10 @@ export const API_TAGS = [
     description: "Sending, history, threads, reactions, receipts, pins, polls and events",
   },
   { name: "Media", description: "Uploads, processing and signed download links" },
+  {
+    name: "Push",
+    description: "Push subscriptions per device (Web Push, FCM, APNs) and notification settings",
+  },
   { name: "Moderation", description: "Reports, bans and group safety" },
   { name: "Privacy", description: "Your data export and account erasure" },
   { name: "Admin", description: "Site administration (administrators only)" },

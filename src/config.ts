@@ -202,6 +202,52 @@ const media = z.object({
   ffprobePath: env("FFPROBE_PATH", z.string().min(1).default("ffprobe")),
 });
 
+/** Push notifications: the delay before a push, and the providers' credentials. */
+const push = z.object({
+  delayMs: env("PUSH_DELAY_MS", int(0, 600_000).default(3000)),
+  vapid: z.object({
+    publicKey: env("VAPID_PUBLIC_KEY", z.string().regex(/^[A-Za-z0-9_-]{87}$/).optional()),
+    privateKey: env("VAPID_PRIVATE_KEY", z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional()),
+    subject: env(
+      "VAPID_SUBJECT",
+      z.string().regex(/^(mailto:.+@.+|https:\/\/.+)$/, "must be a mailto: or https: URL")
+        .optional(),
+    ),
+  }),
+  fcm: z.object({
+    projectId: env("FCM_PROJECT_ID", z.string().min(1).optional()),
+    /** The service account's JSON key (client_email, private_key, token_uri). */
+    serviceAccount: env("FCM_SERVICE_ACCOUNT", z.string().min(2).optional()),
+    baseUrl: env("FCM_BASE_URL", z.url({ protocol: /^https?$/ }).optional()),
+  }),
+  apns: z.object({
+    keyId: env("APNS_KEY_ID", z.string().min(1).optional()),
+    teamId: env("APNS_TEAM_ID", z.string().min(1).optional()),
+    /** The .p8 key (PKCS#8 PEM). */
+    privateKey: env("APNS_PRIVATE_KEY", z.string().min(1).optional()),
+    /** The app's bundle id. */
+    topic: env("APNS_TOPIC", z.string().min(1).optional()),
+    baseUrl: env("APNS_BASE_URL", z.url({ protocol: /^https?$/ }).optional()),
+  }),
+}).superRefine((v, ctx) => {
+  const groups = [
+    ["vapid", v.vapid, ["publicKey", "privateKey"]],
+    ["fcm", v.fcm, ["projectId", "serviceAccount"]],
+    ["apns", v.apns, ["keyId", "teamId", "privateKey", "topic"]],
+  ] as const;
+  for (const [name, group, keys] of groups) {
+    const set = keys.filter((k) => (group as Record<string, unknown>)[k] !== undefined);
+    if (set.length === 0 || set.length === keys.length) continue;
+    for (const k of keys.filter((k) => !set.includes(k as never))) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name, k],
+        message: `is required with ${set.join(", ")}`,
+      });
+    }
+  }
+});
+
 /**
  * The whole configuration: every environment variable Parley reads, with its embedded default.
  * Nothing has to be set for development; production refuses to start without real keys (see
@@ -244,6 +290,9 @@ const ConfigSchema = z.object({
   media,
   retentionSweepMs: env("RETENTION_SWEEP_SECONDS", int(1, 86_400).default(300).transform(ms)),
   exportTtlHours: env("EXPORT_TTL_HOURS", int(1, 720).default(72)),
+  push,
+  /** Outbound requests to user- or operator-supplied URLs may reach private addresses (dev, tests). */
+  outboundAllowPrivate: env("OUTBOUND_ALLOW_PRIVATE", bool.default(false)),
   shutdownTimeoutMs: env("SHUTDOWN_TIMEOUT_MS", int(0, 600_000).default(10_000)),
 });
 

@@ -62,6 +62,18 @@ import {
   inviteLinkDoc,
   reportDoc,
 } from "../src/store/mongo/_moderation.ts";
+import {
+  toConversationNotify,
+  toDelivery,
+  toNotificationSettings,
+  toSubscription,
+} from "../src/store/sqlite/_push.ts";
+import {
+  conversationNotifyDoc,
+  deliveryDoc,
+  notificationSettingsDoc,
+  subscriptionDoc,
+} from "../src/store/mongo/_push.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
@@ -289,6 +301,22 @@ export const TABLES: TableSpec[] = [
   { table: "reports", key: ["id"], toDoc: (r) => reportDoc(toReport(r)) },
   { table: "bans", key: ["conversation_id", "user_id"], toDoc: (r) => banDoc(toBan(r)) },
   { table: "invite_links", key: ["code"], toDoc: (r) => inviteLinkDoc(toInviteLink(r)) },
+  {
+    table: "push_subscriptions",
+    key: ["id"],
+    toDoc: (r) => subscriptionDoc(toSubscription(r)),
+  },
+  {
+    table: "push_conversation_prefs",
+    key: ["user_id", "conversation_id"],
+    toDoc: (r) => conversationNotifyDoc(toConversationNotify(r)),
+  },
+  {
+    table: "notification_settings",
+    key: ["user_id"],
+    toDoc: (r) => notificationSettingsDoc(toNotificationSettings(r)),
+  },
+  { table: "push_deliveries", key: ["ack_id"], toDoc: (r) => deliveryDoc(toDelivery(r)) },
   {
     table: "site_settings",
     key: ["key"],

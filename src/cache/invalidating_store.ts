@@ -39,6 +39,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     scheduled: inner.scheduled,
     drafts: inner.drafts,
     moderation: inner.moderation,
+    push: inner.push,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

@@ -1,4 +1,5 @@
 import * as jose from "jose";
+import { generateVapidKeys } from "../push/webpush.ts";
 import { type Config, ConfigError } from "../config.ts";
 import { decodeBase64, encodeBase64 } from "../domain/encoding.ts";
 
@@ -73,11 +74,14 @@ export async function loadKeys(config: Config): Promise<Keys> {
 /** Fresh production key values, printed by `deno task keys:generate`. */
 export async function generateKeyValues(): Promise<Record<string, string>> {
   const file = await newKeyFile();
+  const vapid = await generateVapidKeys();
   return {
     JWT_KEYS: JSON.stringify(file.jwt),
     ENCRYPTION_KEYS: Object.entries(file.encryption).map(([id, k]) => `${id}:${k}`).join(","),
     ENCRYPTION_ACTIVE_KEY_ID: file.encryptionActive,
     URL_SIGNING_KEY: file.urlSigning,
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
   };
 }
 
@@ -95,9 +99,16 @@ async function newKeyFile(): Promise<KeyFile> {
   };
 }
 
-async function readOrCreateKeyFile(dataDir: string): Promise<KeyFile> {
-  const path = `${dataDir}/keys.json`;
-  await Deno.mkdir(dataDir, { recursive: true });
+function readOrCreateKeyFile(dataDir: string): Promise<KeyFile> {
+  return readOrCreateSecretFile(`${dataDir}/keys.json`, newKeyFile);
+}
+
+/**
+ * Development secrets kept in `path` (0600): read when present, else made by `make` and written once
+ * for every instance sharing the directory.
+ */
+export async function readOrCreateSecretFile<T>(path: string, make: () => Promise<T>): Promise<T> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || ".", { recursive: true });
   try {
     return JSON.parse(await Deno.readTextFile(path));
   } catch (err) {
@@ -106,7 +117,7 @@ async function readOrCreateKeyFile(dataDir: string): Promise<KeyFile> {
   // Write beside, then hard-link into place: link fails if another instance won the race, and a
   // reader never sees a half-written file.
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temp, JSON.stringify(await newKeyFile(), null, 2), { mode: 0o600 });
+  await Deno.writeTextFile(temp, JSON.stringify(await make(), null, 2), { mode: 0o600 });
   try {
     await Deno.link(temp, path);
   } catch (err) {

@@ -34,6 +34,10 @@ export class MemoryPresence implements PresenceRegistry {
     return Promise.resolve(new Set(userIds.filter((id) => this.#users.has(id))));
   }
 
+  connections(userIds: string[]): Promise<string[]> {
+    return Promise.resolve(userIds.flatMap((id) => [...this.#users.get(id) ?? []]));
+  }
+
   expired(): Promise<ExpiredPresence[]> {
     return Promise.resolve([]);
   }

@@ -30,7 +30,27 @@ export interface PresenceRegistry {
   heartbeat(entries: PresenceSocket[]): Promise<PresenceSocket[]>;
   /** Which of `userIds` are online now. */
   online(userIds: string[]): Promise<Set<string>>;
+  /** The connection ids of every live socket of `userIds` (see {@link presenceConnectionId}). */
+  connections(userIds: string[]): Promise<string[]>;
   /** Users who went offline because their sockets expired; each is reported once. */
   expired(): Promise<ExpiredPresence[]>;
   close(): Promise<void>;
+}
+
+/**
+ * The id a socket is registered under: its session (device) and its own id, so that who is reachable
+ * live can be told per device (a push goes only to devices without a socket).
+ */
+export function presenceConnectionId(sessionId: string, socketId: string): string {
+  return `${sessionId}.${socketId}`;
+}
+
+/** The session of a {@link presenceConnectionId}. */
+export function sessionOfConnection(connectionId: string): string {
+  return connectionId.slice(0, connectionId.indexOf("."));
+}
+
+/** The socket of a {@link presenceConnectionId}. */
+export function socketOfConnection(connectionId: string): string {
+  return connectionId.slice(connectionId.indexOf(".") + 1);
 }

@@ -45,6 +45,16 @@ for i = 1, #KEYS do out[i] = redis.call('ZCOUNT', KEYS[i], ARGV[1], '+inf') end
 return out
 `);
 
+const CONNECTIONS = new RedisScript(`
+local out = {}
+for i = 1, #KEYS do
+  for _, conn in ipairs(redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[1], '+inf')) do
+    table.insert(out, conn)
+  end
+end
+return out
+`);
+
 const EXPIRED = new RedisScript(`
 local now = ARGV[1]
 local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, ARGV[3])
@@ -136,6 +146,21 @@ export class RedisPresence implements PresenceRegistry {
       ids.forEach((id, j) => {
         if (counts[j] > 0) out.add(id);
       });
+    }
+    return out;
+  }
+
+  async connections(userIds: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const ids = userIds.slice(i, i + CHUNK);
+      out.push(
+        ...await CONNECTIONS.run<string[]>(
+          this.client,
+          ids.map((id) => this.#userPrefix + id),
+          [Date.now()],
+        ),
+      );
     }
     return out;
   }

@@ -1,6 +1,7 @@
 import type { GroupSettings, Member, MemberRole, ReactionSummary } from "../domain/types.ts";
 import { nowIso } from "../ids.ts";
-import type { ConversationListItem, Store } from "../store/store.ts";
+import type { ConversationListItem, NotifyLevel, Store } from "../store/store.ts";
+import { defaultNotify } from "./push.ts";
 import { messageFor, type MessageRenderer, type PublicMessage } from "./render.ts";
 import { type AvatarResolver, type MediaRef, omitNullish } from "./users.ts";
 
@@ -21,6 +22,8 @@ export interface ConversationView {
   unreadMentionCount: number;
   muted: boolean;
   mutedUntil?: string;
+  /** What of this conversation reaches the user by push (their choice, or the default). */
+  notify: NotifyLevel;
   archived: boolean;
   settings: GroupSettings;
   retentionDays?: number;
@@ -47,7 +50,7 @@ export interface MemberView {
 export class ConversationViews {
   constructor(
     private readonly deps: {
-      store: Pick<Store, "accounts">;
+      store: Pick<Store, "accounts" | "push">;
       renderer: MessageRenderer;
       avatars: AvatarResolver;
     },
@@ -70,9 +73,10 @@ export class ConversationViews {
         .map((u) => [u.id, u]),
     );
     const last = items.flatMap((i) => i.lastMessage ? [i.lastMessage] : []);
-    const [rendered, viewer] = await Promise.all([
+    const [rendered, viewer, notify] = await Promise.all([
       reactions ? this.deps.renderer.renderWith(last, reactions) : this.deps.renderer.render(last),
       last.length ? this.deps.renderer.viewer(viewerId) : viewerId,
+      this.deps.store.push.conversationNotify(viewerId, items.map((i) => i.conversation.id)),
     ]);
     const lastViews = new Map(rendered.map((v) => [v.id, messageFor(v, viewer)]));
     const now = nowIso();
@@ -95,6 +99,7 @@ export class ConversationViews {
           unreadMentionCount: item.unreadMentionCount,
           muted: mutedNow,
           mutedUntil: mutedNow && m.mutedUntil ? m.mutedUntil : undefined,
+          notify: notify.get(c.id)?.notify ?? defaultNotify(c),
           archived: m.archived,
           settings: c.settings,
           retentionDays: c.retentionDays ?? undefined,

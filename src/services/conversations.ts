@@ -11,7 +11,7 @@ import {
   type SystemInfo,
 } from "../domain/types.ts";
 import { newId, nowIso } from "../ids.ts";
-import type { ConversationPatch, Store } from "../store/store.ts";
+import type { ConversationPatch, NotifyLevel, Store } from "../store/store.ts";
 import {
   type ChangePorts,
   checkUsers,
@@ -38,7 +38,7 @@ import type { InvitationsService, ReachPolicy } from "./reach.ts";
 export class ConversationsService {
   constructor(
     private readonly deps: ChangePorts & {
-      store: Pick<Store, "accounts" | "conversations">;
+      store: Pick<Store, "accounts" | "conversations" | "push">;
       config: Config;
       avatars: AvatarResolver;
       views: ConversationViews;
@@ -276,13 +276,27 @@ export class ConversationsService {
     await deleteAsOwner(this.deps, { conversationId: id, actorId: actor.userId });
   }
 
-  /** The caller's own state in a conversation: muted (optionally until), archived. */
+  /** The caller's own state in a conversation: muted (optionally until), archived, push level. */
   async setMyState(
     actor: Actor,
     id: string,
-    input: { muted?: boolean; mutedUntil?: string | null; archived?: boolean },
+    input: {
+      muted?: boolean;
+      mutedUntil?: string | null;
+      archived?: boolean;
+      notify?: NotifyLevel;
+    },
   ): Promise<ConversationView> {
     await this.membership(actor, id);
+    if (input.notify !== undefined) {
+      await this.deps.store.push.putConversationNotify({
+        userId: actor.userId,
+        conversationId: id,
+        notify: input.notify,
+        mutedUntil: null,
+        updatedAt: nowIso(),
+      });
+    }
     const patch: { muted?: boolean; mutedUntil?: string | null; archived?: boolean } = {};
     if (input.mutedUntil !== undefined) {
       if (input.mutedUntil !== null && Number.isNaN(Date.parse(input.mutedUntil))) {

@@ -19,7 +19,7 @@ import { newId, nowIso } from "../ids.ts";
 import type { RateLimiter } from "../limits/rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
-import type { Expectation, MessagePage, Store } from "../store/store.ts";
+import type { Expectation, MessagePage, NewJob, Store } from "../store/store.ts";
 import type { EngagementRecorder } from "./activity.ts";
 import type { Actor } from "../domain/actor.ts";
 import type { ConversationsService } from "./conversations.ts";
@@ -70,6 +70,8 @@ export class MessagesService {
       activity: EngagementRecorder;
       rules: SendRules;
       metrics: MetricsRegistry;
+      /** The job that pushes a new message to offline devices (enqueued in its commit). */
+      pushJob?: (conversationId: string, messageId: string, now: Date) => NewJob;
     },
   ) {
     this.#limiterSkips = deps.metrics.counter(
@@ -207,6 +209,7 @@ export class MessagesService {
         ...(poll?.settings.closesAt
           ? [pollCloseJob(conversationId, id, new Date(poll.settings.closesAt), now)]
           : []),
+        ...(this.deps.pushJob ? [this.deps.pushJob(conversationId, id, now)] : []),
       ],
     }, { plain: sealed === undefined ? undefined : new Map([[id, sealed]]), fresh: true });
     if (result.status === "duplicate") {

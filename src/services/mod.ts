@@ -56,6 +56,11 @@ import { SiteModeration } from "./site_moderation.ts";
 import { GroupModeration } from "./group_moderation.ts";
 import { registerPollClosing } from "./poll_close.ts";
 import { JobRunner } from "../jobs/runner.ts";
+import { OutboundClient } from "../net/outbound.ts";
+import { pushProviders } from "../push/mod.ts";
+import { loadVapidKeys } from "../push/vapid.ts";
+import { PushService } from "./push.ts";
+import { PushDelivery } from "./push_delivery.ts";
 
 /**
  * The use cases of one instance: all the edges (routes, realtime) ever see. No store, publisher,
@@ -86,6 +91,7 @@ export interface Services {
   groupModeration: GroupModeration;
   siteModeration: SiteModeration;
   receipts: ReceiptsService;
+  push: PushService;
   typing: TypingService;
   media: MediaService;
   exports: DataExports;
@@ -224,6 +230,41 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   invitations.conversations = conversations;
   const blocks = new BlocksService({ store, publisher });
   const rules = new SendRules({ store });
+  // Everything that calls a URL a user or an operator supplied goes through this one client.
+  const refused = metrics.counter(
+    "parley_outbound_refused_total",
+    "Outbound requests refused by the guard (private targets, oversize, slow), by reason",
+  );
+  const outbound = new OutboundClient({
+    allowPrivate: config.outboundAllowPrivate,
+    httpsOnly: config.env === "production",
+    logger,
+    onRefused: (reason) => refused.inc({ reason }),
+  });
+  const vapid = await loadVapidKeys(config);
+  const providers = pushProviders(config, vapid, outbound);
+  const push: PushService = new PushService({
+    store,
+    dataKeys,
+    outbound,
+    vapidPublicKey: vapid.publicKey,
+    kinds: new Set(providers.keys()),
+    // The delivery below sends; it is only called once both exist.
+    test: (actor) => delivery.test(actor),
+    onAck: (provider) => delivery.acked(provider),
+  });
+  const delivery: PushDelivery = new PushDelivery({
+    store,
+    push,
+    providers,
+    renderer,
+    presence,
+    blocks,
+    runner,
+    delayMs: config.push.delayMs,
+    logger,
+    metrics,
+  });
   const messages = new MessagesService({
     config,
     store,
@@ -239,9 +280,17 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     activity,
     rules,
     metrics,
+    pushJob: (conversationId, messageId, now) =>
+      delivery.messageJob(conversationId, messageId, now),
   });
 
-  const receipts = new ReceiptsService({ config, store, conversations, notices });
+  const receipts = new ReceiptsService({
+    config,
+    store,
+    conversations,
+    notices,
+    onRead: (actor, conversationId, seq) => delivery.afterRead(actor, conversationId, seq),
+  });
   const typing = new TypingService({
     conversations,
     notices,
@@ -268,7 +317,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const threads = new ThreadsService({ store, conversations, renderer, notices });
   const reports = new ReportsService({ store, conversations, renderer, dataKeys, admin, audit });
   const inviteLinks = new InviteLinks({ store, conversations, members, avatars: media });
-  const userData = [scheduled, drafts, polls, threads, invitations, reports, blocks];
+  const userData = [scheduled, drafts, polls, threads, invitations, reports, blocks, push];
   const security = new AccountSecurity({ config, store, hasher, limiter, auth, audit });
   const siteModeration = new SiteModeration({
     store,
@@ -347,6 +396,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       groupModeration,
       siteModeration,
       receipts,
+      push,
       typing,
       media,
       exports,

@@ -1,3 +1,4 @@
+import { sessionOfConnection } from "../presence/presence.ts";
 import type { LastSeenPrivacy, User, VisiblePresence } from "../domain/types.ts";
 import { nowIso } from "../ids.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -57,6 +58,11 @@ export class PresenceService {
   /** Whether each of `userIds` is online (for member lists). */
   online(userIds: string[]): Promise<Set<string>> {
     return this.deps.registry.online(userIds);
+  }
+
+  /** The sessions (devices) of `userIds` that hold an open socket now, on any instance. */
+  async onlineSessions(userIds: string[]): Promise<Set<string>> {
+    return new Set((await this.deps.registry.connections(userIds)).map(sessionOfConnection));
   }
 
   /** A socket of `userId` opened; announces them when it is their first. */

@@ -31,6 +31,8 @@ export class ReceiptsService {
       store: Pick<Store, "messages" | "accounts" | "conversations">;
       conversations: ConversationsService;
       notices: Notices;
+      /** Told of every read that moved (push clears the notification on the other devices). */
+      onRead?: (actor: Actor, conversationId: string, seq: number) => Promise<void>;
     },
   ) {}
 
@@ -65,6 +67,7 @@ export class ReceiptsService {
       );
     }
     if (moved === null) return false;
+    if (kind === "read") await this.deps.onRead?.(actor, conversationId, target);
     const aggregated = conversation.memberCount > this.deps.config.ws.receiptAggregateOver;
     // Whose reads stay private, read once: the whole conversation's when a read is announced now
     // (they are left out of it), only the reader's when it waits for the aggregated batch.

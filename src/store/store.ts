@@ -10,6 +10,7 @@ import type { MediaStore } from "./media.ts";
 import type { MessageStore } from "./messages.ts";
 import type { ModerationStore } from "./moderation.ts";
 import type { PrivacyStore } from "./privacy.ts";
+import type { PushStore } from "./push.ts";
 import type { ScheduledStore } from "./scheduled.ts";
 
 export type * from "./accounts.ts";
@@ -24,6 +25,7 @@ export type * from "./media.ts";
 export type * from "./moderation.ts";
 export type * from "./messages.ts";
 export type * from "./privacy.ts";
+export type * from "./push.ts";
 export type * from "./scheduled.ts";
 export { directPeer } from "./conversations.ts";
 
@@ -48,6 +50,7 @@ export interface Store {
   readonly scheduled: ScheduledStore;
   readonly drafts: DraftStore;
   readonly moderation: ModerationStore;
+  readonly push: PushStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -50,6 +50,17 @@ export function runPresenceContract(
     assert.equal(await r.disconnect(u, "s2"), false, "unknown socket");
   });
 
+  test("connections lists every live socket of the users asked about, and only those", async (r) => {
+    const [u, v] = [crypto.randomUUID(), crypto.randomUUID()];
+    await r.connect(u, "d1.s1");
+    await r.connect(u, "d2.s2");
+    await r.connect(v, "d3.s3");
+    assert.deepEqual((await r.connections([u, "nobody"])).sort(), ["d1.s1", "d2.s2"]);
+    await r.disconnect(u, "d1.s1");
+    assert.deepEqual((await r.connections([u, v])).sort(), ["d2.s2", "d3.s3"]);
+    assert.deepEqual(await r.connections([]), []);
+  });
+
   if (shared) {
     test("presence is shared across instances", async (r, peer) => {
       assert.ok(peer, "a shared adapter's factory provides a peer");

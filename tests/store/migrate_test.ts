@@ -23,6 +23,10 @@ import type {
   InviteLinkDoc,
   MemberDoc,
   MessageDoc,
+  NotificationSettingsDoc,
+  PushConversationPrefDoc,
+  PushDeliveryDoc,
+  PushSubscriptionDoc,
   ReportDoc,
   SessionDoc,
   SiteSettingDoc,
@@ -38,6 +42,12 @@ import {
   toInviteLink,
   toReport,
 } from "../../src/store/mongo/_moderation.ts";
+import {
+  toConversationNotify,
+  toDelivery,
+  toNotificationSettings,
+  toSubscription,
+} from "../../src/store/mongo/_push.ts";
 import { forbidden } from "../../src/domain/errors.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/mod.ts";
 import {
@@ -354,6 +364,55 @@ async function populate(store: SqliteStore): Promise<void> {
     revokedAt: null,
   });
   await store.moderation.setSiteBlockedWords(["spam", "bad word"]);
+  // Push: a subscription of a live session, preferences, settings with and without their optional
+  // parts, and a delivery sent and acknowledged.
+  const subscription = await store.push.putSubscription({
+    id: newId(),
+    userId: a.id,
+    sessionId: s.id,
+    kind: "webpush",
+    target: sealed('{"endpoint":"https://push.example/1"}'),
+    fingerprint: "fp-1",
+    createdAt: tick(),
+  });
+  await store.push.putConversationNotify({
+    userId: a.id,
+    conversationId: g.id,
+    notify: "mentions",
+    mutedUntil: "2999-01-01T00:00:00.000Z",
+    updatedAt: tick(),
+  });
+  await store.push.putNotificationSettings({
+    userId: a.id,
+    preview: "sender",
+    quietHours: { start: "22:00", end: "07:00", timeZone: "Europe/Paris" },
+    keywords: sealed('["deploy"]'),
+    updatedAt: tick(),
+  });
+  await store.push.putNotificationSettings({
+    userId: b.id,
+    preview: "full",
+    quietHours: null,
+    keywords: null,
+    updatedAt: tick(),
+  });
+  const ackId = newId();
+  await store.push.claimDelivery({
+    ackId,
+    userId: a.id,
+    sessionId: s.id,
+    subscriptionId: subscription.id,
+    provider: "webpush",
+    kind: "message",
+    conversationId: g.id,
+    seq: 3,
+    status: "pending",
+    createdAt: tick(),
+    sentAt: null,
+    ackedAt: null,
+  });
+  await store.push.markDelivery(ackId, "sent", tick());
+  await store.push.ackDelivery(a.id, ackId, tick());
   await store.activity.markActive("2026-03-01", [a.id, b.id]);
   await store.activity.addDailyCounts("2026-03-01", { messages: 5, "media.image": 1 });
   await store.audit.appendAudit({
@@ -451,6 +510,32 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
       target.docs<SiteSettingDoc>("site_settings").map((d) => [d._id, d.value]),
       [["blockedWords", await store.moderation.siteBlockedWords()]],
     );
+    for (const d of target.docs<PushSubscriptionDoc>("push_subscriptions")) {
+      assert.deepEqual(toSubscription(d), await store.push.getSubscription(d._id));
+    }
+    for (const d of target.docs<PushConversationPrefDoc>("push_conversation_prefs")) {
+      assert.deepEqual(
+        toConversationNotify(d),
+        (await store.push.conversationNotify(d.userId, [d.conversationId])).get(d.conversationId),
+      );
+    }
+    const settings = target.docs<NotificationSettingsDoc>("notification_settings");
+    assert.ok(settings.some((d) => d.keywords) && settings.some((d) => d.keywords === null));
+    for (const d of settings) {
+      assert.deepEqual(
+        toNotificationSettings(d),
+        (await store.push.notificationSettings([d._id])).get(d._id),
+      );
+    }
+    for (const d of target.docs<PushDeliveryDoc>("push_deliveries")) {
+      const delivery = toDelivery(d);
+      assert.ok(delivery.sentAt && delivery.ackedAt && delivery.status === "sent");
+      // Claiming it again is how the port reads a delivery: the stored one comes back.
+      assert.deepEqual(
+        await store.push.claimDelivery({ ...delivery, ackId: newId() }),
+        { status: "exists", delivery },
+      );
+    }
     const messages = target.docs<MessageDoc>("messages");
     assert.ok(messages.some((d) => d.body !== null) && messages.some((d) => d.deletedAt !== null));
     for (const d of messages) {

@@ -8,6 +8,7 @@ import { privacyContract } from "./_privacy_contract.ts";
 import { jobContract } from "./_jobs_contract.ts";
 import { threadContract } from "./_threads_contract.ts";
 import { moderationContract } from "./_moderation_contract.ts";
+import { pushContract } from "./_push_contract.ts";
 import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
@@ -48,4 +49,5 @@ export function runStoreContract(
   jobContract(test);
   threadContract(test);
   moderationContract(test);
+  pushContract(test);
 }

@@ -10,6 +10,7 @@ import type {
   UserPatch,
 } from "../accounts.ts";
 import { isDuplicateKey, type Mongo, partialEq } from "./_db.ts";
+import { deleteSessionSubscriptions } from "./_push.ts";
 import {
   foldName,
   sessionDoc,
@@ -154,6 +155,7 @@ async function touchSession(m: Mongo, id: string, at: string): Promise<void> {
 async function revokeSession(m: Mongo, id: string, at: string): Promise<boolean> {
   const r = await m.sessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
   if (r.matchedCount === 0) return false;
+  await deleteSessionSubscriptions(m, [id]);
   await recordRevocations(m, [id]);
   return true;
 }
@@ -188,6 +190,7 @@ async function revokeUserSessions(
   const ids = await m.sessions.distinct("_id", filter);
   if (ids.length === 0) return [];
   await m.sessions.updateMany({ _id: { $in: ids }, revokedAt: null }, { $set: { revokedAt: at } });
+  await deleteSessionSubscriptions(m, ids);
   // All of them, even one a racing revoke got to first: a second record of it is harmless.
   await recordRevocations(m, ids);
   return ids;
@@ -220,7 +223,10 @@ async function rotateRefreshToken(
       { _id: session.id, revokedAt: null },
       { $set: { revokedAt: now } },
     );
-    if (r.modifiedCount > 0) await recordRevocations(m, [session.id]);
+    if (r.modifiedCount > 0) {
+      await deleteSessionSubscriptions(m, [session.id]);
+      await recordRevocations(m, [session.id]);
+    }
     return { status: "reused", session: { ...session, revokedAt: now } };
   }
   await m.refreshTokens.insertOne({

@@ -27,8 +27,12 @@ import {
   type MemberDoc,
   type MessageDoc,
   type MessageEditDoc,
+  type NotificationSettingsDoc,
   type PinDoc,
   type PollVoteDoc,
+  type PushConversationPrefDoc,
+  type PushDeliveryDoc,
+  type PushSubscriptionDoc,
   type ReactionDoc,
   type ReceiptMarkDoc,
   type RefreshTokenDoc,
@@ -78,6 +82,10 @@ export interface Mongo {
   bans: Collection<BanDoc>;
   inviteLinks: Collection<InviteLinkDoc>;
   siteSettings: Collection<SiteSettingDoc>;
+  pushSubscriptions: Collection<PushSubscriptionDoc>;
+  pushConversationPrefs: Collection<PushConversationPrefDoc>;
+  notificationSettings: Collection<NotificationSettingsDoc>;
+  pushDeliveries: Collection<PushDeliveryDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -119,6 +127,14 @@ export function collections(client: MongoClient, db: Db): Mongo {
     bans: db.collection<BanDoc>(COLLECTIONS.bans),
     inviteLinks: db.collection<InviteLinkDoc>(COLLECTIONS.inviteLinks),
     siteSettings: db.collection<SiteSettingDoc>(COLLECTIONS.siteSettings),
+    pushSubscriptions: db.collection<PushSubscriptionDoc>(COLLECTIONS.pushSubscriptions),
+    pushConversationPrefs: db.collection<PushConversationPrefDoc>(
+      COLLECTIONS.pushConversationPrefs,
+    ),
+    notificationSettings: db.collection<NotificationSettingsDoc>(
+      COLLECTIONS.notificationSettings,
+    ),
+    pushDeliveries: db.collection<PushDeliveryDoc>(COLLECTIONS.pushDeliveries),
   };
 }
 
@@ -350,6 +366,33 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   ],
   // Read by `_id` only.
   siteSettings: [],
+  pushSubscriptions: [
+    // The same device subscribing again from one session replaces, not duplicates; revoking or
+    // deleting a session deletes its subscriptions on this index's prefix.
+    { key: { sessionId: 1, fingerprint: 1 }, name: "session_fingerprint_unique", unique: true },
+    // A user's subscriptions, oldest first (a message's recipients, export and erasure).
+    { key: { userId: 1, createdAt: 1, _id: 1 }, name: "user" },
+  ],
+  pushConversationPrefs: [
+    // Every user's preferences for one conversation (a message's recipients).
+    { key: { conversationId: 1 }, name: "conversation" },
+    // A user's preferences in conversation order (export), and erasure's delete of them.
+    { key: { userId: 1, conversationId: 1 }, name: "user" },
+  ],
+  // Read by `_id` (the user id) only.
+  notificationSettings: [],
+  pushDeliveries: [
+    // Each push is claimed once across instances, retries and crashes.
+    {
+      key: { kind: 1, conversationId: 1, seq: 1, sessionId: 1 },
+      name: "claim_unique",
+      unique: true,
+    },
+    // The sessions a user's pushes in a conversation went to (cleared after a read), and erasure.
+    { key: { userId: 1, conversationId: 1, seq: 1 }, name: "user" },
+    // Pruning old records.
+    { key: { createdAt: 1 }, name: "created" },
+  ],
 };
 
 /**

@@ -11,6 +11,7 @@ import type {
 } from "../privacy.ts";
 import { recordRevocations } from "./_accounts.ts";
 import { type Mongo, partialEq } from "./_db.ts";
+import { deleteSessionSubscriptions } from "./_push.ts";
 import { foldName, toMessage, toSession } from "./codec.ts";
 
 async function allSessions(m: Mongo, userId: string): Promise<Session[]> {
@@ -108,9 +109,10 @@ async function beginErasure(
 }
 
 /**
- * Deletes the user's sessions and their tokens, recording first those not yet revoked (a crash in
- * between leaves the sessions for the repeat, which records them again: harmless). Only the sessions
- * read are deleted, so none goes unrecorded; one created meanwhile is left for the next call.
+ * Deletes the user's sessions with their tokens and push subscriptions, recording first those not yet
+ * revoked (a crash in between leaves the sessions for the repeat, which records them again and
+ * deletes what is left: harmless). Only the sessions read are deleted, so none goes unrecorded; one
+ * created meanwhile is left for the next call.
  */
 async function deleteSessions(m: Mongo, userId: string): Promise<void> {
   const docs = await m.sessions.find({ userId }, { projection: { _id: 1, revokedAt: 1 } })
@@ -119,6 +121,7 @@ async function deleteSessions(m: Mongo, userId: string): Promise<void> {
   const ids = docs.map((d) => d._id);
   await recordRevocations(m, docs.filter((d) => !d.revokedAt).map((d) => d._id));
   await m.refreshTokens.deleteMany({ sessionId: { $in: ids } });
+  await deleteSessionSubscriptions(m, ids);
   await m.sessions.deleteMany({ _id: { $in: ids } });
 }
 

@@ -13,6 +13,7 @@ import { MongoMedia } from "./_media.ts";
 import { MongoMessages } from "./_messages.ts";
 import { MongoModeration } from "./_moderation.ts";
 import { MongoPrivacy } from "./_privacy.ts";
+import { MongoPush } from "./_push.ts";
 import { MongoScheduled } from "./_scheduled.ts";
 
 /** Connection settings of {@link MongoStore} (the shape of `config.mongo`). */
@@ -105,6 +106,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     scheduled: new MongoScheduled(m),
     drafts: new MongoDrafts(m),
     moderation: new MongoModeration(m),
+    push: new MongoPush(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

@@ -16,6 +16,12 @@ import type {
 } from "../../domain/types.ts";
 import type { JobRecord } from "../jobs.ts";
 import type { InvitationStatus, ReportReason, ReportRecord } from "../moderation.ts";
+import type {
+  NotificationSettingsRecord,
+  NotifyLevel,
+  PushDeliveryRecord,
+  PushSubscriptionKind,
+} from "../push.ts";
 import type { ScheduledRecord } from "../scheduled.ts";
 
 // The documents of Parley's MongoDB database, one collection per SQLite table (same names), so the
@@ -327,6 +333,10 @@ export const COLLECTIONS = {
   bans: "bans",
   inviteLinks: "invite_links",
   siteSettings: "site_settings",
+  pushSubscriptions: "push_subscriptions",
+  pushConversationPrefs: "push_conversation_prefs",
+  notificationSettings: "notification_settings",
+  pushDeliveries: "push_deliveries",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -373,6 +383,11 @@ export function blockKey(userId: string, blockedId: string): string {
 /** The `_id` of a {@link BanDoc}. */
 export function banKey(conversationId: string, userId: string): string {
   return `${conversationId}:${userId}`;
+}
+
+/** The `_id` of a {@link PushConversationPrefDoc}. */
+export function pushPrefKey(userId: string, conversationId: string): string {
+  return `${userId}:${conversationId}`;
 }
 
 export function receiptMarkKey(
@@ -511,3 +526,42 @@ export interface SiteSettingDoc {
   _id: string;
   value: unknown;
 }
+
+/**
+ * One session's push subscription (`_id` is its id); the target is ciphertext in a BSON Binary, as a
+ * message's body. (sessionId, fingerprint) is unique: the same device subscribing again replaces.
+ */
+export interface PushSubscriptionDoc {
+  _id: string;
+  userId: string;
+  sessionId: string;
+  kind: PushSubscriptionKind;
+  target: { keyId: string; blob: Binary };
+  fingerprint: string;
+  createdAt: string;
+}
+
+/** A user's push preferences for one conversation, `_id` = `userId:conversationId`. */
+export interface PushConversationPrefDoc {
+  _id: string;
+  userId: string;
+  conversationId: string;
+  notify: NotifyLevel | null;
+  mutedUntil: string | null;
+  updatedAt: string;
+}
+
+/** A user's push settings (`_id` is the user id); the keywords are ciphertext in a BSON Binary. */
+export interface NotificationSettingsDoc {
+  _id: string;
+  preview: NotificationSettingsRecord["preview"];
+  quietHours: NotificationSettingsRecord["quietHours"];
+  keywords: { keyId: string; blob: Binary } | null;
+  updatedAt: string;
+}
+
+/**
+ * One push to one session for one cause (`_id` is its ack id), as the port's `PushDeliveryRecord`.
+ * (kind, conversationId, seq, sessionId) is unique: each push is claimed once.
+ */
+export type PushDeliveryDoc = Omit<PushDeliveryRecord, "ackId"> & { _id: string };

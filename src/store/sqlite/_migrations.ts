@@ -532,6 +532,68 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         END;
     `,
   },
+  {
+    version: 17,
+    name: "push notifications",
+    sql: `
+      CREATE TABLE push_subscriptions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        target BLOB NOT NULL,
+        target_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (session_id, fingerprint)
+      );
+      CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+      -- A revoked or deleted session (device) is never pushed to again.
+      CREATE TRIGGER push_session_revoked AFTER UPDATE OF revoked_at ON sessions
+        WHEN NEW.revoked_at IS NOT NULL
+        BEGIN
+          DELETE FROM push_subscriptions WHERE session_id = NEW.id;
+        END;
+      CREATE TRIGGER push_session_deleted AFTER DELETE ON sessions
+        BEGIN
+          DELETE FROM push_subscriptions WHERE session_id = OLD.id;
+        END;
+      CREATE TABLE push_conversation_prefs (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        notify TEXT,
+        muted_until TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, conversation_id)
+      );
+      CREATE INDEX push_conversation_prefs_conversation ON push_conversation_prefs(conversation_id);
+      CREATE TABLE notification_settings (
+        user_id TEXT PRIMARY KEY,
+        preview TEXT NOT NULL,
+        quiet_hours TEXT,
+        keywords BLOB,
+        keywords_key TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE push_deliveries (
+        ack_id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        acked_at TEXT,
+        UNIQUE (kind, conversation_id, seq, session_id)
+      );
+      CREATE INDEX push_deliveries_user ON push_deliveries(user_id, conversation_id, seq);
+      CREATE INDEX push_deliveries_created ON push_deliveries(created_at);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

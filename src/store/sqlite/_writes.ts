@@ -10,6 +10,7 @@ import { mediaWrites } from "./_media.ts";
 import { messageWrites } from "./_messages.ts";
 import { moderationWrites } from "./_moderation.ts";
 import { privacyWrites } from "./_privacy.ts";
+import { pushWrites } from "./_push.ts";
 import { scheduledWrites } from "./_scheduled.ts";
 
 /**
@@ -29,6 +30,7 @@ export const WRITES = {
   ...messageWrites,
   ...moderationWrites,
   ...privacyWrites,
+  ...pushWrites,
   ...scheduledWrites,
 };
 

@@ -15,6 +15,7 @@ import { sqliteMedia } from "./_media.ts";
 import { sqliteMessages } from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
 import { sqlitePrivacy } from "./_privacy.ts";
+import { sqlitePush } from "./_push.ts";
 import { Writer } from "./_writer.ts";
 
 /** Options for {@link openSqliteStore}. */
@@ -66,6 +67,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     scheduled: sqliteScheduled(db, writer),
     drafts: sqliteDrafts(db, writer),
     moderation: sqliteModeration(db, writer),
+    push: sqlitePush(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();
