@@ -2,7 +2,7 @@
 // bench/results/latest.md. Figures drift ±40 % between runs on shared machines, so each benchmark
 // reports ratios against a reference measured in the same run where one exists (../shared/BENCHMARKS.md).
 //
-//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs]
+//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs,push]
 import { runConversationListBench } from "./conversations_bench.ts";
 import { runFanoutBench } from "./fanout_bench.ts";
 import { runLoginBench } from "./login_bench.ts";
@@ -10,6 +10,7 @@ import { runMediaBench } from "./media_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runSendBench } from "./send_bench.ts";
 import { runBlobsBench } from "./blobs_bench.ts";
+import { runPushBench } from "./push_bench.ts";
 import { runThreadBench } from "./threads_bench.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -125,6 +126,10 @@ await step("blobs", () => runBlobsBench({ megabytes: quick ? 32 : 64 }), (r) => 
   `| blob writes, encrypted (${r.megabytes} MB): local / S3 (s3rver, loopback) | ${r.local.writeMBps} / ${r.s3.writeMBps} MB/s (${r.writeRatio}×) | |`,
   `| ranged reads, 1 MiB decrypted: local / S3 | ${r.local.rangedReadMBps} / ${r.s3.rangedReadMBps} MB/s (${r.readRatio}×), p99 ${r.local.rangedReadP99Ms} / ${r.s3.rangedReadP99Ms} ms | |`,
   `| server RSS growth uploading a ${r.upload.s3.videoMB} MB video: to S3 / locally | ${r.upload.s3.peakRssGrowthMB} / ${r.upload.local.peakRssGrowthMB} MB (again: ${r.upload.s3.againPeakRssGrowthMB} / ${r.upload.local.againPeakRssGrowthMB} MB; the first upload of any size into a fresh process: ${r.upload.s3.warmUpPeakGrowthMB} / ${r.upload.local.warmUpPeakGrowthMB} MB, once) | < 64 MB |`,
+]);
+
+await step("push", () => runPushBench({ messages: quick ? 50 : 100, recipients: 20 }), (r) => [
+  `| Web Push: ${r.messages} messages × ${r.recipients} offline devices (VAPID + aes128gcm) | ${r.pushesPerSecond} pushes/s; ${r.pushesPerCpuSecond} pushes per server CPU-second (${r.serverCpuMsPerPush} ms each) | |`,
 ]);
 
 const table = ["| benchmark | result | target |", "| --- | --- | --- |", ...lines].join("\n");

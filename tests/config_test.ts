@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { loadVapidKeys } from "../src/push/vapid.ts";
+import { generateVapidKeys } from "../src/push/webpush.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { generateKeyValues, loadKeys } from "../src/crypto/keys.ts";
 
@@ -113,4 +115,49 @@ Deno.test("loadConfig() turns the read cache on by default and lets it be switch
   assert.equal(off.enabled, false);
   assert.equal(off.ttlMs, 30_000);
   assert.throws(() => loadConfig({ READ_CACHE_TIMEOUT_MS: "0" }), ConfigError);
+});
+
+Deno.test("VAPID keys: required in production, generated once into DATA_DIR in development", async () => {
+  const prod = loadConfig({ PARLEY_ENV: "production", DATA_DIR: "/nonexistent" });
+  await assert.rejects(
+    loadVapidKeys(prod),
+    (e: Error) => e instanceof ConfigError && /VAPID_PUBLIC_KEY/.test(e.message),
+  );
+  const pair = await generateVapidKeys();
+  const keyed = loadConfig({
+    PARLEY_ENV: "production",
+    VAPID_PUBLIC_KEY: pair.publicKey,
+    VAPID_PRIVATE_KEY: pair.privateKey,
+  });
+  await assert.rejects(loadVapidKeys(keyed), /VAPID_SUBJECT is required/);
+  const full = loadConfig({
+    PARLEY_ENV: "production",
+    VAPID_PUBLIC_KEY: pair.publicKey,
+    VAPID_PRIVATE_KEY: pair.privateKey,
+    VAPID_SUBJECT: "mailto:ops@example.com",
+  });
+  assert.deepEqual(await loadVapidKeys(full), { ...pair, subject: "mailto:ops@example.com" });
+
+  const dir = await Deno.makeTempDir();
+  try {
+    const dev = loadConfig({ DATA_DIR: dir });
+    const first = await loadVapidKeys(dev);
+    assert.match(first.publicKey, /^[A-Za-z0-9_-]{87}$/);
+    assert.deepEqual(await loadVapidKeys(dev), first, "the same keys on every start");
+    assert.equal((await Deno.stat(`${dir}/vapid.json`)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("push providers: a half-configured FCM or APNs is refused, naming what is missing", () => {
+  assert.throws(
+    () => loadConfig({ FCM_PROJECT_ID: "p" }),
+    (e: Error) => e instanceof ConfigError && /FCM_SERVICE_ACCOUNT/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ APNS_KEY_ID: "K", APNS_TEAM_ID: "T" }),
+    (e: Error) => e instanceof ConfigError && /APNS_PRIVATE_KEY/.test(e.message),
+  );
+  assert.throws(() => loadConfig({ VAPID_PUBLIC_KEY: "short" }), ConfigError);
 });

@@ -4,7 +4,8 @@ import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { JobKind, JobRecord, NewJob, Store } from "../store/store.ts";
 
 /**
- * Does one job. It may run more than once (an instance that died mid-job, a lease that lapsed), so
+ * Does one job (a thrown error with a numeric `retryAfterMs` delays the retry at least that long).
+ * It may run more than once (an instance that died mid-job, a lease that lapsed), so
  * its effect must be idempotent; the runner makes sure no two instances hold it at the same time.
  * `signal` aborts when the runner shuts down or the lease could not be kept.
  */
@@ -238,7 +239,10 @@ export class JobRunner {
         return;
       }
       if (job.attempts < job.maxAttempts) {
-        const retryAt = new Date(Date.now() + k.backoffMs(job.attempts)).toISOString();
+        // A handler may ask for a later retry than the backoff (a service's Retry-After).
+        const asked = (err as { retryAfterMs?: unknown })?.retryAfterMs;
+        const wait = Math.max(k.backoffMs(job.attempts), typeof asked === "number" ? asked : 0);
+        const retryAt = new Date(Date.now() + wait).toISOString();
         await this.deps.store.jobs.fail(job.id, owner, { error, retryAt });
         this.#outcomes.inc({ kind: job.kind, outcome: "retried" });
         this.deps.logger.warn("job failed, will retry", {

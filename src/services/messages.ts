@@ -70,8 +70,16 @@ export class MessagesService {
       activity: EngagementRecorder;
       rules: SendRules;
       metrics: MetricsRegistry;
-      /** The job that pushes a new message to offline devices (enqueued in its commit). */
-      pushJob?: (conversationId: string, messageId: string, now: Date) => NewJob;
+      /**
+       * The job that pushes a new message to offline devices, enqueued in its commit (null when no
+       * recipient has a push subscription).
+       */
+      pushJob?: (
+        conversationId: string,
+        senderId: string,
+        messageId: string,
+        now: Date,
+      ) => Promise<NewJob | null>;
     },
   ) {
     this.#limiterSkips = deps.metrics.counter(
@@ -149,6 +157,7 @@ export class MessagesService {
     const body = sealed === undefined
       ? null
       : await this.deps.dataKeys.sealText(actor.userId, sealed, messageAad(conversationId, id));
+    const push = await this.deps.pushJob?.(conversationId, actor.userId, id, now);
     const result = await this.deps.events.commit({
       conversationId,
       event: "message.created",
@@ -209,7 +218,7 @@ export class MessagesService {
         ...(poll?.settings.closesAt
           ? [pollCloseJob(conversationId, id, new Date(poll.settings.closesAt), now)]
           : []),
-        ...(this.deps.pushJob ? [this.deps.pushJob(conversationId, id, now)] : []),
+        ...(push ? [push] : []),
       ],
     }, { plain: sealed === undefined ? undefined : new Map([[id, sealed]]), fresh: true });
     if (result.status === "duplicate") {

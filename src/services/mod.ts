@@ -280,8 +280,8 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     activity,
     rules,
     metrics,
-    pushJob: (conversationId, messageId, now) =>
-      delivery.messageJob(conversationId, messageId, now),
+    pushJob: (conversationId, senderId, messageId, now) =>
+      delivery.messageJob(conversationId, senderId, messageId, now),
   });
 
   const receipts = new ReceiptsService({

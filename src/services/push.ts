@@ -66,7 +66,7 @@ function keywordsAad(userId: string): string {
  * {@link import("./push_delivery.ts").PushDelivery} sends the pushes.
  */
 export class PushService implements UserData {
-  readonly exportPath = "push.json";
+  readonly exportPath = "push.jsonl";
   readonly exportDescription =
     "your push notification devices (kind and date), settings and per-conversation choices";
 

@@ -28,9 +28,15 @@ const BODY_CHARS = 180;
 /** Conversations looked at for the badge (the most recently active). */
 const BADGE_SCAN = 100;
 
-/** A push that must be tried again (the job is retried with backoff). */
+/** A push that must be tried again: the job is retried with backoff, or after `retryAfterMs`. */
 class RetryLater extends Error {
   override name = "RetryLater";
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs = 0) {
+    super("a push service asked to try again later");
+    // A Retry-After beyond an hour is not believed.
+    this.retryAfterMs = Math.min(retryAfterMs, 3_600_000);
+  }
 }
 
 /**
@@ -72,8 +78,17 @@ export class PushDelivery {
     deps.runner.register(PUSH_TEST, (job) => this.#test(job), { concurrency: 2, backoffMs });
   }
 
-  /** The job that pushes a new message, to enqueue in the message's own commit. */
-  messageJob(conversationId: string, messageId: string, now: Date): NewJob {
+  /**
+   * The job that pushes a new message, to enqueue in the message's own commit; null (no job, no
+   * cost) when no recipient has a push subscription.
+   */
+  async messageJob(
+    conversationId: string,
+    senderId: string,
+    messageId: string,
+    now: Date,
+  ): Promise<NewJob | null> {
+    if (!await this.deps.store.push.hasSubscribers(conversationId, senderId)) return null;
     return newJob({
       kind: PUSH_MESSAGE,
       key: `push:${messageId}`,
@@ -142,7 +157,7 @@ export class PushDelivery {
     const notifyOf = new Map(prefs.map((p) => [p.userId, p.notify]));
     const blocked = new Set(blockers);
     const now = new Date();
-    let retry = false;
+    let retryAfterMs = -1;
     for (const userId of users) {
       const member = memberOf.get(userId);
       if (!member || blocked.has(userId)) continue;
@@ -154,26 +169,33 @@ export class PushDelivery {
       }
       const targets = subscriptions.filter((x) => x.userId === userId && !online.has(x.sessionId));
       if (targets.length === 0) continue;
-      const message = {
+      const shown = preview(s?.preview ?? "full", conversation, sender?.displayName, view.text, m);
+      const badge = await this.#badge(userId);
+      const message: PushMessage = {
         payload: {
           v: 1,
           type: "message",
           conversationId,
           seq: m.seq,
           messageId: m.id,
-          ...preview(s?.preview ?? "full", conversation, sender?.displayName, view.text, m),
-          badge: await this.#badge(userId),
+          ...shown,
+          badge,
         },
+        // What FCM and APNs show themselves (Web Push leaves it to the service worker).
+        ...(shown.title ? { alert: shown } : {}),
+        badge,
         ttlSeconds: MESSAGE_TTL_SECONDS,
         urgency: conversation.type === "direct" || mentioned ? "high" : "normal",
         topic: topicOf(conversationId),
-      } satisfies Omit<PushMessage, "payload"> & { payload: Record<string, unknown> };
+      };
       for (const target of targets) {
         const outcome = await this.#deliver(target, "message", conversationId, m.seq, message);
-        if (outcome === "retry") retry = true;
+        if (outcome.status === "retry") {
+          retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
+        }
       }
     }
-    if (retry) throw new RetryLater("a push service asked to try again later");
+    if (retryAfterMs >= 0) throw new RetryLater(retryAfterMs);
   }
 
   /** Whether the user wants a push for this message (before per-device checks). */
@@ -221,7 +243,7 @@ export class PushDelivery {
     conversationId: string,
     seq: number,
     message: PushMessage,
-  ): Promise<PushOutcome["status"] | "skipped"> {
+  ): Promise<PushOutcome | { status: "skipped" }> {
     const ackId = newId();
     const claim = await this.deps.store.push.claimDelivery({
       ackId,
@@ -238,12 +260,12 @@ export class PushDelivery {
       ackedAt: null,
     });
     const delivery = claim.status === "claimed" ? { ackId, status: "pending" } : claim.delivery;
-    if (delivery.status !== "pending") return "skipped";
+    if (delivery.status !== "pending") return { status: "skipped" };
     const provider = this.deps.providers.get(sub.kind);
     const target = await this.deps.push.target(sub);
     if (!provider || !target) {
       await this.deps.store.push.markDelivery(delivery.ackId, "failed", nowIso());
-      return "skipped";
+      return { status: "skipped" };
     }
     const outcome = await provider.send(target, {
       ...message,
@@ -262,7 +284,7 @@ export class PushDelivery {
       });
       await this.deps.store.push.markDelivery(delivery.ackId, "failed", nowIso());
     }
-    return outcome.status;
+    return outcome;
   }
 
   async #read(job: JobRecord): Promise<void> {
@@ -275,17 +297,21 @@ export class PushDelivery {
     const wanted = new Set(sessions);
     const subs = (await this.deps.store.push.listSubscriptions(userId))
       .filter((s) => wanted.has(s.sessionId));
-    let retry = false;
+    let retryAfterMs = -1;
+    const badgeNow = await this.#badge(userId);
     for (const sub of subs) {
       const outcome = await this.#deliver(sub, "read", conversationId, seq, {
-        payload: { v: 1, type: "read", conversationId, seq, badge: await this.#badge(userId) },
+        payload: { v: 1, type: "read", conversationId, seq, badge: badgeNow },
+        badge: badgeNow,
         ttlSeconds: 86_400,
         urgency: "low",
         topic: topicOf(conversationId),
       });
-      if (outcome === "retry") retry = true;
+      if (outcome.status === "retry") {
+        retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
+      }
     }
-    if (retry) throw new RetryLater("a push service asked to try again later");
+    if (retryAfterMs >= 0) throw new RetryLater(retryAfterMs);
   }
 
   async #test(job: JobRecord): Promise<void> {
@@ -296,16 +322,19 @@ export class PushDelivery {
     };
     const subs = (await this.deps.store.push.listSubscriptions(userId))
       .filter((s) => s.sessionId === sessionId);
-    let retry = false;
+    let retryAfterMs = -1;
     for (const sub of subs) {
       const outcome = await this.#deliver(sub, "test", "", at, {
         payload: { v: 1, type: "test", title: "Parley", body: "Push notifications work." },
+        alert: { title: "Parley", body: "Push notifications work." },
         ttlSeconds: 3600,
         urgency: "normal",
       });
-      if (outcome === "retry") retry = true;
+      if (outcome.status === "retry") {
+        retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
+      }
     }
-    if (retry) throw new RetryLater("a push service asked to try again later");
+    if (retryAfterMs >= 0) throw new RetryLater(retryAfterMs);
   }
 }
 

@@ -15,7 +15,12 @@ export interface SweepReport {
   erasuresResumed: number;
   /** Resolved reports, answered invitations, ended invite links and bans past their keeping time. */
   moderationRemoved: number;
+  /** Records of pushes sent more than {@link PUSH_RECORD_DAYS} ago. */
+  pushRecordsRemoved: number;
 }
+
+/** How long the record of a push (which session got which message, its ack) is kept. */
+export const PUSH_RECORD_DAYS = 30;
 
 /** How long moderation records are kept once they are settled. */
 export const MODERATION_RETENTION = {
@@ -49,7 +54,7 @@ export class PrivacySweeper {
 
   constructor(
     private readonly deps: {
-      store: Pick<Store, "privacy" | "moderation">;
+      store: Pick<Store, "privacy" | "moderation" | "push">;
       media: MediaReleaser;
       exports: DataExports;
       erasure: AccountErasure;
@@ -97,13 +102,16 @@ export class PrivacySweeper {
         invitationsAnsweredBefore: daysBefore(now, MODERATION_RETENTION.answeredInvitationDays),
         endedBefore: daysBefore(now, MODERATION_RETENTION.endedDays),
       }),
+      pushRecordsRemoved: await this.deps.store.push.pruneDeliveries(
+        daysBefore(now, PUSH_RECORD_DAYS),
+      ),
     };
     if (retention.messagesRemoved > 0 || report.moderationRemoved > 0) {
       await this.deps.store.privacy.scrub();
     }
     if (
       report.messagesRemoved || report.exportsRemoved || report.erasuresResumed ||
-      report.moderationRemoved
+      report.moderationRemoved || report.pushRecordsRemoved
     ) {
       this.deps.logger.info("privacy sweep", {
         "parley.retention.messages": report.messagesRemoved,
@@ -111,6 +119,7 @@ export class PrivacySweeper {
         "parley.exports.removed": report.exportsRemoved,
         "parley.erasures.resumed": report.erasuresResumed,
         "parley.moderation.removed": report.moderationRemoved,
+        "parley.push.records_removed": report.pushRecordsRemoved,
       });
     }
     return report;

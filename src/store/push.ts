@@ -81,6 +81,11 @@ export interface PushStore {
   getSubscription(id: string): Promise<PushSubscriptionRecord | null>;
   /** A user's subscriptions, oldest first. */
   listSubscriptions(userId: string): Promise<PushSubscriptionRecord[]>;
+  /**
+   * Whether any member of the conversation but `exceptUserId` has a subscription: a send enqueues a
+   * push job only then.
+   */
+  hasSubscribers(conversationId: string, exceptUserId: string): Promise<boolean>;
   /** The subscriptions of any of `userIds` (the recipients of a message). */
   subscriptionsOf(userIds: string[]): Promise<PushSubscriptionRecord[]>;
   /** False when the user has no such subscription. */

@@ -99,6 +99,7 @@ serverTest(
         `messages/${direct}.jsonl`,
         `messages/${group}.jsonl`,
         "profile.json",
+        "push.jsonl",
         "reactions.jsonl",
         "reports.jsonl",
         "scheduled.jsonl",
@@ -107,6 +108,9 @@ serverTest(
         "votes.jsonl",
       ].sort(),
     );
+    const [push] = jsonLines(files["push.jsonl"]);
+    assert.deepEqual(push.settings, { preview: "full", quietHours: null, keywords: [] });
+    assert.deepEqual(push.subscriptions, []);
     const readme = decoder.decode(files["README.txt"]);
     for (const part of ["profile.json", "sessions.jsonl", "messages/", "media/", "reactions"]) {
       assert.ok(readme.includes(part), `README explains ${part}`);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { generateApnsKey, startFakeApns } from "../support/fake_apns.ts";
+import { generateServiceAccountKey, startFakeFcm } from "../support/fake_fcm.ts";
 import { PushService, type ReceivedPush } from "../support/push_service.ts";
 import {
   assertProblem,
@@ -359,4 +361,90 @@ Deno.test("push: endpoints on private addresses are refused unless OUTBOUND_ALLO
   });
   assertProblem(res, 400, "validation_failed");
   assert.match(JSON.stringify(res.body), /endpoint/);
+});
+
+Deno.test("push: FCM and APNs devices configured from the environment get their pushes", async () => {
+  const fcmKey = await generateServiceAccountKey();
+  const apnsKey = await generateApnsKey();
+  await using fcm = startFakeFcm({
+    projectId: "parley-test",
+    clientEmail: "push@parley-test.iam.gserviceaccount.com",
+    publicKey: fcmKey.publicKey,
+  });
+  await using apns = startFakeApns({
+    teamId: "TEAM123456",
+    keyId: "KEY1234567",
+    topic: "chat.parley.app",
+    publicKey: apnsKey.publicKey,
+  });
+  await using s = await startServer({
+    ...ENV,
+    FCM_PROJECT_ID: "parley-test",
+    FCM_SERVICE_ACCOUNT: JSON.stringify({
+      client_email: "push@parley-test.iam.gserviceaccount.com",
+      private_key: fcmKey.privateKeyPem,
+      token_uri: fcm.tokenUri,
+    }),
+    FCM_BASE_URL: fcm.baseUrl,
+    APNS_KEY_ID: "KEY1234567",
+    APNS_TEAM_ID: "TEAM123456",
+    APNS_PRIVATE_KEY: apnsKey.privateKeyPem,
+    APNS_TOPIC: "chat.parley.app",
+    APNS_BASE_URL: apns.baseUrl,
+  });
+  const [a, b] = [await registerUser(s.url), await registerUser(s.url)];
+  const android = await b.client.post("/v1/push/subscriptions", {
+    kind: "fcm",
+    token: "android-device-token-1",
+  });
+  assert.equal(android.status, 201, JSON.stringify(android.body));
+  const login = await new Client(s.url).post("/v1/auth/login", {
+    username: b.username,
+    password: b.password,
+  });
+  const iphone = "a1".repeat(32);
+  const ios = await new Client(s.url, login.body.accessToken).post("/v1/push/subscriptions", {
+    kind: "apns",
+    token: iphone,
+  });
+  assert.equal(ios.status, 201, JSON.stringify(ios.body));
+  const m = await send(a, await direct(a, b), "to both phones");
+  const toAndroid = await fcm.nthRequest(1);
+  const toIphone = await apns.nthRequest(1);
+  assert.equal(toAndroid.body.message.token, "android-device-token-1");
+  assert.equal(toAndroid.body.message.data.messageId, m.id);
+  assert.equal(toAndroid.body.message.android.priority, "high");
+  assert.equal(
+    toAndroid.body.message.notification?.body ?? toAndroid.body.message.android.notification?.body,
+    "to both phones",
+  );
+  assert.equal(toIphone.deviceToken, iphone);
+  assert.equal(toIphone.body.messageId, m.id);
+  assert.equal(toIphone.body.aps.alert.body, "to both phones");
+  assert.equal(toIphone.headers["apns-topic"], "chat.parley.app");
+  assert.deepEqual(fcm.problems, []);
+  assert.deepEqual(apns.problems, []);
+});
+
+Deno.test("push: a user who blocks the sender gets no push of their messages in a shared group", async () => {
+  await using t = await setup();
+  const [a, b, c] = [
+    await registerUser(t.server.url),
+    await registerUser(t.server.url),
+    await registerUser(t.server.url),
+  ];
+  const id = await subscribe(t.service, b);
+  const g = (await a.client.post("/v1/conversations", {
+    type: "group",
+    name: "Shared",
+    memberIds: [b.id, c.id],
+  })).body.id;
+  assert.equal((await b.client.put(`/v1/users/me/blocks/${a.id}`, {})).status, 204);
+  await send(a, g, "from someone b blocks", { mentions: [b.id] });
+  await afterJobs(t.server, 1);
+  const fromC = await send(c, g, "from c");
+  const got = await t.service.waitForPush(1, { subscriptionId: id });
+  await afterJobs(t.server, 2);
+  assert.equal(t.service.pushes.length, 1);
+  assert.equal(payload(got).messageId, fromC.id);
 });

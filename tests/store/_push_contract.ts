@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { newId } from "../../src/ids.ts";
 import type { PushDeliveryRecord, PushSubscriptionRecord } from "../../src/store/store.ts";
-import { addUser, session, tick } from "./_fixtures.ts";
+import { addUser, groupInput, session, tick } from "./_fixtures.ts";
 import type { ContractTest } from "./store_contract.ts";
 
 const sealed = (text: string) => ({ keyId: "k1", blob: new TextEncoder().encode(text) });
@@ -74,8 +74,14 @@ export function pushContract(test: ContractTest): void {
       await store.accounts.createSession(s, newId());
       ids.push((await store.push.putSubscription(subscription(u.id, s.id))).id);
     }
-    const found = await store.push.subscriptionsOf([a.id, b.id]);
-    assert.deepEqual(found.map((x) => x.userId).sort(), [a.id, b.id].sort());
+    const group = await store.conversations.createConversation(groupInput(a.id, [b.id]));
+    assert.equal(await store.push.hasSubscribers(group.conversation.id, a.id), true, "b has one");
+    await store.push.deleteSubscription(b.id, ids[1]);
+    assert.equal(await store.push.hasSubscribers(group.conversation.id, a.id), false, "a's own");
+    assert.equal(await store.push.hasSubscribers(group.conversation.id, b.id), true);
+    assert.equal(await store.push.hasSubscribers("nope", a.id), false);
+    const found = await store.push.subscriptionsOf([a.id, c.id]);
+    assert.deepEqual(found.map((x) => x.userId).sort(), [a.id, c.id].sort());
     assert.deepEqual(await store.push.subscriptionsOf([]), []);
     assert.equal(await store.push.deleteSubscription(b.id, ids[0]), false, "not b's");
     assert.equal(await store.push.deleteSubscription(a.id, ids[0]), true);

@@ -170,6 +170,22 @@ async function subscriptionsOf(m: Mongo, userIds: string[]): Promise<PushSubscri
   return docs.map(toSubscription);
 }
 
+/** Members' ids, then one indexed probe of the subscriptions (stops at the first). */
+async function hasSubscribers(
+  m: Mongo,
+  conversationId: string,
+  exceptUserId: string,
+): Promise<boolean> {
+  const members = await m.members.find({ conversationId }, { projection: { userId: 1 } })
+    .toArray();
+  const others = members.map((x) => x.userId).filter((id) => id !== exceptUserId);
+  if (others.length === 0) return false;
+  return (await m.pushSubscriptions.findOne(
+    { userId: { $in: others } },
+    { projection: { _id: 1 } },
+  )) !== null;
+}
+
 async function deleteSubscription(m: Mongo, userId: string, id: string): Promise<boolean> {
   return (await m.pushSubscriptions.deleteOne({ _id: id, userId })).deletedCount > 0;
 }
@@ -340,6 +356,9 @@ export class MongoPush implements PushStore {
   }
   listSubscriptions(userId: string) {
     return listSubscriptions(this.m, userId);
+  }
+  hasSubscribers(conversationId: string, exceptUserId: string) {
+    return hasSubscribers(this.m, conversationId, exceptUserId);
   }
   subscriptionsOf(userIds: string[]) {
     return subscriptionsOf(this.m, userIds);

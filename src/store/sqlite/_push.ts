@@ -114,6 +114,17 @@ function subscriptionsOf(db: Db, userIds: string[]): PushSubscriptionRecord[] {
   return out;
 }
 
+function hasSubscribers(db: Db, conversationId: string, exceptUserId: string): boolean {
+  return db.get(
+    `SELECT 1 AS found FROM members m
+     WHERE m.conversation_id = ? AND m.user_id != ?
+       AND EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = m.user_id)
+     LIMIT 1`,
+    conversationId,
+    exceptUserId,
+  ) !== undefined;
+}
+
 function conversationNotify(
   db: Db,
   userId: string,
@@ -286,6 +297,7 @@ export function sqlitePush(db: Db, writer: Writer): PushStore {
       getSubscription,
       listSubscriptions,
       subscriptionsOf,
+      hasSubscribers,
       conversationNotify,
       notifyOfConversation,
       notificationSettings,
