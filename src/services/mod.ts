@@ -252,6 +252,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     // The delivery below sends; it is only called once both exist.
     test: (actor) => delivery.test(actor),
     onAck: (provider) => delivery.acked(provider),
+    onSubscribe: () => delivery.subscribed(),
   });
   const delivery: PushDelivery = new PushDelivery({
     store,

@@ -82,6 +82,8 @@ export class PushService implements UserData {
       test: (actor: Actor) => Promise<number>;
       /** Counts a push its client acknowledged. */
       onAck: (provider: PushKind) => void;
+      /** A subscription was stored (sends stop assuming nobody here can be pushed). */
+      onSubscribe: () => void;
     },
   ) {}
 
@@ -127,6 +129,7 @@ export class PushService implements UserData {
       fingerprint,
       createdAt: nowIso(),
     });
+    this.deps.onSubscribe();
     return { id: stored.id };
   }
 

@@ -22,6 +22,9 @@ const PUSH_MESSAGE = "push.message";
 const PUSH_READ = "push.read";
 const PUSH_TEST = "push.test";
 
+/** How long "does anyone here have a push subscription" is remembered on the send path. */
+const SUBSCRIBERS_TTL_MS = 1000;
+
 /** How long a push service keeps a message push for an offline device. */
 const MESSAGE_TTL_SECONDS = 4 * 7 * 86_400;
 const BODY_CHARS = 180;
@@ -50,6 +53,7 @@ class RetryLater extends Error {
  */
 export class PushDelivery {
   readonly #counts;
+  readonly #subscribers = new Map<string, { value: boolean; until: number }>();
 
   constructor(
     private readonly deps: {
@@ -88,7 +92,7 @@ export class PushDelivery {
     messageId: string,
     now: Date,
   ): Promise<NewJob | null> {
-    if (!await this.deps.store.push.hasSubscribers(conversationId, senderId)) return null;
+    if (!await this.#hasSubscribers(conversationId, senderId)) return null;
     return newJob({
       kind: PUSH_MESSAGE,
       key: `push:${messageId}`,
@@ -96,6 +100,28 @@ export class PushDelivery {
       runAt: new Date(now.getTime() + this.deps.delayMs),
       maxAttempts: 8,
     }, now);
+  }
+
+  /**
+   * Whether anyone but the sender may be pushed, remembered per conversation and sender for
+   * {@link SUBSCRIBERS_TTL_MS}: a busy conversation asks the store once a second, not per message.
+   * A subscription made on this instance forgets everything at once; one made on another instance,
+   * or a member who just joined, counts within the TTL.
+   */
+  async #hasSubscribers(conversationId: string, senderId: string): Promise<boolean> {
+    const key = `${conversationId}:${senderId}`;
+    const now = performance.now();
+    const known = this.#subscribers.get(key);
+    if (known && known.until > now) return known.value;
+    const value = await this.deps.store.push.hasSubscribers(conversationId, senderId);
+    if (this.#subscribers.size >= 10_000) this.#subscribers.clear();
+    this.#subscribers.set(key, { value, until: now + SUBSCRIBERS_TTL_MS });
+    return value;
+  }
+
+  /** A subscription was made here: sends look again. */
+  subscribed(): void {
+    this.#subscribers.clear();
   }
 
   /** Counts a push a client acknowledged. */

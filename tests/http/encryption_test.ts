@@ -9,6 +9,7 @@ import {
   seal,
 } from "../../src/crypto/envelope.ts";
 import type { Store, UserKeyRecord } from "../../src/store/store.ts";
+import { encodeBase64Url } from "../../src/domain/encoding.ts";
 import { registerUser, startServer, tempDir } from "../support/server.ts";
 import { sanitized } from "../support/sanitizers.ts";
 
@@ -184,3 +185,35 @@ Deno.test("DataKeys.sealText() binds a body to its message: another id, user key
   const again = await keys.sealText("alice", "hello 👋🏽", aad);
   assert.notDeepEqual(again.blob, sealed.blob, "a fresh nonce per seal");
 });
+
+Deno.test(
+  "push endpoints, keys and keywords never reach the data directory in plain text",
+  sanitized,
+  async () => {
+    await using dir = await tempDir("parley-enc-push-");
+    await using s = await startServer({ DATA_DIR: dir.path, OUTBOUND_ALLOW_PRIVATE: "true" });
+    const b = await registerUser(s.url);
+    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+      "deriveBits",
+    ]);
+    const p256dh = encodeBase64Url(
+      new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)),
+    );
+    const auth = encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+    const endpoint = "http://127.0.0.1:9/push/endpoint-canary-5d1e";
+    const sub = await b.client.post("/v1/push/subscriptions", {
+      kind: "webpush",
+      endpoint,
+      keys: { p256dh, auth },
+    });
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
+    const set = await b.client.put("/v1/users/me/notifications", {
+      keywords: ["keyword-canary-8812"],
+    });
+    assert.deepEqual(set.body.keywords, ["keyword-canary-8812"], "read back: not vacuous");
+    const secrets = ["endpoint-canary-5d1e", p256dh, auth, "keyword-canary-8812"];
+    assert.deepEqual(await plaintextHits(dir.path, secrets), [], "while running");
+    await s.close();
+    assert.deepEqual(await plaintextHits(dir.path, secrets), [], "after shutdown (checkpointed)");
+  },
+);
