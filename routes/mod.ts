@@ -26,6 +26,7 @@ import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
 import { draftRoutes } from "./drafts.ts";
 import { pushRoutes } from "./push.ts";
+import { searchRoutes } from "./search.ts";
 import { mentionRoutes } from "./mentions.ts";
 import { threadRoutes } from "./threads.ts";
 import { safetyRoutes } from "./safety.ts";
@@ -139,6 +140,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     pinRoutes(s),
     draftRoutes(s),
     pushRoutes(s),
+    searchRoutes(s),
     mentionRoutes(s),
     threadRoutes(s),
     pollRoutes(s),

@@ -27,6 +27,7 @@ import {
   type ReceiptMarkDoc,
   receiptMarkKey,
   type RefreshTokenDoc,
+  type SearchProgressDoc,
   type SiteSettingDoc,
   type ThreadDoc,
   type ThreadMemberDoc,
@@ -74,12 +75,23 @@ import {
   notificationSettingsDoc,
   subscriptionDoc,
 } from "../src/store/mongo/_push.ts";
+import { toIndexed } from "../src/store/sqlite/_search.ts";
+import { searchMessageDoc, TOKEN_BYTES } from "../src/store/mongo/_search.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
 function mediaDoc(m: MediaRecord): Doc {
   const { id, ...rest } = m;
   return { _id: id, ...rest } as Doc;
+}
+
+/** SQLite keeps a message's tokens in one blob, end to end; MongoDB keeps them as a list. */
+function tokenList(blob: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + TOKEN_BYTES <= blob.length; i += TOKEN_BYTES) {
+    out.push(blob.slice(i, i + TOKEN_BYTES));
+  }
+  return out;
 }
 
 /** A row as node:sqlite returns it. */
@@ -317,6 +329,24 @@ export const TABLES: TableSpec[] = [
     toDoc: (r) => notificationSettingsDoc(toNotificationSettings(r)),
   },
   { table: "push_deliveries", key: ["ack_id"], toDoc: (r) => deliveryDoc(toDelivery(r)) },
+  // The search index is copied with its progress, both as of the same moment, not rebuilt: its
+  // tokens are keyed from the active encryption key, which the deployment keeps, and a message
+  // indexed under another key has another keyVersion, so the indexer redoes it. search_postings is
+  // no table here: MongoDB keeps a message's postings in its document (the multikey `tokens`).
+  {
+    table: "search_messages",
+    key: ["message_id"],
+    toDoc: (r) =>
+      searchMessageDoc(toIndexed(r), {
+        tokens: tokenList(r.tokens as Uint8Array),
+        keyVersion: Number(r.key_version),
+      }),
+  },
+  {
+    table: "search_progress",
+    key: ["conversation_id"],
+    toDoc: (r): SearchProgressDoc => ({ _id: text(r.conversation_id), seq: Number(r.seq) }),
+  },
   {
     table: "site_settings",
     key: ["key"],

@@ -40,6 +40,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     drafts: inner.drafts,
     moderation: inner.moderation,
     push: inner.push,
+    search: inner.search,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

@@ -61,6 +61,8 @@ import { pushProviders } from "../push/mod.ts";
 import { loadVapidKeys } from "../push/vapid.ts";
 import { PushService } from "./push.ts";
 import { PushDelivery } from "./push_delivery.ts";
+import { SearchService } from "./search.ts";
+import { SearchIndexer, SearchTokens } from "./search_index.ts";
 
 /**
  * The use cases of one instance: all the edges (routes, realtime) ever see. No store, publisher,
@@ -92,6 +94,7 @@ export interface Services {
   siteModeration: SiteModeration;
   receipts: ReceiptsService;
   push: PushService;
+  search: SearchService;
   typing: TypingService;
   media: MediaService;
   exports: DataExports;
@@ -285,6 +288,16 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       delivery.messageJob(conversationId, senderId, messageId, now),
   });
 
+  // Search: tokens keyed by the active encryption key; the index follows this instance's commits.
+  const searchTokens = await SearchTokens.create(keys.encryption);
+  const indexer = new SearchIndexer({ store, dataKeys, tokens: searchTokens, logger, metrics });
+  publisher.onLocal((_channel, meta) => {
+    if (meta.kind === "event" && meta.seq !== undefined && meta.conversationId) {
+      indexer.touched(meta.conversationId);
+    }
+  });
+  const search = new SearchService({ store, conversations, renderer, tokens: searchTokens });
+
   const receipts = new ReceiptsService({
     config,
     store,
@@ -398,6 +411,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       siteModeration,
       receipts,
       push,
+      search,
       typing,
       media,
       exports,
@@ -412,9 +426,11 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       exports.start();
       sweeper.start();
       runner.start();
+      indexer.start();
     },
     async close() {
       typing.close();
+      await indexer.close();
       await runner.close();
       await sweeper.stop();
       await exports.close();

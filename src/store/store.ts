@@ -11,6 +11,7 @@ import type { MessageStore } from "./messages.ts";
 import type { ModerationStore } from "./moderation.ts";
 import type { PrivacyStore } from "./privacy.ts";
 import type { PushStore } from "./push.ts";
+import type { SearchStore } from "./search.ts";
 import type { ScheduledStore } from "./scheduled.ts";
 
 export type * from "./accounts.ts";
@@ -26,6 +27,7 @@ export type * from "./moderation.ts";
 export type * from "./messages.ts";
 export type * from "./privacy.ts";
 export type * from "./push.ts";
+export type * from "./search.ts";
 export type * from "./scheduled.ts";
 export { directPeer } from "./conversations.ts";
 
@@ -51,6 +53,7 @@ export interface Store {
   readonly drafts: DraftStore;
   readonly moderation: ModerationStore;
   readonly push: PushStore;
+  readonly search: SearchStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

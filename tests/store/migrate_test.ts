@@ -28,6 +28,8 @@ import type {
   PushDeliveryDoc,
   PushSubscriptionDoc,
   ReportDoc,
+  SearchMessageDoc,
+  SearchProgressDoc,
   SessionDoc,
   SiteSettingDoc,
   ThreadDoc,
@@ -48,6 +50,8 @@ import {
   toNotificationSettings,
   toSubscription,
 } from "../../src/store/mongo/_push.ts";
+import { toIndexed } from "../../src/store/mongo/_search.ts";
+import { bytes } from "../../src/store/mongo/codec.ts";
 import { forbidden } from "../../src/domain/errors.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/mod.ts";
 import {
@@ -120,6 +124,16 @@ async function withStore(fn: (store: SqliteStore, raw: DatabaseSync) => Promise<
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** A search token of the index (16 bytes, as the keyed ones), made from a word for the test. */
+function searchToken(word: string): Uint8Array {
+  const out = new Uint8Array(16);
+  new TextEncoder().encodeInto(word.padEnd(16, "_"), out);
+  return out;
+}
+
+/** Indexed by {@link populate}: a word twice, so the index holds it once. */
+const SEARCH_WORDS = ["hello", "world", "hello"];
 
 /** A small deployment with at least one row in every table. */
 async function populate(store: SqliteStore): Promise<void> {
@@ -425,6 +439,22 @@ async function populate(store: SqliteStore): Promise<void> {
     userAgent: null,
     details: { method: "password", nested: { n: 1 } },
   });
+  // Search: two messages indexed (one with media and a link, under a newer key), one conversation's
+  // progress.
+  for (const [i, ch] of sent.slice(0, 2).entries()) {
+    const message = (await store.messages.getMessage(ch.conversationId, ch.messageId!))!;
+    const record = {
+      conversationId: message.conversationId,
+      messageId: message.id,
+      seq: message.seq,
+      senderId: message.senderId!,
+      createdAt: message.createdAt,
+      hasMedia: i === 1,
+      hasLink: i === 1,
+    };
+    await store.search.indexMessage(record, SEARCH_WORDS.map(searchToken), 1 + i);
+  }
+  await store.search.setProgress(g.id, 3);
 }
 
 Deno.test("migrate() copies every table in batches; documents read back as the SQLite store reads them", async () => {
@@ -571,6 +601,23 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
         .sort((x, y) => x.seq - y.seq);
       assert.deepEqual(docs.map(toEvent), log.events);
       assert.ok(docs.every((d) => d.seqAt === 0 && d._id === `${c._id}:${d.seq}`));
+    }
+    const indexed = target.docs<SearchMessageDoc>("search_messages");
+    assert.deepEqual(
+      indexed.map((d) => [d.hasMedia, d.hasLink, d.keyVersion]).sort(),
+      [[false, false, 1], [true, true, 2]],
+    );
+    const records = await store.search.staleMessages(0, 10);
+    for (const d of indexed) {
+      assert.deepEqual(
+        d.tokens.map((t) => [...bytes(t)]),
+        ["hello", "world"].map((w) => [...searchToken(w)]),
+        "each token once, as 16 bytes",
+      );
+      assert.deepEqual(toIndexed(d), records.find((m) => m.messageId === d._id));
+    }
+    for (const d of target.docs<SearchProgressDoc>("search_progress")) {
+      assert.deepEqual(await store.search.progress([d._id]), new Map([[d._id, d.seq]]));
     }
     assert.deepEqual(
       target.docs<AuditDoc>("audit_log").map(toAudit),

@@ -9,6 +9,7 @@ import { jobContract } from "./_jobs_contract.ts";
 import { threadContract } from "./_threads_contract.ts";
 import { moderationContract } from "./_moderation_contract.ts";
 import { pushContract } from "./_push_contract.ts";
+import { searchContract, searchRetentionContract } from "./_search_contract.ts";
 import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
 /** Makes a fresh, empty store for one test and disposes of it afterwards. */
@@ -50,4 +51,6 @@ export function runStoreContract(
   threadContract(test);
   moderationContract(test);
   pushContract(test);
+  searchContract(test);
+  searchRetentionContract(test);
 }

@@ -87,13 +87,20 @@ export function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-/** Every file under `dir`, recursively. */
+/**
+ * Every file under `dir`, recursively. A directory the server removes while this walks (a media
+ * item being deleted) is simply not there any more.
+ */
 export async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) out.push(...await filesUnder(path));
-    else if (entry.isFile) out.push(path);
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) out.push(...await filesUnder(path));
+      else if (entry.isFile) out.push(path);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   return out;
 }

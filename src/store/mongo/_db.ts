@@ -38,6 +38,8 @@ import {
   type RefreshTokenDoc,
   type ReportDoc,
   type ScheduledDoc,
+  type SearchMessageDoc,
+  type SearchProgressDoc,
   type SessionDoc,
   type SessionRevocationDoc,
   type SiteSettingDoc,
@@ -86,6 +88,8 @@ export interface Mongo {
   pushConversationPrefs: Collection<PushConversationPrefDoc>;
   notificationSettings: Collection<NotificationSettingsDoc>;
   pushDeliveries: Collection<PushDeliveryDoc>;
+  searchMessages: Collection<SearchMessageDoc>;
+  searchProgress: Collection<SearchProgressDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -135,6 +139,8 @@ export function collections(client: MongoClient, db: Db): Mongo {
       COLLECTIONS.notificationSettings,
     ),
     pushDeliveries: db.collection<PushDeliveryDoc>(COLLECTIONS.pushDeliveries),
+    searchMessages: db.collection<SearchMessageDoc>(COLLECTIONS.searchMessages),
+    searchProgress: db.collection<SearchProgressDoc>(COLLECTIONS.searchProgress),
   };
 }
 
@@ -393,6 +399,16 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
     // Pruning old records.
     { key: { createdAt: 1 }, name: "created" },
   ],
+  searchMessages: [
+    // Multikey, the postings: the messages holding a token, newest first.
+    { key: { tokens: 1, _id: -1 }, name: "tokens" },
+    // A conversation's indexed messages, newest first (a search confined to a few conversations).
+    { key: { conversationId: 1, _id: -1 }, name: "conversation" },
+    // Reindexing finds the messages indexed under an older key.
+    { key: { keyVersion: 1 }, name: "key_version" },
+  ],
+  // Read by `_id` (the conversation id) only.
+  searchProgress: [],
 };
 
 /**

@@ -1,3 +1,4 @@
+import { removeFromIndex } from "./_search.ts";
 import type { MediaRecord } from "../../domain/media.ts";
 import type { MessageRecord, Session } from "../../domain/types.ts";
 import type {
@@ -212,6 +213,7 @@ async function sweepRetention(
     });
     await m.threads.updateOne({ _id: rootId }, { $set: { replyCount } });
   }
+  await removeFromIndex(m, ids);
   const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
   const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));
   return { messages: removed, events, mediaIds: [...mediaIds] };

@@ -15,6 +15,7 @@ import { MongoModeration } from "./_moderation.ts";
 import { MongoPrivacy } from "./_privacy.ts";
 import { MongoPush } from "./_push.ts";
 import { MongoScheduled } from "./_scheduled.ts";
+import { MongoSearch } from "./_search.ts";
 
 /** Connection settings of {@link MongoStore} (the shape of `config.mongo`). */
 export interface MongoStoreOptions {
@@ -107,6 +108,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     drafts: new MongoDrafts(m),
     moderation: new MongoModeration(m),
     push: new MongoPush(m),
+    search: new MongoSearch(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

@@ -337,6 +337,8 @@ export const COLLECTIONS = {
   pushConversationPrefs: "push_conversation_prefs",
   notificationSettings: "notification_settings",
   pushDeliveries: "push_deliveries",
+  searchMessages: "search_messages",
+  searchProgress: "search_progress",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -565,3 +567,26 @@ export interface NotificationSettingsDoc {
  * (kind, conversationId, seq, sessionId) is unique: each push is claimed once.
  */
 export type PushDeliveryDoc = Omit<PushDeliveryRecord, "ackId"> & { _id: string };
+
+/**
+ * What the search index holds for one message (`_id` is the message id): its filter fields and its
+ * keyed tokens, each 16 bytes in a BSON Binary, never a word. The tokens are the postings: a
+ * multikey index on them finds the messages holding a token, newest first.
+ */
+export interface SearchMessageDoc {
+  _id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  createdAt: string;
+  hasMedia: boolean;
+  hasLink: boolean;
+  keyVersion: number;
+  tokens: Binary[];
+}
+
+/** How far a conversation's events have been indexed (`_id` is the conversation id). */
+export interface SearchProgressDoc {
+  _id: string;
+  seq: number;
+}

@@ -594,6 +594,35 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX push_deliveries_created ON push_deliveries(created_at);
     `,
   },
+  {
+    version: 18,
+    name: "message search index",
+    sql: `
+      -- Keyed tokens only (HMACs of words and of their first letters): never a word.
+      CREATE TABLE search_messages (
+        message_id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        sender_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        has_media INTEGER NOT NULL,
+        has_link INTEGER NOT NULL,
+        key_version INTEGER NOT NULL,
+        tokens BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX search_messages_conversation ON search_messages(conversation_id, message_id);
+      CREATE INDEX search_messages_key ON search_messages(key_version);
+      CREATE TABLE search_postings (
+        token BLOB NOT NULL,
+        message_id TEXT NOT NULL,
+        PRIMARY KEY (token, message_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE search_progress (
+        conversation_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

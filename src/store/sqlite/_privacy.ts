@@ -1,3 +1,4 @@
+import { removeFromIndex } from "./_search.ts";
 import type { MediaRecord } from "../../domain/media.ts";
 import type { MessageRecord, Session } from "../../domain/types.ts";
 import type {
@@ -208,6 +209,7 @@ export function sweepRetention(
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);
+    removeFromIndex(db, ids);
     // A purged root takes its thread with it; a thread that lost replies counts what is left.
     db.run(`DELETE FROM threads WHERE root_id IN (${list})`, ...ids);
     db.run(`DELETE FROM thread_members WHERE root_id IN (${list})`, ...ids);

@@ -11,6 +11,7 @@ import { messageWrites } from "./_messages.ts";
 import { moderationWrites } from "./_moderation.ts";
 import { privacyWrites } from "./_privacy.ts";
 import { pushWrites } from "./_push.ts";
+import { searchWrites } from "./_search.ts";
 import { scheduledWrites } from "./_scheduled.ts";
 
 /**
@@ -31,6 +32,7 @@ export const WRITES = {
   ...moderationWrites,
   ...privacyWrites,
   ...pushWrites,
+  ...searchWrites,
   ...scheduledWrites,
 };
 

@@ -16,6 +16,7 @@ import { sqliteMessages } from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
 import { sqlitePrivacy } from "./_privacy.ts";
 import { sqlitePush } from "./_push.ts";
+import { sqliteSearch } from "./_search.ts";
 import { Writer } from "./_writer.ts";
 
 /** Options for {@link openSqliteStore}. */
@@ -68,6 +69,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     drafts: sqliteDrafts(db, writer),
     moderation: sqliteModeration(db, writer),
     push: sqlitePush(db, writer),
+    search: sqliteSearch(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();

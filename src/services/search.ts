@@ -1,0 +1,188 @@
+import type { Actor } from "../domain/actor.ts";
+import { invalidField } from "../domain/errors.ts";
+import {
+  hasPhrase,
+  highlights,
+  parseQuery,
+  PREFIX_MIN,
+  type SearchQuery,
+  words,
+} from "../domain/search_text.ts";
+import type { MessageRecord } from "../domain/types.ts";
+import type { IndexedMessage, Store } from "../store/store.ts";
+import type { ConversationsService } from "./conversations.ts";
+import {
+  messageFor,
+  type MessageRenderer,
+  type MessageView,
+  type PublicMessage,
+} from "./render.ts";
+import type { SearchTokens } from "./search_index.ts";
+
+/** A search as the API takes it. */
+export interface SearchInput {
+  q: string;
+  conversationId?: string;
+  senderId?: string;
+  has?: "media" | "link";
+  before?: string;
+  after?: string;
+  sort?: "relevance" | "recent";
+  limit?: number;
+  cursor?: string;
+}
+
+export interface SearchResult {
+  message: PublicMessage;
+  conversationId: string;
+  /** [start, end) offsets of matched words in `message.text`. */
+  highlights: number[][];
+}
+
+/** Matches ranked by relevance: only the most recent this many are ranked. */
+export const RELEVANCE_WINDOW = 200;
+const ROUNDS = 6;
+
+/**
+ * Message search: the index yields candidates by keyed tokens (every query word, and the first
+ * letters of an unfinished last word); each candidate is then loaded, decrypted and checked — still
+ * live, not expired, not hidden from the caller, in a conversation they are a member of now, holding
+ * every word, the phrases in order and the prefix — before it is shown with its highlights.
+ */
+export class SearchService {
+  constructor(
+    private readonly deps: {
+      store: Pick<Store, "search" | "messages" | "log">;
+      conversations: ConversationsService;
+      renderer: MessageRenderer;
+      tokens: SearchTokens;
+    },
+  ) {}
+
+  async search(
+    actor: Actor,
+    input: SearchInput,
+  ): Promise<{ results: SearchResult[]; nextCursor: string | null }> {
+    let query: SearchQuery | null;
+    try {
+      query = parseQuery(input.q);
+    } catch (err) {
+      throw invalidField("q", (err as Error).message);
+    }
+    if (!query) throw invalidField("q", "must contain a word");
+    const limit = Math.min(Math.max(input.limit ?? 20, 1), 50);
+    const conversationIds = input.conversationId
+      ? [(await this.deps.conversations.membership(actor, input.conversationId)).conversation.id]
+      : (await this.deps.store.log.conversationHeads(actor.userId)).map((h) => h.id);
+    const tokens = [
+      ...query.words.map((w) => this.deps.tokens.word(w)),
+      ...(query.prefix !== null
+        ? [
+          [...query.prefix].length >= PREFIX_MIN
+            ? this.deps.tokens.prefix(query.prefix)
+            : this.deps.tokens.word(query.prefix),
+        ]
+        : []),
+    ];
+    const base = {
+      tokens,
+      conversationIds,
+      senderId: input.senderId,
+      hasMedia: input.has === "media" || undefined,
+      hasLink: input.has === "link" || undefined,
+      before: input.before,
+      after: input.after,
+    };
+    const viewer = await this.deps.renderer.viewer(actor.userId);
+    if (input.sort === "relevance") {
+      const offset = input.cursor ? Number(input.cursor.slice(2)) || 0 : 0;
+      const all = await this.#matches(actor, query, base, RELEVANCE_WINDOW, undefined);
+      all.sort((a, b) => b.score - a.score || b.message.id.localeCompare(a.message.id));
+      const page = all.slice(offset, offset + limit);
+      return {
+        results: page.map((r) => this.#result(r, query!, viewer)),
+        nextCursor: offset + limit < all.length ? `r:${offset + limit}` : null,
+      };
+    }
+    const below = input.cursor?.startsWith("m:") ? input.cursor.slice(2) : undefined;
+    const found = await this.#matches(actor, query, base, limit + 1, below);
+    const page = found.slice(0, limit);
+    return {
+      results: page.map((r) => this.#result(r, query!, viewer)),
+      nextCursor: found.length > limit ? `m:${page.at(-1)!.message.id}` : null,
+    };
+  }
+
+  /** Verified matches, newest first, until `want` are found or the candidates run out. */
+  async #matches(
+    actor: Actor,
+    query: SearchQuery,
+    base: Omit<Parameters<Store["search"]["candidates"]>[0], "limit" | "belowMessageId">,
+    want: number,
+    below: string | undefined,
+  ): Promise<Array<{ message: MessageView; score: number }>> {
+    const out: Array<{ message: MessageView; score: number }> = [];
+    let cursor = below;
+    for (let round = 0; round < ROUNDS && out.length < want; round++) {
+      const batch = await this.deps.store.search.candidates({
+        ...base,
+        belowMessageId: cursor,
+        limit: Math.max(50, (want - out.length) * 2),
+      });
+      if (batch.length === 0) break;
+      cursor = batch.at(-1)!.messageId;
+      for (const hit of await this.#verify(actor, query, batch)) {
+        if (out.length < want) out.push(hit);
+      }
+      if (batch.length < Math.max(50, (want - out.length) * 2)) break;
+    }
+    return out;
+  }
+
+  async #verify(actor: Actor, query: SearchQuery, batch: IndexedMessage[]) {
+    const records = (await Promise.all(
+      batch.map((c) => this.deps.store.messages.getMessage(c.conversationId, c.messageId)),
+    )).filter((m): m is MessageRecord => m !== null);
+    const now = new Date().toISOString();
+    const live = records.filter((m) =>
+      !m.deletedAt && !m.system && !(m.expiresAt !== undefined && m.expiresAt <= now)
+    );
+    const hidden = await this.deps.store.messages.hiddenMessageIds(
+      actor.userId,
+      live.map((m) => m.id),
+    );
+    const views = await this.deps.renderer.render(live.filter((m) => !hidden.has(m.id)));
+    const out = [];
+    for (const view of views) {
+      const text = view.text ??
+        (view.poll ? [view.poll.question, ...view.poll.options.map((o) => o.text)].join("\n") : "");
+      const ws = words(text);
+      const present = new Set(ws);
+      if (!query.words.every((w) => present.has(w))) continue;
+      if (query.prefix !== null) {
+        const p = query.prefix;
+        const ok = [...p].length < PREFIX_MIN ? present.has(p) : ws.some((w) => w.startsWith(p));
+        if (!ok) continue;
+      }
+      if (!query.phrases.every((phrase) => hasPhrase(ws, phrase))) continue;
+      const score = ws.filter((w) =>
+        query.words.includes(w) || (query.prefix !== null && w.startsWith(query.prefix))
+      ).length + query.phrases.length * 2;
+      out.push({ message: view, score });
+    }
+    // Keep the index's order (newest first).
+    return out.sort((a, b) => b.message.id.localeCompare(a.message.id));
+  }
+
+  #result(
+    r: { message: MessageView },
+    query: SearchQuery,
+    viewer: Awaited<ReturnType<MessageRenderer["viewer"]>>,
+  ): SearchResult {
+    return {
+      message: messageFor(r.message, viewer),
+      conversationId: r.message.conversationId,
+      highlights: highlights(r.message.text ?? "", query.words, query.prefix),
+    };
+  }
+}
