@@ -140,8 +140,6 @@ export const ServerFrames = {
 export const CloseCode = {
   /** Server restarting (graceful shutdown): reconnect and resume. */
   restarting: 1012,
-  /** A frame over the size limit when it cannot even be answered. */
-  tooBig: 1009,
   /** Auth missing, timed out, invalid, or the session was revoked. */
   unauthorized: 4001,
   /** Flood of frames that are not JSON. */

@@ -4,7 +4,7 @@ import type { MessageRecord } from "../domain/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import { SEARCH_TOKEN_BYTES } from "../store/search.ts";
-import type { IndexedMessage, Store } from "../store/store.ts";
+import type { IndexBatch, IndexedMessage, Store } from "../store/store.ts";
 import { type DataKeys, messageAad } from "../crypto/envelope.ts";
 import type { PollContent } from "./render.ts";
 
@@ -183,25 +183,24 @@ export class SearchIndexer {
   }
 
   async #reindexStale(stale: IndexedMessage[]): Promise<number> {
-    let n = 0;
+    const batch: IndexBatch = { index: [], remove: [], keyVersion: this.deps.tokens.keyVersion };
     for (const s of stale) {
       const page = await this.deps.store.log.listEvents(s.conversationId, {
         after: s.seq - 1,
         limit: 1,
       });
       const m = page.messages.get(s.messageId);
-      if (m) await this.#apply(m);
-      else await this.deps.store.search.removeMessages([s.messageId]);
-      n++;
+      await this.#add(batch, m, s.messageId);
     }
-    return n;
+    if (stale.length) await this.deps.store.search.applyIndex(batch);
+    return stale.length;
   }
 
   /**
-   * Indexes a conversation's events after its progress; how many messages it touched. When its head
-   * is known and no event is left between progress and head (retention removed them, or a write
-   * that never committed left a hole), the progress moves to the head — at once with transactions,
-   * after the log's hole-settle time without.
+   * Indexes a conversation's events after its progress; how many messages it touched. Each page of
+   * events is one write. When its head is known and no event is left between progress and head
+   * (retention removed them, or a write that never committed left a hole), the progress moves to
+   * the head — at once with transactions, after the log's hole-settle time without.
    */
   async #index(conversationId: string, head = this.#heads.get(conversationId)): Promise<number> {
     const { search, log } = this.deps.store;
@@ -214,29 +213,19 @@ export class SearchIndexer {
         return n;
       }
       this.#emptySince.delete(conversationId);
+      const batch: IndexBatch = { index: [], remove: [], keyVersion: this.deps.tokens.keyVersion };
       const seen = new Set<string>();
       for (const e of page.events) {
         if (!e.messageId || seen.has(e.messageId)) continue;
         seen.add(e.messageId);
-        const m = page.messages.get(e.messageId);
-        if (m) await this.#apply(m);
-        else await search.removeMessages([e.messageId]);
+        await this.#add(batch, page.messages.get(e.messageId), e.messageId);
         n++;
       }
       after = page.events.at(-1)!.seq;
-      await search.setProgress(conversationId, after);
+      batch.progress = { conversationId, seq: after };
+      await search.applyIndex(batch);
       if (!page.hasMore) return n;
     }
-  }
-
-  /** The words a message holds: its text, or a poll's question and options. */
-  async #text(m: MessageRecord): Promise<string> {
-    if (!m.body) return "";
-    const plain = await this.deps.dataKeys.openText(m.body, messageAad(m.conversationId, m.id)) ??
-      "";
-    if (m.kind !== "poll") return plain;
-    const poll = JSON.parse(plain) as PollContent;
-    return [poll.question, ...poll.options.map((o) => o.text)].join("\n");
   }
 
   async #skipTo(conversationId: string, head: number): Promise<void> {
@@ -249,22 +238,32 @@ export class SearchIndexer {
     await this.deps.store.search.setProgress(conversationId, head);
   }
 
-  /** Indexes a message as it is now, or takes it out when it is gone or has nothing to find. */
-  async #apply(m: MessageRecord): Promise<void> {
+  /** The words a message holds: its text, or a poll's question and options. */
+  async #text(m: MessageRecord): Promise<string> {
+    if (!m.body) return "";
+    const plain = await this.deps.dataKeys.openText(m.body, messageAad(m.conversationId, m.id)) ??
+      "";
+    if (m.kind !== "poll") return plain;
+    const poll = JSON.parse(plain) as PollContent;
+    return [poll.question, ...poll.options.map((o) => o.text)].join("\n");
+  }
+
+  /** Adds a message as it is now to the batch, or its removal when it is gone or has no words. */
+  async #add(batch: IndexBatch, m: MessageRecord | undefined, messageId: string): Promise<void> {
     this.#indexed.inc();
-    const expired = m.expiresAt !== undefined && m.expiresAt <= new Date().toISOString();
-    if (m.deletedAt || m.system || !m.senderId || expired) {
-      await this.deps.store.search.removeMessages([m.id]);
+    const expired = m?.expiresAt !== undefined && m.expiresAt <= new Date().toISOString();
+    if (!m || m.deletedAt || m.system || !m.senderId || expired) {
+      batch.remove.push(messageId);
       return;
     }
     const text = await this.#text(m);
     const tokens = this.deps.tokens.ofText(text);
     if (tokens.length === 0) {
-      await this.deps.store.search.removeMessages([m.id]);
+      batch.remove.push(messageId);
       return;
     }
-    await this.deps.store.search.indexMessage(
-      {
+    batch.index.push({
+      message: {
         conversationId: m.conversationId,
         messageId: m.id,
         seq: m.seq,
@@ -274,7 +273,6 @@ export class SearchIndexer {
         hasLink: LINK.test(text),
       },
       tokens,
-      this.deps.tokens.keyVersion,
-    );
+    });
   }
 }

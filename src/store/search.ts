@@ -12,6 +12,14 @@ export interface IndexedMessage {
   hasLink: boolean;
 }
 
+/** What {@link SearchStore.applyIndex} writes at once. */
+export interface IndexBatch {
+  index: Array<{ message: IndexedMessage; tokens: Uint8Array[] }>;
+  remove: string[];
+  keyVersion: number;
+  progress?: { conversationId: string; seq: number };
+}
+
 /** A search over the index: messages holding every token, in some conversations, newest first. */
 export interface CandidateQuery {
   /** Keyed tokens, every one of which a result must hold (at least one). */
@@ -36,6 +44,11 @@ export interface CandidateQuery {
 export interface SearchStore {
   /** Replaces what the index holds for the message (a new or edited one). */
   indexMessage(m: IndexedMessage, tokens: Uint8Array[], keyVersion: number): Promise<void>;
+  /**
+   * One indexing step in one write: (re)indexes `index`, removes `remove`, and moves the
+   * conversation's progress — so an indexer pays one transaction per page of events, not per message.
+   */
+  applyIndex(batch: IndexBatch): Promise<void>;
   /** Removes messages from the index (deleted for everyone, expired, retained away, erased). */
   removeMessages(messageIds: string[]): Promise<number>;
   /** Messages matching the query, newest first (by message id). */

@@ -1,6 +1,7 @@
 import { Binary, type Filter } from "mongodb";
 import {
   type CandidateQuery,
+  type IndexBatch,
   type IndexedMessage,
   SEARCH_TOKEN_BYTES,
   type SearchStore,
@@ -181,6 +182,17 @@ export class MongoSearch implements SearchStore {
   }
   removeMessages(messageIds: string[]) {
     return removeFromIndex(this.m, messageIds);
+  }
+  /**
+   * Each message's document is replaced whole, then removals, then progress last: a crash midway
+   * leaves the progress behind, so the step is simply done again.
+   */
+  async applyIndex(b: IndexBatch) {
+    for (const { message, tokens } of b.index) {
+      await indexMessage(this.m, message, tokens, b.keyVersion);
+    }
+    if (b.remove.length) await removeFromIndex(this.m, b.remove);
+    if (b.progress) await setProgress(this.m, b.progress.conversationId, b.progress.seq);
   }
   candidates(q: CandidateQuery) {
     return candidates(this.m, q);

@@ -1,5 +1,6 @@
 import {
   type CandidateQuery,
+  type IndexBatch,
   type IndexedMessage,
   SEARCH_TOKEN_BYTES as TOKEN_BYTES,
   type SearchStore,
@@ -120,42 +121,53 @@ function staleMessages(db: Db, keyVersion: number, limit: number): IndexedMessag
   ).map(toIndexed);
 }
 
+function indexMessage(db: Db, m: IndexedMessage, tokens: Uint8Array[], keyVersion: number): void {
+  removeOne(db, m.messageId);
+  const unique = new Map(tokens.map((t) => [t.subarray(0, TOKEN_BYTES).join(","), t]));
+  const list = [...unique.values()];
+  db.run(
+    `INSERT INTO search_messages (message_id, conversation_id, seq, sender_id, created_at,
+       has_media, has_link, key_version, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    m.messageId,
+    m.conversationId,
+    m.seq,
+    m.senderId,
+    m.createdAt,
+    m.hasMedia ? 1 : 0,
+    m.hasLink ? 1 : 0,
+    keyVersion,
+    concat(list),
+  );
+  for (const t of list) {
+    db.run(
+      "INSERT OR IGNORE INTO search_postings (token, message_id) VALUES (?, ?)",
+      t.subarray(0, TOKEN_BYTES),
+      m.messageId,
+    );
+  }
+}
+
+function setProgress(db: Db, conversationId: string, seq: number): void {
+  db.run(
+    `INSERT INTO search_progress (conversation_id, seq) VALUES (?, ?)
+     ON CONFLICT (conversation_id) DO UPDATE SET seq = max(seq, excluded.seq)`,
+    conversationId,
+    seq,
+  );
+}
+
 /** The search writes, run on the writer thread (see `_writes.ts`). */
 export const searchWrites = {
-  indexMessage(db: Db, m: IndexedMessage, tokens: Uint8Array[], keyVersion: number): void {
-    removeOne(db, m.messageId);
-    const unique = new Map(tokens.map((t) => [t.subarray(0, TOKEN_BYTES).join(","), t]));
-    const list = [...unique.values()];
-    db.run(
-      `INSERT INTO search_messages (message_id, conversation_id, seq, sender_id, created_at,
-         has_media, has_link, key_version, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.messageId,
-      m.conversationId,
-      m.seq,
-      m.senderId,
-      m.createdAt,
-      m.hasMedia ? 1 : 0,
-      m.hasLink ? 1 : 0,
-      keyVersion,
-      concat(list),
-    );
-    for (const t of list) {
-      db.run(
-        "INSERT OR IGNORE INTO search_postings (token, message_id) VALUES (?, ?)",
-        t.subarray(0, TOKEN_BYTES),
-        m.messageId,
-      );
-    }
+  indexMessage,
+  applyIndex(db: Db, b: IndexBatch): void {
+    db.transaction(() => {
+      for (const { message, tokens } of b.index) indexMessage(db, message, tokens, b.keyVersion);
+      removeFromIndex(db, b.remove);
+      if (b.progress) setProgress(db, b.progress.conversationId, b.progress.seq);
+    });
   },
   removeMessages: removeFromIndex,
-  setProgress(db: Db, conversationId: string, seq: number): void {
-    db.run(
-      `INSERT INTO search_progress (conversation_id, seq) VALUES (?, ?)
-       ON CONFLICT (conversation_id) DO UPDATE SET seq = max(seq, excluded.seq)`,
-      conversationId,
-      seq,
-    );
-  },
+  setProgress,
 };
 
 /** The SQLite {@link SearchStore}. */
