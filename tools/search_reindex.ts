@@ -24,6 +24,7 @@ export async function reindex(env: Record<string, string | undefined>): Promise<
       tokens: await SearchTokens.create(keys.encryption),
       logger: createLogger({ level: config.logLevel }),
       metrics: new MetricsRegistry(),
+      share: 1,
     });
     return await indexer.catchUp();
   } finally {

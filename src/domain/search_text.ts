@@ -12,9 +12,12 @@
 
 /** Longest word kept (longer ones are cut: nobody searches for the tail of a 200-letter word). */
 export const MAX_WORD = 48;
-/** Shortest and longest prefix indexed for the last, unfinished word of a query. */
-export const PREFIX_MIN = 2;
-export const PREFIX_MAX = 4;
+/**
+ * The unfinished last word of a query matches as a prefix once it has this many letters (shorter, it
+ * is a whole word): the index keeps each word's first {@link PREFIX_LENGTH} letters as one token, and
+ * a longer prefix is checked on the decrypted text.
+ */
+export const PREFIX_LENGTH = 3;
 
 const UNSPACED =
   /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;

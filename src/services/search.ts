@@ -4,7 +4,7 @@ import {
   hasPhrase,
   highlights,
   parseQuery,
-  PREFIX_MIN,
+  PREFIX_LENGTH,
   type SearchQuery,
   words,
 } from "../domain/search_text.ts";
@@ -78,7 +78,7 @@ export class SearchService {
       ...query.words.map((w) => this.deps.tokens.word(w)),
       ...(query.prefix !== null
         ? [
-          [...query.prefix].length >= PREFIX_MIN
+          [...query.prefix].length >= PREFIX_LENGTH
             ? this.deps.tokens.prefix(query.prefix)
             : this.deps.tokens.word(query.prefix),
         ]
@@ -161,7 +161,7 @@ export class SearchService {
       if (!query.words.every((w) => present.has(w))) continue;
       if (query.prefix !== null) {
         const p = query.prefix;
-        const ok = [...p].length < PREFIX_MIN ? present.has(p) : ws.some((w) => w.startsWith(p));
+        const ok = [...p].length < PREFIX_LENGTH ? present.has(p) : ws.some((w) => w.startsWith(p));
         if (!ok) continue;
       }
       if (!query.phrases.every((phrase) => hasPhrase(ws, phrase))) continue;

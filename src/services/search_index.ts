@@ -1,5 +1,5 @@
 import { createHMAC, createSHA256, type IHasher } from "hash-wasm";
-import { PREFIX_MAX, PREFIX_MIN, words } from "../domain/search_text.ts";
+import { PREFIX_LENGTH, words } from "../domain/search_text.ts";
 import type { MessageRecord } from "../domain/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
@@ -10,11 +10,13 @@ import type { PollContent } from "./render.ts";
 
 const PAGE = 200;
 const SWEEP_MS = 1000;
+/** A commit is indexed this long after it, so a busy conversation's messages come in one batch. */
+const GATHER_MS = 100;
 const LINK = /\bhttps?:\/\/\S/i;
 
 /**
  * The keyed tokens of words: HMAC-SHA-256 under a key derived (HKDF) from the active encryption key,
- * truncated to 16 bytes, in two domains — a whole word (`w`) and a word's first 2–4 letters (`p`,
+ * truncated to 16 bytes, in two domains — a whole word (`w`) and a word's first three letters (`p`,
  * for the unfinished last word of a query). The index holds only these: someone with the database
  * but not the key sees which messages share a token and how often a token occurs, never the word.
  */
@@ -59,19 +61,19 @@ export class SearchTokens {
     return this.#token("w", w);
   }
 
-  /** The token that finds words starting with `prefix` (its first {@link PREFIX_MAX} letters). */
+  /** The token that finds words starting with `prefix` (its first {@link PREFIX_LENGTH} letters). */
   prefix(prefix: string): Uint8Array {
-    return this.#token("p", [...prefix].slice(0, PREFIX_MAX).join(""));
+    return this.#token("p", [...prefix].slice(0, PREFIX_LENGTH).join(""));
   }
 
-  /** Every token of a text: each distinct word, and each word's 2–4 letter prefixes. */
+  /** Every token of a text: each distinct word, and the first three letters of the longer ones. */
   ofText(text: string): Uint8Array[] {
     const out = new Map<string, Uint8Array>();
     for (const w of new Set(words(text))) {
       out.set(`w${w}`, this.word(w));
       const chars = [...w];
-      for (let n = PREFIX_MIN; n <= Math.min(PREFIX_MAX, chars.length); n++) {
-        const p = chars.slice(0, n).join("");
+      if (chars.length >= PREFIX_LENGTH) {
+        const p = chars.slice(0, PREFIX_LENGTH).join("");
         if (!out.has(`p${p}`)) out.set(`p${p}`, this.prefix(p));
       }
     }
@@ -92,6 +94,8 @@ export class SearchIndexer {
   #again = new Set<string>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
+  /** When the next page may be indexed (see `share`). */
+  #freeAt = 0;
   /** Heads the sweep saw, for conversations whose events past the progress are gone. */
   #heads = new Map<string, number>();
   /** When a conversation was first seen with no event past its progress below its head. */
@@ -106,6 +110,12 @@ export class SearchIndexer {
       tokens: SearchTokens;
       logger: Logger;
       metrics: MetricsRegistry;
+      /**
+       * The share of time indexing may take (default 0.1): after a page that took t ms the next
+       * waits 9t. Sends never queue behind indexing; under a load the server cannot index as fast
+       * as it commits, the index falls behind and catches up after.
+       */
+      share?: number;
     },
   ) {
     this.#indexed = deps.metrics.counter(
@@ -132,7 +142,8 @@ export class SearchIndexer {
       this.#again.add(conversationId);
       return;
     }
-    const run: Promise<void> = this.#index(conversationId)
+    const run: Promise<void> = new Promise((r) => setTimeout(r, GATHER_MS))
+      .then(() => this.#index(conversationId))
       .then(() => {}, (err) =>
         this.deps.logger.warn("search indexing failed", {
           "parley.conversation.id": conversationId,
@@ -207,6 +218,8 @@ export class SearchIndexer {
     let after = (await search.progress([conversationId])).get(conversationId) ?? 0;
     let n = 0;
     for (;;) {
+      await this.#turn();
+      const started = performance.now();
       const page = await log.listEvents(conversationId, { after, limit: PAGE });
       if (page.events.length === 0) {
         if (head !== undefined && head > after) await this.#skipTo(conversationId, head);
@@ -224,8 +237,24 @@ export class SearchIndexer {
       after = page.events.at(-1)!.seq;
       batch.progress = { conversationId, seq: after };
       await search.applyIndex(batch);
+      this.#spent(performance.now() - started);
       if (!page.hasMore) return n;
     }
+  }
+
+  /** Waits until indexing may take its share of time again. */
+  async #turn(): Promise<void> {
+    for (;;) {
+      const wait = this.#freeAt - performance.now();
+      if (wait <= 0 || this.#closed) return;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  #spent(ms: number): void {
+    const share = this.deps.share ?? 0.1;
+    if (share >= 1) return;
+    this.#freeAt = Math.max(this.#freeAt, performance.now() + ms * (1 / share - 1));
   }
 
   async #skipTo(conversationId: string, head: number): Promise<void> {
