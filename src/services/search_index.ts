@@ -8,7 +8,11 @@ import type { IndexBatch, IndexedMessage, Store } from "../store/store.ts";
 import { type DataKeys, messageAad } from "../crypto/envelope.ts";
 import type { PollContent } from "./render.ts";
 
-const PAGE = 200;
+/** Events per indexing step: one write each, short enough not to hold message commits back. */
+const PAGE = 100;
+const BUSY_PAGE = 10;
+/** Above this many local commits a second, indexing yields (see `share`). */
+const BUSY_COMMITS_PER_SECOND = 200;
 const SWEEP_MS = 1000;
 /** A commit is indexed this long after it, so a busy conversation's messages come in one batch. */
 const GATHER_MS = 100;
@@ -96,6 +100,8 @@ export class SearchIndexer {
   #sweeping = false;
   /** When the next page may be indexed (see `share`). */
   #freeAt = 0;
+  /** Local commits in the current and the previous second (how busy sends are). */
+  #commits = { second: 0, now: 0, before: 0 };
   /** Heads the sweep saw, for conversations whose events past the progress are gone. */
   #heads = new Map<string, number>();
   /** When a conversation was first seen with no event past its progress below its head. */
@@ -111,9 +117,10 @@ export class SearchIndexer {
       logger: Logger;
       metrics: MetricsRegistry;
       /**
-       * The share of time indexing may take (default 0.1): after a page that took t ms the next
-       * waits 9t. Sends never queue behind indexing; under a load the server cannot index as fast
-       * as it commits, the index falls behind and catches up after.
+       * The share of time indexing may take while this instance commits more than 200 messages a
+       * second (default 0.03: after a page that took t ms the next waits 32t). Below that rate it
+       * runs freely. Sends never queue behind indexing; under a load the server cannot index as
+       * fast as it commits, the index falls behind and catches up once the load drops.
        */
       share?: number;
     },
@@ -138,6 +145,15 @@ export class SearchIndexer {
   /** A durable event of the conversation was committed here: index it now. */
   touched(conversationId: string): void {
     if (this.#closed) return;
+    const second = Math.floor(performance.now() / 1000);
+    if (second !== this.#commits.second) {
+      this.#commits = {
+        second,
+        now: 0,
+        before: second === this.#commits.second + 1 ? this.#commits.now : 0,
+      };
+    }
+    this.#commits.now++;
     if (this.#running.has(conversationId)) {
       this.#again.add(conversationId);
       return;
@@ -220,7 +236,10 @@ export class SearchIndexer {
     for (;;) {
       await this.#turn();
       const started = performance.now();
-      const page = await log.listEvents(conversationId, { after, limit: PAGE });
+      const page = await log.listEvents(conversationId, {
+        after,
+        limit: this.#busy() ? BUSY_PAGE : PAGE,
+      });
       if (page.events.length === 0) {
         if (head !== undefined && head > after) await this.#skipTo(conversationId, head);
         return n;
@@ -251,9 +270,20 @@ export class SearchIndexer {
     }
   }
 
+  /** Whether sends are busy on this instance (the last full second's local commits). */
+  #busy(): boolean {
+    const second = Math.floor(performance.now() / 1000);
+    const last = second === this.#commits.second
+      ? this.#commits.before
+      : second === this.#commits.second + 1
+      ? this.#commits.now
+      : 0;
+    return last > BUSY_COMMITS_PER_SECOND;
+  }
+
   #spent(ms: number): void {
-    const share = this.deps.share ?? 0.1;
-    if (share >= 1) return;
+    const share = this.deps.share ?? 0.03;
+    if (share >= 1 || !this.#busy()) return;
     this.#freeAt = Math.max(this.#freeAt, performance.now() + ms * (1 / share - 1));
   }
 

@@ -160,11 +160,19 @@ function setProgress(db: Db, conversationId: string, seq: number): void {
 export const searchWrites = {
   indexMessage,
   applyIndex(db: Db, b: IndexBatch): void {
-    db.transaction(() => {
-      for (const { message, tokens } of b.index) indexMessage(db, message, tokens, b.keyVersion);
-      removeFromIndex(db, b.remove);
-      if (b.progress) setProgress(db, b.progress.conversationId, b.progress.seq);
-    });
+    // The index is derived data (rebuilt from the log): its commits need not wait for an fsync.
+    // The next message commit's fsync (synchronous FULL) makes them durable along with it.
+    const full = db.get("PRAGMA synchronous")?.synchronous === 2;
+    if (full) db.raw.exec("PRAGMA synchronous = NORMAL");
+    try {
+      db.transaction(() => {
+        for (const { message, tokens } of b.index) indexMessage(db, message, tokens, b.keyVersion);
+        removeFromIndex(db, b.remove);
+        if (b.progress) setProgress(db, b.progress.conversationId, b.progress.seq);
+      });
+    } finally {
+      if (full) db.raw.exec("PRAGMA synchronous = FULL");
+    }
   },
   removeMessages: removeFromIndex,
   setProgress,
