@@ -148,8 +148,6 @@ export const CloseCode = {
   slowConsumer: 4008,
   /** Kept sending over the frame rate limit. */
   rateLimited: 4029,
-  /** Missed heartbeats. */
-  heartbeat: 4000,
 } as const;
 
 /** The `id` of a frame that failed validation, if one can be recovered, so the error can be acked. */

@@ -21,7 +21,7 @@ export async function reindex(env: Record<string, string | undefined>): Promise<
     const indexer = new SearchIndexer({
       store,
       dataKeys: new DataKeys(store, new Keyring(keys.encryption.keys, keys.encryption.activeKeyId)),
-      tokens: await SearchTokens.create(keys.encryption),
+      tokens: await SearchTokens.create(keys.encryption, { worker: false }),
       logger: createLogger({ level: config.logLevel }),
       metrics: new MetricsRegistry(),
       share: 1,

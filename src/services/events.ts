@@ -71,6 +71,8 @@ export function membershipHint(
  * ever after the commit. It also renders stored events for catch-up (`page`) and gap fill (`since`).
  */
 export class EventLog {
+  #committed = new Set<(record: EventRecord, view?: MessageView) => void>();
+
   constructor(
     private readonly deps: {
       store: Pick<Store, "log" | "messages" | "conversations">;
@@ -78,6 +80,14 @@ export class EventLog {
       publisher: Publisher;
     },
   ) {}
+
+  /**
+   * Tells `fn` of every event this instance commits, with the message it touched as rendered for
+   * publishing (decrypted), right after it is published here (the search index follows this).
+   */
+  onCommitted(fn: (record: EventRecord, view?: MessageView) => void): void {
+    this.#committed.add(fn);
+  }
 
   /**
    * How long a missing seq may stay missing before a reader may skip it as a hole: the log's own
@@ -232,6 +242,7 @@ export class EventLog {
     const event = this.render(record, view);
     const meta = this.#envelope(record, event);
     await this.deps.publisher.publish(conversationChannel(record.conversationId), meta, event);
+    for (const fn of this.#committed) fn(record, view);
     for (const userId of meta.membership?.added ?? []) {
       await this.deps.publisher.publish(userChannel(userId), {
         kind: "control",

@@ -291,11 +291,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   // Search: tokens keyed by the active encryption key; the index follows this instance's commits.
   const searchTokens = await SearchTokens.create(keys.encryption);
   const indexer = new SearchIndexer({ store, dataKeys, tokens: searchTokens, logger, metrics });
-  publisher.onLocal((_channel, meta) => {
-    if (meta.kind === "event" && meta.seq !== undefined && meta.conversationId) {
-      indexer.touched(meta.conversationId);
-    }
-  });
+  events.onCommitted((record, view) => indexer.committed(record, view));
   const search = new SearchService({ store, conversations, renderer, tokens: searchTokens });
 
   const receipts = new ReceiptsService({

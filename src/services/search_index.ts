@@ -1,10 +1,13 @@
 import { createHMAC, createSHA256, type IHasher } from "hash-wasm";
-import { PREFIX_LENGTH, words } from "../domain/search_text.ts";
+import { PREFIX_LENGTH } from "../domain/search_text.ts";
+import { WorkerPool } from "../worker_pool.ts";
+import { keyedToken, splitTokens, textTokens } from "./search_tokens.ts";
 import type { MessageRecord } from "../domain/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
-import { SEARCH_TOKEN_BYTES } from "../store/search.ts";
+import type { EventRecord } from "../domain/types.ts";
 import type { IndexBatch, IndexedMessage, Store } from "../store/store.ts";
+import type { MessageView } from "./render.ts";
 import { type DataKeys, messageAad } from "../crypto/envelope.ts";
 import type { PollContent } from "./render.ts";
 
@@ -18,17 +21,56 @@ const SWEEP_MS = 1000;
 const GATHER_MS = 100;
 const LINK = /\bhttps?:\/\/\S/i;
 
+/** An indexing step before tokenising: texts, not tokens yet. */
+interface Pending {
+  index: Array<{ message: IndexedMessage; text: string }>;
+  remove: string[];
+  progress?: { conversationId: string; seq: number };
+}
+
+/** A conversation the index follows as this instance commits to it (see `committed`). */
+interface FastState {
+  /** The seq the next event must have for the index to stay gap-free. */
+  next: number;
+  batch: Pending;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The writes so far, chained so they land in commit order. */
+  writing: Promise<void>;
+}
+
+function emptyBatch(): Pending {
+  return { index: [], remove: [] };
+}
+
 /**
  * The keyed tokens of words: HMAC-SHA-256 under a key derived (HKDF) from the active encryption key,
  * truncated to 16 bytes, in two domains — a whole word (`w`) and a word's first three letters (`p`,
  * for the unfinished last word of a query). The index holds only these: someone with the database
  * but not the key sees which messages share a token and how often a token occurs, never the word.
+ * A query's few tokens are made here; a batch of texts to index is tokenised in a worker, off the
+ * event loop (one HMAC per word is the bulk of indexing's CPU).
  */
 export class SearchTokens {
-  private constructor(private readonly hmac: IHasher, readonly keyVersion: number) {}
+  private constructor(
+    private readonly hmac: IHasher,
+    private readonly key: Uint8Array,
+    readonly keyVersion: number,
+    private readonly pool:
+      | WorkerPool<
+        { key: Uint8Array; texts: string[] },
+        Uint8Array[]
+      >
+      | null,
+  ) {}
 
-  /** Derives the key from the active encryption key (`ENCRYPTION_ACTIVE_KEY_ID`). */
-  static async create(encryption: { keys: Map<string, Uint8Array>; activeKeyId: string }) {
+  /**
+   * Derives the key from the active encryption key (`ENCRYPTION_ACTIVE_KEY_ID`); `worker: false`
+   * tokenises in-process (tools).
+   */
+  static async create(
+    encryption: { keys: Map<string, Uint8Array>; activeKeyId: string },
+    options: { worker?: boolean } = {},
+  ) {
     const raw = encryption.keys.get(encryption.activeKeyId)!;
     const base = await crypto.subtle.importKey("raw", raw as BufferSource, "HKDF", false, [
       "deriveBits",
@@ -52,36 +94,39 @@ export class SearchTokens {
         new TextEncoder().encode(`search:${encryption.activeKeyId}`),
       ),
     ).getUint32(0) & 0x7fffffff;
-    return new SearchTokens(await createHMAC(createSHA256(), key), version);
-  }
-
-  #token(domain: string, value: string): Uint8Array {
-    this.hmac.init();
-    this.hmac.update(`${domain}\u0000${value}`);
-    return (this.hmac.digest("binary") as Uint8Array).slice(0, SEARCH_TOKEN_BYTES);
+    const pool = options.worker === false
+      ? null
+      : new WorkerPool<{ key: Uint8Array; texts: string[] }, Uint8Array[]>(
+        new URL("./search_tokens_worker.ts", import.meta.url),
+        1,
+      );
+    return new SearchTokens(await createHMAC(createSHA256(), key), key, version, pool);
   }
 
   word(w: string): Uint8Array {
-    return this.#token("w", w);
+    return keyedToken(this.hmac, "w", w);
   }
 
   /** The token that finds words starting with `prefix` (its first {@link PREFIX_LENGTH} letters). */
   prefix(prefix: string): Uint8Array {
-    return this.#token("p", [...prefix].slice(0, PREFIX_LENGTH).join(""));
+    return keyedToken(this.hmac, "p", [...prefix].slice(0, PREFIX_LENGTH).join(""));
   }
 
-  /** Every token of a text: each distinct word, and the first three letters of the longer ones. */
+  /** Every token of a text (see `textTokens`). */
   ofText(text: string): Uint8Array[] {
-    const out = new Map<string, Uint8Array>();
-    for (const w of new Set(words(text))) {
-      out.set(`w${w}`, this.word(w));
-      const chars = [...w];
-      if (chars.length >= PREFIX_LENGTH) {
-        const p = chars.slice(0, PREFIX_LENGTH).join("");
-        if (!out.has(`p${p}`)) out.set(`p${p}`, this.prefix(p));
-      }
-    }
-    return [...out.values()];
+    return splitTokens(textTokens(this.hmac, text));
+  }
+
+  /** The tokens of each text, in order (in the worker when there is one). */
+  async ofTexts(texts: string[]): Promise<Uint8Array[][]> {
+    if (texts.length === 0) return [];
+    if (!this.pool) return texts.map((t) => this.ofText(t));
+    const all = await this.pool.run({ key: this.key, texts }, { timeoutMs: 30_000 });
+    return all.map(splitTokens);
+  }
+
+  close(): void {
+    this.pool?.close();
   }
 }
 
@@ -95,6 +140,7 @@ export class SearchTokens {
  */
 export class SearchIndexer {
   #running = new Map<string, Promise<void>>();
+  #fast = new Map<string, FastState>();
   #again = new Set<string>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
@@ -139,12 +185,87 @@ export class SearchIndexer {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    await Promise.allSettled([...this.#running.values()]);
+    // What was gathered but not written is found again from the stored progress on the next start.
+    for (const st of this.#fast.values()) clearTimeout(st.timer);
+    await Promise.allSettled([
+      ...this.#running.values(),
+      ...[...this.#fast.values()].map((st) => st.writing),
+    ]);
+    this.deps.tokens.close();
   }
 
-  /** A durable event of the conversation was committed here: index it now. */
+  /**
+   * An event this instance committed, with its message as published (decrypted). While the index
+   * holds everything of the conversation up to the seq before it, the event is gathered and written
+   * with the others of the next 100 ms — nothing is read or decrypted again. Any other case (the
+   * first event seen, a seq another instance took, a failed write) goes the slow way: read the
+   * events after the stored progress.
+   */
+  committed(record: EventRecord, view?: MessageView): void {
+    if (this.#closed) return;
+    this.#count();
+    const c = record.conversationId;
+    const st = this.#fast.get(c);
+    if (!st || this.#running.has(c) || record.seq !== st.next) {
+      this.#fast.delete(c);
+      this.touched(c);
+      return;
+    }
+    st.next = record.seq + 1;
+    if (record.messageId && view) this.#addView(st.batch, record, view);
+    st.batch.progress = { conversationId: c, seq: record.seq };
+    st.timer ??= setTimeout(() => this.#flush(c, st), GATHER_MS);
+  }
+
+  #flush(conversationId: string, st: FastState): void {
+    st.timer = undefined;
+    const batch = st.batch;
+    st.batch = emptyBatch();
+    // One write after another per conversation, in commit order.
+    st.writing = st.writing.then(() => this.#write(batch)).catch((err) => {
+      this.deps.logger.warn("search indexing failed", {
+        "parley.conversation.id": conversationId,
+        "error.message": String(err),
+      });
+      if (this.#fast.get(conversationId) === st) this.#fast.delete(conversationId);
+      this.touched(conversationId);
+    });
+  }
+
+  /** Indexes the conversation from its stored progress (the slow way), soon. */
   touched(conversationId: string): void {
     if (this.#closed) return;
+    if (this.#running.has(conversationId)) {
+      this.#again.add(conversationId);
+      return;
+    }
+    let reached: number | undefined;
+    const run: Promise<void> = new Promise((r) => setTimeout(r, GATHER_MS))
+      .then(() => this.#indexFrom(conversationId, this.#heads.get(conversationId)))
+      .then(
+        (r) => void (reached = r.after),
+        (err) =>
+          this.deps.logger.warn("search indexing failed", {
+            "parley.conversation.id": conversationId,
+            "error.message": String(err),
+          }),
+      )
+      .finally(() => {
+        this.#running.delete(conversationId);
+        if (this.#again.delete(conversationId)) this.touched(conversationId);
+        else if (reached !== undefined && !this.#closed) {
+          // Caught up: what this instance commits next is indexed as it happens.
+          this.#fast.set(conversationId, {
+            next: reached + 1,
+            batch: emptyBatch(),
+            writing: Promise.resolve(),
+          });
+        }
+      });
+    this.#running.set(conversationId, run);
+  }
+
+  #count(): void {
     const second = Math.floor(performance.now() / 1000);
     if (second !== this.#commits.second) {
       this.#commits = {
@@ -154,22 +275,50 @@ export class SearchIndexer {
       };
     }
     this.#commits.now++;
-    if (this.#running.has(conversationId)) {
-      this.#again.add(conversationId);
+  }
+
+  /** A published event's effect on the index: a new or edited message, or one gone. */
+  #addView(batch: Pending, record: EventRecord, view: MessageView): void {
+    if (view.deletedAt || record.event === "message.deleted") {
+      batch.remove.push(view.id);
       return;
     }
-    const run: Promise<void> = new Promise((r) => setTimeout(r, GATHER_MS))
-      .then(() => this.#index(conversationId))
-      .then(() => {}, (err) =>
-        this.deps.logger.warn("search indexing failed", {
-          "parley.conversation.id": conversationId,
-          "error.message": String(err),
-        }))
-      .finally(() => {
-        this.#running.delete(conversationId);
-        if (this.#again.delete(conversationId)) this.touched(conversationId);
-      });
-    this.#running.set(conversationId, run);
+    if (record.event !== "message.created" && record.event !== "message.updated") return;
+    this.#indexed.inc();
+    if (view.system || !view.senderId) {
+      batch.remove.push(view.id);
+      return;
+    }
+    const text = view.text ??
+      (view.poll ? [view.poll.question, ...view.poll.options.map((o) => o.text)].join("\n") : "");
+    batch.index.push({
+      message: {
+        conversationId: view.conversationId,
+        messageId: view.id,
+        seq: view.seq,
+        senderId: view.senderId,
+        createdAt: view.createdAt,
+        hasMedia: view.media.length > 0,
+        hasLink: LINK.test(text),
+      },
+      text,
+    });
+  }
+
+  /** Tokenises a step (in the worker) and writes it in one go; a text without words is removed. */
+  async #write(p: Pending): Promise<void> {
+    const tokens = await this.deps.tokens.ofTexts(p.index.map((e) => e.text));
+    const batch: IndexBatch = {
+      index: [],
+      remove: [...p.remove],
+      keyVersion: this.deps.tokens.keyVersion,
+      progress: p.progress,
+    };
+    p.index.forEach((e, i) => {
+      if (tokens[i].length === 0) batch.remove.push(e.message.messageId);
+      else batch.index.push({ message: e.message, tokens: tokens[i] });
+    });
+    await this.deps.store.search.applyIndex(batch);
   }
 
   /** Indexes everything behind, then re-indexes messages under an older key; for the task. */
@@ -210,7 +359,7 @@ export class SearchIndexer {
   }
 
   async #reindexStale(stale: IndexedMessage[]): Promise<number> {
-    const batch: IndexBatch = { index: [], remove: [], keyVersion: this.deps.tokens.keyVersion };
+    const batch = emptyBatch();
     for (const s of stale) {
       const page = await this.deps.store.log.listEvents(s.conversationId, {
         after: s.seq - 1,
@@ -219,7 +368,7 @@ export class SearchIndexer {
       const m = page.messages.get(s.messageId);
       await this.#add(batch, m, s.messageId);
     }
-    if (stale.length) await this.deps.store.search.applyIndex(batch);
+    if (stale.length) await this.#write(batch);
     return stale.length;
   }
 
@@ -230,6 +379,14 @@ export class SearchIndexer {
    * the head — at once with transactions, after the log's hole-settle time without.
    */
   async #index(conversationId: string, head = this.#heads.get(conversationId)): Promise<number> {
+    return (await this.#indexFrom(conversationId, head)).n;
+  }
+
+  /** {@link #index}, also telling the seq it reached. */
+  async #indexFrom(
+    conversationId: string,
+    head: number | undefined,
+  ): Promise<{ n: number; after: number }> {
     const { search, log } = this.deps.store;
     let after = (await search.progress([conversationId])).get(conversationId) ?? 0;
     let n = 0;
@@ -241,11 +398,13 @@ export class SearchIndexer {
         limit: this.#busy() ? BUSY_PAGE : PAGE,
       });
       if (page.events.length === 0) {
-        if (head !== undefined && head > after) await this.#skipTo(conversationId, head);
-        return n;
+        if (head !== undefined && head > after && await this.#skipTo(conversationId, head)) {
+          return { n, after: head };
+        }
+        return { n, after };
       }
       this.#emptySince.delete(conversationId);
-      const batch: IndexBatch = { index: [], remove: [], keyVersion: this.deps.tokens.keyVersion };
+      const batch = emptyBatch();
       const seen = new Set<string>();
       for (const e of page.events) {
         if (!e.messageId || seen.has(e.messageId)) continue;
@@ -255,9 +414,9 @@ export class SearchIndexer {
       }
       after = page.events.at(-1)!.seq;
       batch.progress = { conversationId, seq: after };
-      await search.applyIndex(batch);
+      await this.#write(batch);
       this.#spent(performance.now() - started);
-      if (!page.hasMore) return n;
+      if (!page.hasMore) return { n, after };
     }
   }
 
@@ -287,14 +446,16 @@ export class SearchIndexer {
     this.#freeAt = Math.max(this.#freeAt, performance.now() + ms * (1 / share - 1));
   }
 
-  async #skipTo(conversationId: string, head: number): Promise<void> {
+  /** Moves the progress to the head when nothing is left below it; whether it did. */
+  async #skipTo(conversationId: string, head: number): Promise<boolean> {
     const settle = this.deps.store.log.holeSettleMs;
     const since = this.#emptySince.get(conversationId) ?? performance.now();
     this.#emptySince.set(conversationId, since);
-    if (settle > 0 && performance.now() - since < settle * 2) return;
+    if (settle > 0 && performance.now() - since < settle * 2) return false;
     this.#emptySince.delete(conversationId);
     this.#heads.delete(conversationId);
     await this.deps.store.search.setProgress(conversationId, head);
+    return true;
   }
 
   /** The words a message holds: its text, or a poll's question and options. */
@@ -307,8 +468,8 @@ export class SearchIndexer {
     return [poll.question, ...poll.options.map((o) => o.text)].join("\n");
   }
 
-  /** Adds a message as it is now to the batch, or its removal when it is gone or has no words. */
-  async #add(batch: IndexBatch, m: MessageRecord | undefined, messageId: string): Promise<void> {
+  /** Adds a message as it is now to the step, or its removal when it is gone. */
+  async #add(batch: Pending, m: MessageRecord | undefined, messageId: string): Promise<void> {
     this.#indexed.inc();
     const expired = m?.expiresAt !== undefined && m.expiresAt <= new Date().toISOString();
     if (!m || m.deletedAt || m.system || !m.senderId || expired) {
@@ -316,11 +477,6 @@ export class SearchIndexer {
       return;
     }
     const text = await this.#text(m);
-    const tokens = this.deps.tokens.ofText(text);
-    if (tokens.length === 0) {
-      batch.remove.push(messageId);
-      return;
-    }
     batch.index.push({
       message: {
         conversationId: m.conversationId,
@@ -331,7 +487,7 @@ export class SearchIndexer {
         hasMedia: m.mediaIds.length > 0,
         hasLink: LINK.test(text),
       },
-      tokens,
+      text,
     });
   }
 }
