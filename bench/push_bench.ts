@@ -26,7 +26,6 @@ export async function runPushBench(
   await using server = await spawnServer({
     ...BENCH_ENV,
     DATA_DIR: dir,
-    LOG_LEVEL: "warn",
     OUTBOUND_ALLOW_PRIVATE: "true",
     PUSH_DELAY_MS: "0",
   });
