@@ -242,7 +242,13 @@ export class EventLog {
     const event = this.render(record, view);
     const meta = this.#envelope(record, event);
     await this.deps.publisher.publish(conversationChannel(record.conversationId), meta, event);
-    for (const fn of this.#committed) fn(record, view);
+    for (const fn of this.#committed) {
+      try {
+        fn(record, view);
+      } catch {
+        // A follower's failure (the search index) never fails a commit; it catches up by itself.
+      }
+    }
     for (const userId of meta.membership?.added ?? []) {
       await this.deps.publisher.publish(userChannel(userId), {
         kind: "control",

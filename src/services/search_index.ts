@@ -211,8 +211,17 @@ export class SearchIndexer {
       this.touched(c);
       return;
     }
+    try {
+      if (record.messageId && view) this.#addView(st.batch, record, view);
+    } catch (err) {
+      // Never move past an event not taken in: go the slow way from the stored progress.
+      this.deps.logger.warn("search indexing failed", { "error.message": String(err) });
+      clearTimeout(st.timer);
+      this.#fast.delete(c);
+      this.touched(c);
+      return;
+    }
     st.next = record.seq + 1;
-    if (record.messageId && view) this.#addView(st.batch, record, view);
     st.batch.progress = { conversationId: c, seq: record.seq };
     st.timer ??= setTimeout(() => this.#flush(c, st), GATHER_MS);
   }
