@@ -9,7 +9,8 @@ import { DataKeys, Keyring } from "../src/crypto/envelope.ts";
 import { loadKeys } from "../src/crypto/keys.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
-import { SearchIndexer, SearchTokens } from "../src/services/search_index.ts";
+import { SearchIndexer } from "../src/services/search_index.ts";
+import { SearchTokens } from "../src/services/search_tokens.ts";
 import { openStore } from "../src/store/open.ts";
 
 /** Indexes everything behind or stale; returns how many messages it touched. */

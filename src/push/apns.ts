@@ -1,11 +1,13 @@
 import * as jose from "jose";
-import { type OutboundClient, OutboundRefused, type OutboundResponse } from "../net/outbound.ts";
+import type { OutboundClient, OutboundResponse } from "../net/outbound.ts";
 import {
   type PushMessage,
   type PushOutcome,
   type PushProvider,
   type PushTarget,
   retryAfterMs,
+  transportOutcome,
+  Undeliverable,
 } from "./provider.ts";
 
 /** Options for {@link ApnsProvider}. */
@@ -30,13 +32,6 @@ const TOKEN_REFRESH_MS = 50 * 60_000;
 // No redirects: following one would hand the provider token to another address.
 const REQUEST = { method: "POST", maxBytes: 64 * 1024, timeoutMs: 10_000, followRedirects: false };
 const GONE_REASONS = new Set(["BadDeviceToken", "Unregistered"]);
-
-/** A push that ended before APNs answered it (a bad device token, a key that does not load). */
-class Undeliverable extends Error {
-  constructor(readonly outcome: PushOutcome) {
-    super(outcome.status);
-  }
-}
 
 /**
  * Sends to iOS devices through APNs with token-based authentication: an ES256 provider token
@@ -94,7 +89,7 @@ export class ApnsProvider implements PushProvider {
       }
     } catch (err) {
       if (err instanceof Undeliverable) return err.outcome;
-      return transportOutcome(err);
+      return transportOutcome(err, "APNs");
     }
   }
 
@@ -177,12 +172,4 @@ function sendOutcome(res: OutboundResponse, reason: string | undefined, now: num
     return { status: "retry", detail, retryAfterMs: retryAfterMs(res.headers, now) };
   }
   return { status: "rejected", detail };
-}
-
-/** A request that got no answer: refused by the guard for good, or a network failure worth a retry. */
-function transportOutcome(err: unknown): PushOutcome {
-  if (err instanceof OutboundRefused && err.reason !== "timeout") {
-    return { status: "rejected", detail: `refused: ${err.message}` };
-  }
-  return { status: "retry", detail: `APNs unreachable: ${(err as Error).message}` };
 }

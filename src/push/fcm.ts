@@ -1,11 +1,13 @@
 import * as jose from "jose";
-import { type OutboundClient, OutboundRefused, type OutboundResponse } from "../net/outbound.ts";
+import type { OutboundClient, OutboundResponse } from "../net/outbound.ts";
 import {
   type PushMessage,
   type PushOutcome,
   type PushProvider,
   type PushTarget,
   retryAfterMs,
+  transportOutcome,
+  Undeliverable,
 } from "./provider.ts";
 
 /** The fields of a Google service-account key file that FCM sending needs. */
@@ -37,13 +39,6 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
 const MAX_TTL_S = 28 * 24 * 3600;
 // No redirects: following one would hand the bearer token (or the assertion) to another address.
 const REQUEST = { method: "POST", maxBytes: 64 * 1024, timeoutMs: 10_000, followRedirects: false };
-
-/** A push that ended before FCM answered it (a refused URL, a key that does not load, a token refusal). */
-class Undeliverable extends Error {
-  constructor(readonly outcome: PushOutcome) {
-    super(outcome.status);
-  }
-}
 
 /**
  * Sends to Android (and other FCM) devices through the FCM HTTP v1 API. It authenticates as the
@@ -96,7 +91,7 @@ export class FcmProvider implements PushProvider {
       }
     } catch (err) {
       if (err instanceof Undeliverable) return err.outcome;
-      return transportOutcome(err);
+      return transportOutcome(err, "FCM");
     }
   }
 
@@ -223,12 +218,4 @@ function parseJson(text: string): any {
   } catch {
     return undefined;
   }
-}
-
-/** A request that got no answer: refused by the guard for good, or a network failure worth a retry. */
-function transportOutcome(err: unknown): PushOutcome {
-  if (err instanceof OutboundRefused && err.reason !== "timeout") {
-    return { status: "rejected", detail: `refused: ${err.message}` };
-  }
-  return { status: "retry", detail: `FCM unreachable: ${(err as Error).message}` };
 }

@@ -1,3 +1,5 @@
+import { OutboundRefused } from "../net/outbound.ts";
+
 /** Where a push goes: a browser's Web Push subscription, or a mobile OS token. */
 export type PushTarget =
   | { kind: "webpush"; endpoint: string; keys: { p256dh: string; auth: string } }
@@ -44,4 +46,22 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** A push that ended before the service answered it (a bad token, a key that does not load). */
+export class Undeliverable extends Error {
+  constructor(readonly outcome: PushOutcome) {
+    super(outcome.status);
+  }
+}
+
+/**
+ * What a request that got no answer means: refused by the guard for good, or a network failure or
+ * timeout worth a retry.
+ */
+export function transportOutcome(err: unknown, service: string): PushOutcome {
+  if (err instanceof OutboundRefused && err.reason !== "timeout") {
+    return { status: "rejected", detail: `refused: ${err.message}` };
+  }
+  return { status: "retry", detail: `${service} unreachable: ${(err as Error).message}` };
 }

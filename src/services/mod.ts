@@ -62,7 +62,8 @@ import { loadVapidKeys } from "../push/vapid.ts";
 import { PushService } from "./push.ts";
 import { PushDelivery } from "./push_delivery.ts";
 import { SearchService } from "./search.ts";
-import { SearchIndexer, SearchTokens } from "./search_index.ts";
+import { SearchIndexer } from "./search_index.ts";
+import { SearchTokens } from "./search_tokens.ts";
 
 /**
  * The use cases of one instance: all the edges (routes, realtime) ever see. No store, publisher,

@@ -17,7 +17,8 @@ import {
   type MessageView,
   type PublicMessage,
 } from "./render.ts";
-import type { SearchTokens } from "./search_index.ts";
+import { searchableText } from "./search_index.ts";
+import type { SearchTokens } from "./search_tokens.ts";
 
 /** A search as the API takes it. */
 export interface SearchInput {
@@ -154,8 +155,7 @@ export class SearchService {
     const views = await this.deps.renderer.render(live.filter((m) => !hidden.has(m.id)));
     const out = [];
     for (const view of views) {
-      const text = view.text ??
-        (view.poll ? [view.poll.question, ...view.poll.options.map((o) => o.text)].join("\n") : "");
+      const text = searchableText(view);
       const ws = words(text);
       const present = new Set(ws);
       if (!query.words.every((w) => present.has(w))) continue;

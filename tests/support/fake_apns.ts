@@ -1,5 +1,4 @@
 import * as jose from "jose";
-import { encodeBase64 } from "../../src/domain/encoding.ts";
 
 /** A scripted APNs answer: the status, Apple's `reason`, and an optional `Retry-After`. */
 export interface ApnsReply {
@@ -55,10 +54,7 @@ export async function generateApnsKey(): Promise<{ privateKeyPem: string; public
     "sign",
     "verify",
   ]);
-  const der = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const lines = encodeBase64(der).match(/.{1,64}/g)!.join("\n");
-  const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n`;
-  return { privateKeyPem, publicKey: pair.publicKey };
+  return { privateKeyPem: await jose.exportPKCS8(pair.privateKey), publicKey: pair.publicKey };
 }
 
 const HEADERS = new Set([

@@ -1,5 +1,4 @@
 import * as jose from "jose";
-import { encodeBase64 } from "../../src/domain/encoding.ts";
 
 /** A scripted FCM answer: the status, the FCM `errorCode` in the error details, `Retry-After`. */
 export interface FcmReply {
@@ -69,10 +68,7 @@ export async function generateServiceAccountKey(): Promise<
     true,
     ["sign", "verify"],
   );
-  const der = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const lines = encodeBase64(der).match(/.{1,64}/g)!.join("\n");
-  const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n`;
-  return { privateKeyPem, publicKey: pair.publicKey };
+  return { privateKeyPem: await jose.exportPKCS8(pair.privateKey), publicKey: pair.publicKey };
 }
 
 const SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
