@@ -2,7 +2,7 @@
 // bench/results/latest.md. Figures drift ±40 % between runs on shared machines, so each benchmark
 // reports ratios against a reference measured in the same run where one exists (../shared/BENCHMARKS.md).
 //
-//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs,push]
+//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs,push,export]
 import { runConversationListBench } from "./conversations_bench.ts";
 import { runFanoutBench } from "./fanout_bench.ts";
 import { runLoginBench } from "./login_bench.ts";
@@ -11,6 +11,7 @@ import { runMemoryBench } from "./memory_bench.ts";
 import { runSendBench } from "./send_bench.ts";
 import { runBlobsBench } from "./blobs_bench.ts";
 import { runPushBench } from "./push_bench.ts";
+import { runExportBench } from "./export_bench.ts";
 import { runThreadBench } from "./threads_bench.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -131,6 +132,14 @@ await step("blobs", () => runBlobsBench({ megabytes: quick ? 32 : 64 }), (r) => 
 await step("push", () => runPushBench({ messages: quick ? 50 : 100, recipients: 20 }), (r) => [
   `| Web Push: ${r.messages} messages × ${r.recipients} offline devices (VAPID + aes128gcm) | ${r.pushesPerSecond} pushes/s; ${r.pushesPerCpuSecond} pushes per server CPU-second (${r.serverCpuMsPerPush} ms each) | |`,
 ]);
+
+await step(
+  "export",
+  () => runExportBench({ messages: 10_000, documentMB: quick ? 20 : 80 }),
+  (r) => [
+    `| conversation export (${r.images} images + a ${r.documentMB} MB document): ${r.small.messages} / ${r.large.messages} messages | ${r.small.seconds} / ${r.large.seconds} s; peak RSS growth ${r.small.peakGrowthMB} / ${r.large.peakGrowthMB} MB | constant memory |`,
+  ],
+);
 
 const table = ["| benchmark | result | target |", "| --- | --- | --- |", ...lines].join("\n");
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });

@@ -5,8 +5,11 @@ import { requestMeta, requireAuth } from "./_middleware.ts";
 import { bearer, jsonResponse, problems, router } from "./_openapi.ts";
 import { Iso } from "./_schemas.ts";
 
-const ExportSchema = z.object({
+export const ExportSchema = z.object({
   id: z.string(),
+  conversationId: z.string().optional().openapi({
+    description: "The conversation archived (a conversation export)",
+  }),
   status: z.enum(["processing", "ready", "failed"]),
   createdAt: Iso,
   completedAt: Iso.optional(),

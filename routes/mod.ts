@@ -21,6 +21,7 @@ import { adminRoutes } from "./admin.ts";
 import { authRoutes } from "./auth.ts";
 import { conversationRoutes } from "./conversations.ts";
 import { exportRoutes } from "./exports.ts";
+import { archiveRoutes } from "./archive.ts";
 import { messageRoutes } from "./messages.ts";
 import { scheduledRoutes } from "./scheduled.ts";
 import { pinRoutes } from "./pins.ts";
@@ -130,6 +131,7 @@ export function createHttpApp(ctx: HttpContext): OpenAPIHono<AppEnv> {
     sessionRoutes(s),
     accountRoutes(s),
     exportRoutes(s),
+    archiveRoutes(s),
     userRoutes(s),
     safetyRoutes(s),
     // Before the conversation routes: `/conversations/discover` is not a conversation id.

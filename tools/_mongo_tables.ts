@@ -18,6 +18,7 @@ import {
   type DataExportDoc,
   hiddenKey,
   type HiddenMessageDoc,
+  type LegalHoldDoc,
   type PinDoc,
   pinKey,
   type PollVoteDoc,
@@ -44,6 +45,8 @@ import {
   toUserKey,
 } from "../src/store/sqlite/_rows.ts";
 import { toMedia } from "../src/store/sqlite/_media.ts";
+import { toHeld } from "../src/store/sqlite/_archive.ts";
+import { heldDoc } from "../src/store/mongo/_archive.ts";
 import { toJob } from "../src/store/sqlite/_jobs.ts";
 import { toScheduled } from "../src/store/sqlite/_scheduled.ts";
 import { scheduledDoc } from "../src/store/mongo/_scheduled.ts";
@@ -200,6 +203,7 @@ export const TABLES: TableSpec[] = [
     toDoc: (r): DataExportDoc => ({
       _id: text(r.id),
       userId: text(r.user_id),
+      conversationId: textOrNull(r.conversation_id),
       status: text(r.status) as ExportStatus,
       keyId: textOrNull(r.key_id),
       size: r.size === null ? null : Number(r.size),
@@ -329,6 +333,18 @@ export const TABLES: TableSpec[] = [
     toDoc: (r) => notificationSettingsDoc(toNotificationSettings(r)),
   },
   { table: "push_deliveries", key: ["ack_id"], toDoc: (r) => deliveryDoc(toDelivery(r)) },
+  {
+    table: "legal_holds",
+    key: ["conversation_id"],
+    toDoc: (r): LegalHoldDoc => ({
+      _id: text(r.conversation_id),
+      placedBy: text(r.placed_by),
+      placedAt: text(r.placed_at),
+      reason: textOrNull(r.reason),
+    }),
+  },
+  // held_media is no table here: MongoDB keeps a held message's media in its document.
+  { table: "held_messages", key: ["message_id"], toDoc: (r) => heldDoc(toHeld(r)) },
   // The search index is copied with its progress, both as of the same moment, not rebuilt: its
   // tokens are keyed from the active encryption key, which the deployment keeps, and a message
   // indexed under another key has another keyVersion, so the indexer redoes it. search_postings is

@@ -41,6 +41,7 @@ export function invalidatingStore(inner: Store, invalidate: Invalidate): Store {
     moderation: inner.moderation,
     push: inner.push,
     search: inner.search,
+    archive: inner.archive,
     log: overriding(log, {
       commit: (change) => bump(changeDeps(change), () => log.commit(change)),
     }),

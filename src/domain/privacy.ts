@@ -9,7 +9,10 @@ export type ExportStatus = "processing" | "ready" | "failed";
  */
 export interface DataExportRecord {
   id: string;
+  /** Who asked for it (and whose data it holds, for a data export). */
   userId: string;
+  /** The conversation it archives (a conversation export); null for a user's data export. */
+  conversationId: string | null;
   status: ExportStatus;
   /** The data key the stored archive is encrypted under (once ready). */
   keyId: string | null;

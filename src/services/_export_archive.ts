@@ -25,7 +25,7 @@ const PAGE = 200;
  * the next is produced, so memory holds one chunk, not the archive (fflate's streaming `Zip`; an entry
  * added while another is open would be buffered, so entries never overlap).
  */
-class ZipStream {
+export class ZipStream {
   #zip: Zip;
   #written: Promise<void> = Promise.resolve();
   #failed: unknown;
@@ -271,7 +271,7 @@ async function* mediaIndex(src: ArchiveSources, userId: string): AsyncIterable<U
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

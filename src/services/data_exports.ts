@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import type { DataKeys } from "../crypto/envelope.ts";
 import { forbidden, notFound } from "../domain/errors.ts";
+import { ROLE_RANK } from "../domain/types.ts";
 import type { DataExportRecord, ExportStatus } from "../domain/privacy.ts";
 import { newId, nowIso } from "../ids.ts";
 import type { EncryptedBlobs } from "../media/encrypted_blobs.ts";
@@ -10,6 +11,8 @@ import type { Logger } from "../observability/logger.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import type { Store } from "../store/store.ts";
 import { writeArchive } from "./_export_archive.ts";
+import { writeConversationArchive } from "./_conversation_archive.ts";
+import type { AdminService } from "./admin.ts";
 import type { UserData } from "./user_data.ts";
 import type { AuditLog } from "./audit.ts";
 import type { Actor, RequestMeta } from "../domain/actor.ts";
@@ -19,6 +22,8 @@ import type { Notices } from "./notices.ts";
 /** A data export as its owner sees it; `url` (signed, expiring) once it is ready. */
 export interface ExportView {
   id: string;
+  /** The conversation a conversation export archives. */
+  conversationId?: string;
   status: ExportStatus;
   createdAt: string;
   completedAt?: string;
@@ -52,7 +57,11 @@ export class DataExports {
   constructor(
     private readonly deps: {
       config: Config;
-      store: Pick<Store, "accounts" | "exports" | "privacy" | "conversations" | "media">;
+      store: Pick<
+        Store,
+        "accounts" | "exports" | "privacy" | "conversations" | "media" | "archive" | "messages"
+      >;
+      admin: AdminService;
       dataKeys: DataKeys;
       /** Where archives are stored (encrypted). */
       blobs: EncryptedBlobs;
@@ -87,24 +96,9 @@ export class DataExports {
    */
   async request(actor: Actor, meta: RequestMeta): Promise<ExportView> {
     const running = (await this.deps.store.exports.listExports(actor.userId))
-      .find((e) => e.status === "processing");
+      .find((e) => e.status === "processing" && !e.conversationId);
     if (running) return await this.view(running);
-    const now = Date.now();
-    const at = new Date(now).toISOString();
-    const record: DataExportRecord = {
-      id: newId(),
-      userId: actor.userId,
-      status: "processing",
-      keyId: null,
-      size: null,
-      failureReason: null,
-      leaseOwner: this.deps.config.instanceId,
-      leaseUntil: new Date(now + LEASE_MS).toISOString(),
-      createdAt: at,
-      updatedAt: at,
-      completedAt: null,
-      expiresAt: this.#expiry(now),
-    };
+    const record = this.#newRecord(actor.userId, null);
     await this.deps.store.exports.createExport(record);
     await this.deps.audit.record({
       action: "data_export.requested",
@@ -117,10 +111,87 @@ export class DataExports {
     return await this.view(record);
   }
 
-  /** One of the caller's exports; 404 for anyone else's. */
+  /**
+   * Starts an export of a conversation (its owner or an admin of it; either member of a direct
+   * conversation; a site administrator, for a legal hold), or returns the caller's one already being
+   * built. 404 for a conversation the caller is not in, 403 for a member without the role. Audited as
+   * `conversation.export_requested`.
+   */
+  async requestConversation(
+    actor: Actor,
+    conversationId: string,
+    meta: RequestMeta,
+  ): Promise<ExportView> {
+    await this.#mayExport(actor, conversationId);
+    const running = (await this.deps.store.exports.listExports(actor.userId))
+      .find((e) => e.status === "processing" && e.conversationId === conversationId);
+    if (running) return await this.view(running);
+    const record = this.#newRecord(actor.userId, conversationId);
+    await this.deps.store.exports.createExport(record);
+    await this.deps.audit.record({
+      action: "conversation.export_requested",
+      actorId: actor.userId,
+      targetId: conversationId,
+      meta,
+      details: { exportId: record.id },
+    });
+    this.#held.add(record.id);
+    this.#queue.add(record.id);
+    return await this.view(record);
+  }
+
+  /** One of the caller's exports of this conversation, while they may still export it. */
+  async getConversationExport(
+    actor: Actor,
+    conversationId: string,
+    exportId: string,
+  ): Promise<ExportView> {
+    await this.#mayExport(actor, conversationId);
+    const e = await this.deps.store.exports.getExport(exportId);
+    if (!e || e.userId !== actor.userId || e.conversationId !== conversationId) {
+      throw notFound("Export not found");
+    }
+    return await this.view(e);
+  }
+
+  async #mayExport(actor: Actor, conversationId: string): Promise<void> {
+    const c = await this.deps.store.conversations.getConversation(conversationId);
+    // The role is read from the store (as every admin check does), not from the token.
+    const siteAdmin = await this.deps.admin.requireAdmin(actor).then(() => true, () => false);
+    if (c && siteAdmin) return;
+    const member = c && !c.deletedAt
+      ? await this.deps.store.conversations.getMember(conversationId, actor.userId)
+      : null;
+    if (!c || !member) throw notFound("Conversation not found");
+    if (c.type === "group" && ROLE_RANK[member.role] < ROLE_RANK.admin) {
+      throw forbidden("Only the owner and admins may export this conversation");
+    }
+  }
+
+  #newRecord(userId: string, conversationId: string | null): DataExportRecord {
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    return {
+      id: newId(),
+      userId,
+      conversationId,
+      status: "processing",
+      keyId: null,
+      size: null,
+      failureReason: null,
+      leaseOwner: this.deps.config.instanceId,
+      leaseUntil: new Date(now + LEASE_MS).toISOString(),
+      createdAt: at,
+      updatedAt: at,
+      completedAt: null,
+      expiresAt: this.#expiry(now),
+    };
+  }
+
+  /** One of the caller's data exports; 404 for anyone else's. */
   async get(actor: Actor, id: string): Promise<ExportView> {
     const e = await this.deps.store.exports.getExport(id);
-    if (!e || e.userId !== actor.userId) throw notFound("Export not found");
+    if (!e || e.userId !== actor.userId || e.conversationId) throw notFound("Export not found");
     return await this.view(e);
   }
 
@@ -128,6 +199,7 @@ export class DataExports {
   async view(e: DataExportRecord): Promise<ExportView> {
     const view: ExportView = {
       id: e.id,
+      ...(e.conversationId ? { conversationId: e.conversationId } : {}),
       status: e.status,
       createdAt: e.createdAt,
       expiresAt: e.expiresAt,
@@ -170,7 +242,9 @@ export class DataExports {
     const download: Download = {
       reader,
       mime: "application/zip",
-      filename: `parley-export-${e.createdAt.slice(0, 10)}.zip`,
+      filename: e.conversationId
+        ? `parley-conversation-${e.conversationId}-${e.createdAt.slice(0, 10)}.zip`
+        : `parley-export-${e.createdAt.slice(0, 10)}.zip`,
       disposition: "attachment",
       expiresAt: Number(link.exp),
     };
@@ -191,20 +265,25 @@ export class DataExports {
     const user = await this.deps.store.accounts.getUser(e.userId);
     if (!user || user.deletedAt) return void await this.#remove(e);
     const { keyId, key } = await this.deps.dataKeys.forWriting(user.id);
+    const conversation = e.conversationId
+      ? await this.deps.store.conversations.getConversation(e.conversationId)
+      : null;
+    if (e.conversationId && !conversation) return void await this.#remove(e);
     const out = await this.deps.blobs.writer(key, id, "main");
     let size: number;
     try {
-      await writeArchive(
-        {
-          store: this.deps.store,
-          dataKeys: this.deps.dataKeys,
-          mediaBlobs: this.deps.mediaBlobs,
-          userData: this.deps.userData,
-        },
-        user,
-        (chunk) => out.write(chunk),
-        new Date(),
-      );
+      const sources = {
+        store: this.deps.store,
+        dataKeys: this.deps.dataKeys,
+        mediaBlobs: this.deps.mediaBlobs,
+        userData: this.deps.userData,
+      };
+      const write = (chunk: Uint8Array) => out.write(chunk);
+      if (conversation) {
+        await writeConversationArchive(sources, conversation, user.id, write, new Date());
+      } else {
+        await writeArchive(sources, user, write, new Date());
+      }
       size = await out.finish();
     } catch (err) {
       await out.abort();
@@ -259,8 +338,9 @@ export class DataExports {
       await this.deps.blobs.deleteAll(id);
       return;
     }
+    const kind = settled.conversationId ? "conversation_export" : "data_export";
     await this.deps.notices.notifyUser(settled.userId, {
-      event: settled.status === "ready" ? "data_export.ready" : "data_export.failed",
+      event: settled.status === "ready" ? `${kind}.ready` : `${kind}.failed`,
       data: await this.view(settled),
     });
   }

@@ -13,6 +13,7 @@ import type { Actor, RequestMeta } from "../domain/actor.ts";
 import { accountBucket, type AuthService } from "./auth.ts";
 import type { ConversationMembers } from "./conversation_members.ts";
 import type { DataExports } from "./data_exports.ts";
+import type { LegalHolds } from "./legal_holds.ts";
 import type { EventLog } from "./events.ts";
 import type { UserData } from "./user_data.ts";
 import type { MediaService } from "./media.ts";
@@ -55,6 +56,8 @@ export class AccountErasure {
       userData: readonly UserData[];
       media: MediaService;
       exports: DataExports;
+      /** Keeps what legal holds need of the account before its keys are destroyed. */
+      holds: Pick<LegalHolds, "preserveForErasure">;
       limiter: RateLimiter;
       audit: AuditLog;
       logger: Logger;
@@ -107,6 +110,8 @@ export class AccountErasure {
 
   async #erase(userId: string): Promise<ErasureSummary> {
     const { store } = this.deps;
+    // While the keys still exist: what legal holds must keep is re-sealed under the holds' keys.
+    await this.deps.holds.preserveForErasure(userId);
     const begun = await store.privacy.beginErasure(userId, {
       at: nowIso(),
       username: erasedUsername(userId),

@@ -23,6 +23,7 @@ import { AuthService } from "./auth.ts";
 import { ConversationMembers } from "./conversation_members.ts";
 import { ConversationViews } from "./conversation_views.ts";
 import { ConversationsService } from "./conversations.ts";
+import { LegalHolds } from "./legal_holds.ts";
 import { DataExports } from "./data_exports.ts";
 import { AccountErasure } from "./erasure.ts";
 import { EventLog } from "./events.ts";
@@ -99,6 +100,7 @@ export interface Services {
   typing: TypingService;
   media: MediaService;
   exports: DataExports;
+  holds: LegalHolds;
   erasure: AccountErasure;
   sweeper: PrivacySweeper;
 }
@@ -342,6 +344,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const exports = new DataExports({
     config,
     store,
+    admin,
     dataKeys,
     blobs: archives,
     mediaBlobs: blobs,
@@ -352,6 +355,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     logger,
     metrics,
   });
+  const holds = new LegalHolds({ store, dataKeys, admin, media, audit, logger });
   const erasure = new AccountErasure({
     store,
     security,
@@ -362,6 +366,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     userData,
     media,
     exports,
+    holds,
     limiter,
     audit,
     logger,
@@ -412,6 +417,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       typing,
       media,
       exports,
+      holds,
       erasure,
       sweeper,
     },

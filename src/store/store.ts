@@ -1,4 +1,5 @@
 import type { AccountStore } from "./accounts.ts";
+import type { ArchiveStore } from "./archive.ts";
 import type { ActivityStore } from "./activity.ts";
 import type { AuditStore } from "./audit.ts";
 import type { ConversationStore } from "./conversations.ts";
@@ -15,6 +16,7 @@ import type { SearchStore } from "./search.ts";
 import type { ScheduledStore } from "./scheduled.ts";
 
 export type * from "./accounts.ts";
+export type * from "./archive.ts";
 export type * from "./activity.ts";
 export type * from "./audit.ts";
 export type * from "./conversations.ts";
@@ -54,6 +56,7 @@ export interface Store {
   readonly moderation: ModerationStore;
   readonly push: PushStore;
   readonly search: SearchStore;
+  readonly archive: ArchiveStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -27,6 +27,7 @@ function exportRecord(userId: string, overrides: Partial<DataExportRecord> = {})
   return {
     id: newId(),
     userId,
+    conversationId: null,
     status: "processing",
     keyId: null,
     size: null,

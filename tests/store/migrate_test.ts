@@ -19,8 +19,10 @@ import type {
   BlockDoc,
   ConversationDoc,
   EventDoc,
+  HeldMessageDoc,
   InvitationDoc,
   InviteLinkDoc,
+  LegalHoldDoc,
   MemberDoc,
   MessageDoc,
   NotificationSettingsDoc,
@@ -51,6 +53,7 @@ import {
   toSubscription,
 } from "../../src/store/mongo/_push.ts";
 import { toIndexed } from "../../src/store/mongo/_search.ts";
+import { toHeld } from "../../src/store/mongo/_archive.ts";
 import { bytes } from "../../src/store/mongo/codec.ts";
 import { forbidden } from "../../src/domain/errors.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/mod.ts";
@@ -179,6 +182,13 @@ async function populate(store: SqliteStore): Promise<void> {
   }
   await store.log.commit(reactionChange(g.id, sent[0].messageId!, b.id, "👍"));
   await store.log.commit(reactionChange(g.id, sent[0].messageId!, c.id, "🎉"));
+  // A legal hold on the group keeps the content of the message deleted next.
+  await store.archive.placeHold({
+    conversationId: g.id,
+    placedBy: c.id,
+    placedAt: tick(),
+    reason: "case 1",
+  });
   await store.log.commit({
     conversationId: g.id,
     event: "message.deleted",
@@ -257,6 +267,7 @@ async function populate(store: SqliteStore): Promise<void> {
   await store.exports.createExport({
     id: newId(),
     userId: a.id,
+    conversationId: g.id,
     status: "ready",
     keyId: "key-1",
     size: 4321,
@@ -468,6 +479,14 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
     }
     assert.deepEqual(checks.map((c) => c.table), TABLES.map((t) => t.table));
 
+    for (const d of target.docs<HeldMessageDoc>("held_messages")) {
+      const held = await store.archive.heldMessages(d.conversationId, [d._id]);
+      assert.deepEqual(toHeld(d), held.get(d._id));
+    }
+    assert.deepEqual(
+      target.docs<LegalHoldDoc>("legal_holds").map((d) => d._id),
+      (await store.archive.listHolds()).map((h) => h.conversationId),
+    );
     for (const d of target.docs<UserDoc>("users")) {
       assert.deepEqual(toUser(d), await store.accounts.getUser(d._id));
       assert.equal(d.passwordHash, await store.accounts.getPasswordHash(d._id));

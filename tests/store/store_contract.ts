@@ -9,6 +9,7 @@ import { jobContract } from "./_jobs_contract.ts";
 import { threadContract } from "./_threads_contract.ts";
 import { moderationContract } from "./_moderation_contract.ts";
 import { pushContract } from "./_push_contract.ts";
+import { archiveContract } from "./_archive_contract.ts";
 import { searchContract, searchRetentionContract } from "./_search_contract.ts";
 import { sanitized, type Sanitizers } from "../support/sanitizers.ts";
 
@@ -53,4 +54,5 @@ export function runStoreContract(
   pushContract(test);
   searchContract(test);
   searchRetentionContract(test);
+  archiveContract(test);
 }

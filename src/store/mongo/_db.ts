@@ -19,10 +19,12 @@ import {
   type DataExportDoc,
   type DraftDoc,
   type EventDoc,
+  type HeldMessageDoc,
   type HiddenMessageDoc,
   type InvitationDoc,
   type InviteLinkDoc,
   type JobDoc,
+  type LegalHoldDoc,
   type MediaDoc,
   type MemberDoc,
   type MessageDoc,
@@ -90,6 +92,8 @@ export interface Mongo {
   pushDeliveries: Collection<PushDeliveryDoc>;
   searchMessages: Collection<SearchMessageDoc>;
   searchProgress: Collection<SearchProgressDoc>;
+  legalHolds: Collection<LegalHoldDoc>;
+  heldMessages: Collection<HeldMessageDoc>;
 }
 
 /** An optional session: group changes pass theirs, the send path runs without one. */
@@ -141,6 +145,8 @@ export function collections(client: MongoClient, db: Db): Mongo {
     pushDeliveries: db.collection<PushDeliveryDoc>(COLLECTIONS.pushDeliveries),
     searchMessages: db.collection<SearchMessageDoc>(COLLECTIONS.searchMessages),
     searchProgress: db.collection<SearchProgressDoc>(COLLECTIONS.searchProgress),
+    legalHolds: db.collection<LegalHoldDoc>(COLLECTIONS.legalHolds),
+    heldMessages: db.collection<HeldMessageDoc>(COLLECTIONS.heldMessages),
   };
 }
 
@@ -409,6 +415,14 @@ const INDEXES: Record<keyof typeof COLLECTIONS, IndexDescription[]> = {
   ],
   // Read by `_id` (the conversation id) only.
   searchProgress: [],
+  // Read by `_id` (the conversation id), or all of them (few).
+  legalHolds: [],
+  heldMessages: [
+    // A conversation's held content (an export, lifting the hold).
+    { key: { conversationId: 1 }, name: "conversation" },
+    // Multikey: held media still count as used.
+    { key: { mediaIds: 1 }, name: "media" },
+  ],
 };
 
 /**

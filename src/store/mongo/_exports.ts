@@ -5,7 +5,8 @@ import type { Mongo } from "./_db.ts";
 import type { DataExportDoc } from "./schema.ts";
 
 function toExport({ _id, ...rest }: DataExportDoc): DataExportRecord {
-  return { id: _id, ...rest };
+  // Exports made before conversation exports existed have no conversationId.
+  return { id: _id, ...rest, conversationId: rest.conversationId ?? null };
 }
 
 async function createExport(m: Mongo, { id, ...rest }: DataExportRecord): Promise<void> {

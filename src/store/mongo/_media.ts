@@ -82,7 +82,9 @@ async function canSeeMedia(m: Mongo, userId: string, mediaId: string): Promise<b
 /** Whether a live message, a user's avatar or a live group's avatar uses the media. */
 async function isMediaReferenced(m: Mongo, mediaId: string): Promise<boolean> {
   const message = await m.messages.findOne({ mediaIds: mediaId }, { projection: { _id: 1 } });
-  return !!message || await isAvatar(m, mediaId);
+  if (message) return true;
+  const held = await m.heldMessages.findOne({ mediaIds: mediaId }, { projection: { _id: 1 } });
+  return !!held || await isAvatar(m, mediaId);
 }
 
 /**

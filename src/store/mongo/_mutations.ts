@@ -3,6 +3,7 @@ import { foldText } from "../../domain/words.ts";
 import type { Change, ConversationPatch, Mutation } from "../log.ts";
 import type { Mongo, Session } from "./_db.ts";
 import { readUpTo } from "./_messages.ts";
+import { holdBeforeErasure } from "./_archive.ts";
 import { memberDoc, messageDoc, sealedDoc } from "./codec.ts";
 import {
   type ConversationDoc,
@@ -214,6 +215,7 @@ export async function applyMutation(
       return true;
     }
     case "eraseMessage": {
+      await holdBeforeErasure(m, conversationId, x.messageId, x.deletedAt, session);
       const r = await m.messages.updateOne(
         { _id: x.messageId, conversationId, deletedAt: null },
         {

@@ -11,6 +11,7 @@ import type {
   UserReaction,
 } from "../privacy.ts";
 import { recordRevocations } from "./_accounts.ts";
+import { holdBeforeErasure } from "./_archive.ts";
 import { type Mongo, partialEq } from "./_db.ts";
 import { deleteSessionSubscriptions } from "./_push.ts";
 import { foldName, toMessage, toSession } from "./codec.ts";
@@ -127,10 +128,12 @@ async function deleteSessions(m: Mongo, userId: string): Promise<void> {
 }
 
 async function finishErasure(m: Mongo, userId: string, at: string): Promise<ErasureFinish> {
-  const live = (await m.messages.find(
+  const liveDocs = await m.messages.find(
     { senderId: userId, kind: { $ne: "system" }, deletedAt: null },
-    { projection: { _id: 1 } },
-  ).toArray()).map((d) => d._id);
+    { projection: { _id: 1, conversationId: 1 } },
+  ).toArray();
+  const live = liveDocs.map((d) => d._id);
+  for (const d of liveDocs) await holdBeforeErasure(m, d.conversationId, d._id, at, undefined);
   if (live.length > 0) {
     await m.messages.updateMany(
       { _id: { $in: live }, deletedAt: null },
@@ -170,7 +173,14 @@ async function retentionConversations(
     { retentionDays: { $gte: 1 }, deletedAt: null, _id: { $gt: options.afterId ?? "" } },
     { projection: { retentionDays: 1 } },
   ).sort({ _id: 1 }).limit(options.limit).toArray();
-  return docs.map((d) => ({ id: d._id, retentionDays: d.retentionDays! }));
+  // Held conversations keep everything until the hold is lifted (holds are few).
+  const held = new Set(
+    (await m.legalHolds.find({ _id: { $in: docs.map((d) => d._id) } }, {
+      projection: { _id: 1 },
+    }).toArray()).map((d) => d._id),
+  );
+  return docs.filter((d) => !held.has(d._id))
+    .map((d) => ({ id: d._id, retentionDays: d.retentionDays! }));
 }
 
 /**

@@ -16,6 +16,7 @@ import { MongoPrivacy } from "./_privacy.ts";
 import { MongoPush } from "./_push.ts";
 import { MongoScheduled } from "./_scheduled.ts";
 import { MongoSearch } from "./_search.ts";
+import { MongoArchive } from "./_archive.ts";
 
 /** Connection settings of {@link MongoStore} (the shape of `config.mongo`). */
 export interface MongoStoreOptions {
@@ -109,6 +110,7 @@ function assemble(m: Mongo, historyReads: ReadPreferenceMode): MongoStore {
     moderation: new MongoModeration(m),
     push: new MongoPush(m),
     search: new MongoSearch(m),
+    archive: new MongoArchive(m),
     async ping() {
       await m.db.command({ ping: 1 });
     },

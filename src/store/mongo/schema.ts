@@ -339,6 +339,8 @@ export const COLLECTIONS = {
   pushDeliveries: "push_deliveries",
   searchMessages: "search_messages",
   searchProgress: "search_progress",
+  legalHolds: "legal_holds",
+  heldMessages: "held_messages",
 } as const;
 
 export function memberKey(conversationId: string, userId: string): string {
@@ -402,7 +404,11 @@ export function receiptMarkKey(
 export type MediaDoc = Omit<MediaRecord, "id"> & { _id: string };
 
 /** A data export job (`_id` is the export id), as the port's `DataExportRecord`. */
-export type DataExportDoc = Omit<DataExportRecord, "id"> & { _id: string };
+export type DataExportDoc = Omit<DataExportRecord, "id" | "conversationId"> & {
+  _id: string;
+  /** Absent on exports made before conversation exports. */
+  conversationId?: string | null;
+};
 
 /** One user active on one UTC day, `_id` = `day:userId`. */
 export interface ActivityDayDoc {
@@ -589,4 +595,24 @@ export interface SearchMessageDoc {
 export interface SearchProgressDoc {
   _id: string;
   seq: number;
+}
+
+/** A legal hold on a conversation (`_id` is the conversation id). */
+export interface LegalHoldDoc {
+  _id: string;
+  placedBy: string;
+  placedAt: string;
+  reason: string | null;
+}
+
+/** The content a hold keeps of a deleted message (`_id` is the message id). */
+export interface HeldMessageDoc {
+  _id: string;
+  conversationId: string;
+  senderId: string | null;
+  body: { keyId: string; blob: Binary } | null;
+  mediaIds: string[];
+  replyTo: string | null;
+  createdAt: string;
+  deletedAt: string | null;
 }

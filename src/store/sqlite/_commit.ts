@@ -4,6 +4,7 @@ import { type Db, num, str } from "./_db.ts";
 import { insertMember } from "./_conversations.ts";
 import { insertJob } from "./_jobs.ts";
 import { toMessage } from "./_rows.ts";
+import { holdBeforeErasure } from "./_archive.ts";
 import { foldText } from "../../domain/words.ts";
 
 export function insertEvent(db: Db, e: EventRecord): void {
@@ -251,6 +252,7 @@ function apply(db: Db, c: Change, seq: number, m: Mutation): boolean {
       return edited;
     }
     case "eraseMessage": {
+      holdBeforeErasure(db, c.conversationId, m.messageId, m.deletedAt);
       const changed = db.run(
         `UPDATE messages SET body = NULL, body_key = NULL, media_ids = '[]', mentions = '[]',
            mentions_all = 0, reply_to = NULL, deleted_at = ?

@@ -8,6 +8,7 @@ function toExport(r: Row): DataExportRecord {
   return {
     id: str(r.id),
     userId: str(r.user_id),
+    conversationId: strOrNull(r.conversation_id),
     status: str(r.status) as ExportStatus,
     keyId: strOrNull(r.key_id),
     size: r.size === null ? null : Number(r.size),
@@ -23,11 +24,12 @@ function toExport(r: Row): DataExportRecord {
 
 export function createExport(db: Db, e: DataExportRecord): void {
   db.run(
-    `INSERT INTO data_exports (id, user_id, status, key_id, size, failure_reason, lease_owner,
-       lease_until, created_at, updated_at, completed_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO data_exports (id, user_id, conversation_id, status, key_id, size, failure_reason,
+       lease_owner, lease_until, created_at, updated_at, completed_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     e.id,
     e.userId,
+    e.conversationId,
     e.status,
     e.keyId,
     e.size,

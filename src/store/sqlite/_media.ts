@@ -155,8 +155,10 @@ export function canSeeMedia(db: Db, userId: string, mediaId: string): boolean {
 export function isMediaReferenced(db: Db, mediaId: string): boolean {
   return db.get(
     `SELECT 1 AS ok FROM message_media WHERE media_id = ?
+     UNION ALL SELECT 1 AS ok FROM held_media WHERE media_id = ?
      UNION ALL ${AVATAR_USES}
      LIMIT 1`,
+    mediaId,
     mediaId,
     mediaId,
     mediaId,

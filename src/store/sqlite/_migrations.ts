@@ -623,6 +623,40 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 19,
+    name: "conversation exports and legal holds",
+    sql: `
+      -- A conversation's export is a data export with the conversation it archives.
+      ALTER TABLE data_exports ADD COLUMN conversation_id TEXT;
+      CREATE TABLE legal_holds (
+        conversation_id TEXT PRIMARY KEY,
+        placed_by TEXT NOT NULL,
+        placed_at TEXT NOT NULL,
+        reason TEXT
+      ) WITHOUT ROWID;
+      -- The content of messages deleted while their conversation was on hold (sealed as before).
+      CREATE TABLE held_messages (
+        message_id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        sender_id TEXT,
+        body BLOB,
+        body_key TEXT,
+        media_ids TEXT NOT NULL,
+        reply_to TEXT,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX held_messages_conversation ON held_messages(conversation_id);
+      CREATE TABLE held_media (
+        media_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        PRIMARY KEY (media_id, message_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX held_media_conversation ON held_media(conversation_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

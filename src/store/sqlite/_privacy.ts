@@ -1,4 +1,5 @@
 import { removeFromIndex } from "./_search.ts";
+import { holdBeforeErasure } from "./_archive.ts";
 import type { MediaRecord } from "../../domain/media.ts";
 import type { MessageRecord, Session } from "../../domain/types.ts";
 import type {
@@ -118,10 +119,12 @@ function deleteSessions(db: Db, userId: string): void {
 export function finishErasure(db: Db, userId: string, at: string): ErasureFinish {
   return db.transaction(() => {
     const live = db.all(
-      `SELECT id FROM messages WHERE sender_id = ? AND kind != 'system' AND deleted_at IS NULL`,
+      `SELECT id, conversation_id FROM messages
+       WHERE sender_id = ? AND kind != 'system' AND deleted_at IS NULL`,
       userId,
-    ).map((r) => str(r.id));
-    for (const id of live) {
+    ).map((r) => ({ id: str(r.id), conversationId: str(r.conversation_id) }));
+    for (const { id, conversationId } of live) {
+      holdBeforeErasure(db, conversationId, id, at);
       db.run(
         `UPDATE messages SET body = NULL, body_key = NULL, media_ids = '[]', mentions = '[]',
            mentions_all = 0, reply_to = NULL, deleted_at = ? WHERE id = ?`,
@@ -170,7 +173,9 @@ export function retentionConversations(
 ): Array<{ id: string; retentionDays: number }> {
   return db.all(
     `SELECT id, retention_days FROM conversations
-     WHERE retention_days IS NOT NULL AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
+     WHERE retention_days IS NOT NULL AND deleted_at IS NULL AND id > ?
+       AND id NOT IN (SELECT conversation_id FROM legal_holds)
+     ORDER BY id LIMIT ?`,
     options.afterId ?? "",
     options.limit,
   ).map((r) => ({ id: str(r.id), retentionDays: num(r.retention_days) }));

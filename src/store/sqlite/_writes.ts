@@ -1,4 +1,5 @@
 import { accountWrites } from "./_accounts.ts";
+import { archiveWrites } from "./_archive.ts";
 import { activityWrites } from "./_activity.ts";
 import { auditWrites } from "./_audit.ts";
 import { conversationWrites } from "./_conversations.ts";
@@ -21,6 +22,7 @@ import { scheduledWrites } from "./_scheduled.ts";
  */
 export const WRITES = {
   ...accountWrites,
+  ...archiveWrites,
   ...activityWrites,
   ...auditWrites,
   ...conversationWrites,

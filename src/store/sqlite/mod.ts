@@ -17,6 +17,7 @@ import { migrate } from "./_migrations.ts";
 import { sqlitePrivacy } from "./_privacy.ts";
 import { sqlitePush } from "./_push.ts";
 import { sqliteSearch } from "./_search.ts";
+import { sqliteArchive } from "./_archive.ts";
 import { Writer } from "./_writer.ts";
 
 /** Options for {@link openSqliteStore}. */
@@ -70,6 +71,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     moderation: sqliteModeration(db, writer),
     push: sqlitePush(db, writer),
     search: sqliteSearch(db, writer),
+    archive: sqliteArchive(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
       return Promise.resolve();
