@@ -224,6 +224,7 @@ serverTest(
     assert.equal(after.json.legalHold, null);
     assert.ok(after.json.messages.every((m: any) => m.held === undefined));
     assert.ok(!Object.keys(after.files).some((f) => f.startsWith(`media/${image.id}/`)));
+    assert.equal(await s.parley.store.media.getMedia(image.id), null, "the held image is released");
     const needles = ["held-canary-deleted", "held-canary-expired", "held-canary-erased"]
       .map(textNeedle);
     await eventually(
