@@ -136,7 +136,10 @@ if (import.meta.main) {
   const [messages, documentMB] = Deno.args.map(Number);
   console.log(
     JSON.stringify(
-      await runExportBench({ messages: messages || undefined, documentMB: documentMB || undefined }),
+      await runExportBench({
+        messages: messages || undefined,
+        documentMB: documentMB || undefined,
+      }),
       null,
       2,
     ),

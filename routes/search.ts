@@ -50,7 +50,7 @@ export function searchRoutes(services: Services) {
           z.object({ results: z.array(ResultSchema), nextCursor: z.string().nullable() }),
           "Matches, newest (or most relevant) first",
         ),
-        ...problems(400, 401, 404),
+        ...problems(400, 401, 404, 503),
       },
     }),
     async (c) => c.json(await services.search.search(c.get("actor"), c.req.valid("query")), 200),

@@ -290,6 +290,11 @@ const ConfigSchema = z.object({
   media,
   retentionSweepMs: env("RETENTION_SWEEP_SECONDS", int(1, 86_400).default(300).transform(ms)),
   exportTtlHours: env("EXPORT_TTL_HOURS", int(1, 720).default(72)),
+  /**
+   * Message search: off, no index is kept (the search answers 503) and nothing is written for it;
+   * turning it on again catches up from the log.
+   */
+  searchEnabled: env("SEARCH_ENABLED", bool.default(true)),
   push,
   /** Outbound requests to user- or operator-supplied URLs may reach private addresses (dev, tests). */
   outboundAllowPrivate: env("OUTBOUND_ALLOW_PRIVATE", bool.default(false)),

@@ -106,6 +106,8 @@ export type Doc = { _id: string };
 /** How one SQLite table becomes the MongoDB collection of the same name. */
 export interface TableSpec {
   table: string;
+  /** The search index's tables are in its own file (`<database>-search.db`). */
+  file?: "search";
   /** The primary-key columns: the copy order and the resume position. */
   key: string[];
   toDoc(row: Row): Doc;
@@ -351,6 +353,7 @@ export const TABLES: TableSpec[] = [
   // no table here: MongoDB keeps a message's postings in its document (the multikey `tokens`).
   {
     table: "search_messages",
+    file: "search",
     key: ["message_id"],
     toDoc: (r) =>
       searchMessageDoc(toIndexed(r), {
@@ -360,6 +363,7 @@ export const TABLES: TableSpec[] = [
   },
   {
     table: "search_progress",
+    file: "search",
     key: ["conversation_id"],
     toDoc: (r): SearchProgressDoc => ({ _id: text(r.conversation_id), seq: Number(r.seq) }),
   },

@@ -293,9 +293,17 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
 
   // Search: tokens keyed by the active encryption key; the index follows this instance's commits.
   const searchTokens = await SearchTokens.create(keys.encryption);
-  const indexer = new SearchIndexer({ store, dataKeys, tokens: searchTokens, logger, metrics });
-  events.onCommitted((record, view) => indexer.committed(record, view));
-  const search = new SearchService({ store, conversations, renderer, tokens: searchTokens });
+  const indexer = config.searchEnabled
+    ? new SearchIndexer({ store, dataKeys, tokens: searchTokens, logger, metrics })
+    : null;
+  if (indexer) events.onCommitted((record, view) => indexer.committed(record, view));
+  const search = new SearchService({
+    store,
+    conversations,
+    renderer,
+    tokens: searchTokens,
+    enabled: config.searchEnabled,
+  });
 
   const receipts = new ReceiptsService({
     config,
@@ -429,11 +437,11 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       exports.start();
       sweeper.start();
       runner.start();
-      indexer.start();
+      indexer?.start();
     },
     async close() {
       typing.close();
-      await indexer.close();
+      await indexer?.close();
       await runner.close();
       await sweeper.stop();
       await exports.close();

@@ -1,5 +1,5 @@
 import type { Actor } from "../domain/actor.ts";
-import { invalidField } from "../domain/errors.ts";
+import { invalidField, unavailable } from "../domain/errors.ts";
 import {
   hasPhrase,
   highlights,
@@ -57,6 +57,8 @@ export class SearchService {
       conversations: ConversationsService;
       renderer: MessageRenderer;
       tokens: SearchTokens;
+      /** False when the deployment keeps no index (`SEARCH_ENABLED=false`). */
+      enabled?: boolean;
     },
   ) {}
 
@@ -64,6 +66,7 @@ export class SearchService {
     actor: Actor,
     input: SearchInput,
   ): Promise<{ results: SearchResult[]; nextCursor: string | null }> {
+    if (this.deps.enabled === false) throw unavailable("Search is turned off on this server");
     let query: SearchQuery | null;
     try {
       query = parseQuery(input.q);
@@ -141,9 +144,14 @@ export class SearchService {
   }
 
   async #verify(actor: Actor, query: SearchQuery, batch: IndexedMessage[]) {
-    const records = (await Promise.all(
+    const found = await Promise.all(
       batch.map((c) => this.deps.store.messages.getMessage(c.conversationId, c.messageId)),
-    )).filter((m): m is MessageRecord => m !== null);
+    );
+    // Entries whose message is gone or deleted for good (the index lagging, or a crash between a
+    // retention batch and its index clean-up) are dropped from the index as they are met.
+    const stale = batch.filter((_, i) => !found[i] || found[i]!.deletedAt).map((c) => c.messageId);
+    if (stale.length) this.deps.store.search.removeMessages(stale).catch(() => {});
+    const records = found.filter((m): m is MessageRecord => m !== null);
     const now = new Date().toISOString();
     const live = records.filter((m) =>
       !m.deletedAt && !m.system && !(m.expiresAt !== undefined && m.expiresAt <= now)

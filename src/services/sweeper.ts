@@ -54,7 +54,7 @@ export class PrivacySweeper {
 
   constructor(
     private readonly deps: {
-      store: Pick<Store, "privacy" | "moderation" | "push">;
+      store: Pick<Store, "privacy" | "moderation" | "push" | "search">;
       media: MediaReleaser;
       exports: DataExports;
       erasure: AccountErasure;
@@ -138,6 +138,11 @@ export class PrivacySweeper {
         const cutoff = new Date(now.getTime() - c.retentionDays * DAY_MS).toISOString();
         for (;;) {
           const batch = await this.deps.store.privacy.sweepRetention(c.id, cutoff, BATCH);
+          // The index may live apart (SQLite: its own file); a crash before this leaves entries
+          // whose message is gone, which the search drops (and removes) when it meets them.
+          if (batch.messageIds.length) {
+            await this.deps.store.search.removeMessages(batch.messageIds);
+          }
           out.messagesRemoved += batch.messages;
           out.eventsRemoved += batch.events;
           this.#removed.inc({}, batch.messages);

@@ -38,6 +38,8 @@ export interface ErasureFinish {
 /** What one retention batch removed. */
 export interface RetentionBatch {
   messages: number;
+  /** The removed messages: the caller takes them out of the search index. */
+  messageIds: string[];
   events: number;
   /** Media the removed messages carried; the caller deletes those no longer used anywhere. */
   mediaIds: string[];

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { filesUnder, uploadSettled } from "../support/media.ts";
 import { registerUser, sendMessage, serverTest } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
+import { eventually } from "../support/wait.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -36,6 +37,15 @@ serverTest(
     const cached = (await bob.client.get(`/v1/conversations/${group}/messages`)).body;
     assert.ok(cached.messages.some((m: any) => m.id === old1.id));
 
+    // The search index holds the old messages before the sweep, and none of them after.
+    const searchOld = () => bob.client.get("/v1/search/messages?q=old");
+    await eventually("the old messages are indexed", searchOld, (r) => r.body.results.length === 2);
+    // Every indexed message (none is under key version -1).
+    const indexed = async (ids: string[]) =>
+      (await s.parley.store.search.staleMessages(-1, 1000)).filter((m) => ids.includes(m.messageId))
+        .length;
+    assert.equal(await indexed([old1.id, old2.id]), 2);
+
     // Three days after `fresh` was written, everything before it is past the period.
     const now = new Date(Date.parse(fresh.createdAt) + 3 * DAY_MS);
     const report = await s.parley.services.sweeper.sweep(now);
@@ -44,6 +54,8 @@ serverTest(
 
     const history = (await bob.client.get(`/v1/conversations/${group}/messages`)).body;
     assert.deepEqual(history.messages.map((m: any) => m.id), [fresh.id, latest.id]);
+    assert.equal(await indexed([old1.id, old2.id]), 0, "retention took them out of the index");
+    assert.deepEqual((await searchOld()).body.results, []);
     assert.equal(history.messages[0].replyTo, old1.id, "a reply keeps its reference");
     const events = (await bob.client.get(`/v1/conversations/${group}/events?after=0`)).body;
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   assertProblem,
+  Client,
   registerUser,
   startServer,
   tempDir,
@@ -201,4 +202,28 @@ Deno.test("search: disappearing messages leave results at expiry; an erased user
   const gone = await a.client.request("DELETE", "/v1/users/me", { password: a.password });
   assert.equal(gone.status, 204, JSON.stringify(gone.body));
   await finds(b, "ephemeral", [keep.id]);
+});
+
+Deno.test("search: SEARCH_ENABLED=false keeps no index and answers 503; on again, it catches up", async () => {
+  await using dir = await tempDir("parley-search-off-");
+  let token: string;
+  let message: { id: string };
+  let g: string;
+  {
+    await using s = await startServer({ DATA_DIR: dir.path, SEARCH_ENABLED: "false" });
+    const setUp = await setup(s);
+    g = setUp.g;
+    token = setUp.a.accessToken;
+    message = await send(setUp.a, g, "unindexed marmalade");
+    assertProblem(await search(setUp.a, { q: "marmalade" }), 503, "unavailable");
+    assert.deepEqual(await s.parley.store.search.progress([g]), new Map(), "nothing written");
+  }
+  await using s = await startServer({ DATA_DIR: dir.path });
+  const client = new Client(s.url, token);
+  await eventually(
+    "the index caught up",
+    () => client.get(`/v1/search/messages?q=marmalade`),
+    (r) => r.status === 200 && r.body.results.length === 1,
+    { timeoutMs: 10_000, everyMs: 100 },
+  ).then((r) => assert.equal(r.body.results[0].message.id, message.id));
 });

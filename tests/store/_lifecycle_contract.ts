@@ -94,15 +94,19 @@ export function lifecycleContract(test: ContractTest): void {
 
     const first = await store.privacy.sweepRetention(g.id, cutoff, 2);
     assert.equal(first.messages, 2, "at most the limit: the system message and m1");
+    assert.equal(first.messageIds.length, 2);
+    assert.ok(first.messageIds.includes(m1));
     assert.deepEqual(first.mediaIds, [media.id]);
     assert.equal(await store.media.isMediaReferenced(media.id), false);
     assert.equal(await store.messages.getMessage(g.id, m1), null);
     assert.ok(await store.messages.getMessage(g.id, m3), "m3 waits for the next batch");
     const second = await store.privacy.sweepRetention(g.id, cutoff, 100);
     assert.deepEqual(second.messages, 2, "m2 and m3; m4 is not older than the cutoff");
+    assert.deepEqual(second.messageIds.sort(), [m2, m3].sort());
     assert.deepEqual(second.mediaIds, []);
     assert.deepEqual(await store.privacy.sweepRetention(g.id, cutoff, 100), {
       messages: 0,
+      messageIds: [],
       events: 0,
       mediaIds: [],
     });

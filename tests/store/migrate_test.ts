@@ -472,7 +472,7 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
   await withStore(async (store, raw) => {
     await populate(store);
     const target = new MemoryTarget();
-    const checks = await migrate(raw, target, { batchSize: 2 });
+    const checks = await migrate(raw, target, { search: store.searchDb.raw, batchSize: 2 });
     for (const c of checks) {
       assert.ok(c.source > 0, `${c.table} has rows to copy`);
       assert.equal(c.target, c.source, c.table);
@@ -666,24 +666,31 @@ Deno.test("an interrupted migration resumes after its last recorded batch", asyn
   await withStore(async (store, raw) => {
     await populate(store);
     const clean = new MemoryTarget();
-    await migrate(raw, clean, { batchSize: 3 });
+    await migrate(raw, clean, { search: store.searchDb.raw, batchSize: 3 });
 
     const target = new MemoryTarget();
     target.failAfter = 4;
-    await assert.rejects(migrate(raw, target, { batchSize: 3 }), /connection lost/);
+    await assert.rejects(
+      migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 }),
+      /connection lost/,
+    );
     target.failAfter = Infinity;
-    const checks = await migrate(raw, target, { batchSize: 3 });
+    const checks = await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 });
     assert.ok(checks.every((c) => c.source === c.target));
     assert.equal(target.upserts, clean.upserts, "no batch was copied twice");
     for (const [name, docs] of clean.collections) {
       assert.deepEqual(target.collections.get(name), docs, name);
     }
 
-    await migrate(raw, target, { batchSize: 3 });
+    await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 });
     assert.equal(target.upserts, clean.upserts, "a finished run skips every table");
-    await migrate(raw, target, { batchSize: 3, restart: true });
+    await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3, restart: true });
     assert.equal(target.upserts, 2 * clean.upserts, "--restart copies everything again");
-    assert.ok((await migrate(raw, target, { batchSize: 3 })).every((c) => c.source === c.target));
+    assert.ok(
+      (await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 })).every((c) =>
+        c.source === c.target
+      ),
+    );
   });
 });
 
@@ -691,10 +698,10 @@ Deno.test("verification reports a collection whose count differs", async () => {
   await withStore(async (store, raw) => {
     await populate(store);
     const target = new MemoryTarget();
-    await migrate(raw, target, { batchSize: 100 });
+    await migrate(raw, target, { search: store.searchDb.raw, batchSize: 100 });
     await target.upsert("messages", [{ _id: "stray" }]);
-    const bad = (await migrate(raw, target, { batchSize: 100 })).filter((c) =>
-      c.source !== c.target
+    const bad = (await migrate(raw, target, { search: store.searchDb.raw, batchSize: 100 })).filter(
+      (c) => c.source !== c.target,
     );
     assert.deepEqual(bad.map((c) => c.table), ["messages"]);
   });

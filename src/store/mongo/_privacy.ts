@@ -199,7 +199,7 @@ async function sweepRetention(
   ).sort({ seq: 1 }).limit(limit).toArray();
   const end = oldest.findIndex((d) => d.createdAt >= cutoff);
   const gone = end < 0 ? oldest : oldest.slice(0, end);
-  if (gone.length === 0) return { messages: 0, events: 0, mediaIds: [] };
+  if (gone.length === 0) return { messages: 0, messageIds: [], events: 0, mediaIds: [] };
   const ids = gone.map((d) => d._id);
   const boundary = gone.at(-1)!.seq;
   let events = (await m.events.deleteMany({ conversationId, seq: { $lte: boundary } }))
@@ -226,7 +226,7 @@ async function sweepRetention(
   await removeFromIndex(m, ids);
   const removed = (await m.messages.deleteMany({ _id: { $in: ids } })).deletedCount;
   const mediaIds = new Set(gone.flatMap((d) => d.mediaIds));
-  return { messages: removed, events, mediaIds: [...mediaIds] };
+  return { messages: removed, messageIds: ids, events, mediaIds: [...mediaIds] };
 }
 
 /**

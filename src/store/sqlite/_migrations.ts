@@ -657,6 +657,16 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX held_media_conversation ON held_media(conversation_id);
     `,
   },
+  {
+    version: 20,
+    name: "the search index moves to its own file",
+    sql: `
+      -- Now in <database>-search.db with its own writer; rebuilt there from the log.
+      DROP TABLE search_postings;
+      DROP TABLE search_messages;
+      DROP TABLE search_progress;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. */

@@ -1,4 +1,3 @@
-import { removeFromIndex } from "./_search.ts";
 import { holdBeforeErasure } from "./_archive.ts";
 import type { MediaRecord } from "../../domain/media.ts";
 import type { MessageRecord, Session } from "../../domain/types.ts";
@@ -196,7 +195,7 @@ export function sweepRetention(
     );
     const end = oldest.findIndex((r) => str(r.created_at) >= cutoff);
     const gone = end < 0 ? oldest : oldest.slice(0, end);
-    if (gone.length === 0) return { messages: 0, events: 0, mediaIds: [] };
+    if (gone.length === 0) return { messages: 0, messageIds: [], events: 0, mediaIds: [] };
     const ids = gone.map((r) => str(r.id));
     const boundary = num(gone.at(-1)!.seq);
     const list = placeholders(ids.length);
@@ -214,7 +213,6 @@ export function sweepRetention(
     db.run(`DELETE FROM message_media WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM hidden_messages WHERE message_id IN (${list})`, ...ids);
     db.run(`DELETE FROM messages WHERE id IN (${list})`, ...ids);
-    removeFromIndex(db, ids);
     // A purged root takes its thread with it; a thread that lost replies counts what is left.
     db.run(`DELETE FROM threads WHERE root_id IN (${list})`, ...ids);
     db.run(`DELETE FROM thread_members WHERE root_id IN (${list})`, ...ids);
@@ -227,7 +225,7 @@ export function sweepRetention(
       );
     }
     const mediaIds = new Set(gone.flatMap((r) => JSON.parse(str(r.media_ids)) as string[]));
-    return { messages: ids.length, events, mediaIds: [...mediaIds] };
+    return { messages: ids.length, messageIds: ids, events, mediaIds: [...mediaIds] };
   });
 }
 
@@ -238,7 +236,12 @@ export const privacyWrites = { beginErasure, finishErasure, checkpoint, sweepRet
  * The SQLite {@link PrivacyStore}. `drain` waits for the commits still queued, so a scrub covers
  * everything committed before it was asked for.
  */
-export function sqlitePrivacy(db: Db, writer: Writer, drain: () => Promise<void>): PrivacyStore {
+export function sqlitePrivacy(
+  db: Db,
+  writer: Writer,
+  drain: () => Promise<void>,
+  searchWriter?: Writer,
+): PrivacyStore {
   const { beginErasure, finishErasure, sweepRetention } = bindWrites(writer, privacyWrites);
   return {
     ...bindReads(db, {
@@ -254,11 +257,19 @@ export function sqlitePrivacy(db: Db, writer: Writer, drain: () => Promise<void>
     sweepRetention,
     async scrub() {
       await drain();
-      for (let attempt = 0; attempt < 20; attempt++) {
-        if (await writer.write("checkpoint")) return;
-        await new Promise((r) => setTimeout(r, 50));
+      // The search file too: tokens of removed messages stay in no older WAL frame.
+      for (const w of searchWriter ? [writer, searchWriter] : [writer]) {
+        let done = false;
+        for (let attempt = 0; attempt < 20 && !done; attempt++) {
+          done = await w.write("checkpoint");
+          if (!done) await new Promise((r) => setTimeout(r, 50));
+        }
+        if (!done) {
+          throw new Error(
+            "the WAL checkpoint could not complete: another connection keeps reading",
+          );
+        }
       }
-      throw new Error("the WAL checkpoint could not complete: another connection keeps reading");
     },
   };
 }

@@ -6,8 +6,51 @@ import {
   type SearchStore,
 } from "../search.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
-import { bytes, type Db, num, placeholders, type Row, str } from "./_db.ts";
+import { bytes, Db, num, placeholders, read, type Row, str } from "./_db.ts";
 import type { Writer } from "./_writer.ts";
+
+/** The search index's own file beside the database (`parley.db` → `parley-search.db`). */
+export function searchFileOf(path: string): string {
+  return path.endsWith(".db") ? `${path.slice(0, -3)}-search.db` : `${path}-search.db`;
+}
+
+/**
+ * The index's schema, in its own file. It is derived data (rebuilt from the log: what the file lacks
+ * is indexed again), so it has no migrations: a new layout is a new file name.
+ */
+const SCHEMA = `
+  -- Keyed tokens only (HMACs of words and of their first letters): never a word.
+  CREATE TABLE IF NOT EXISTS search_messages (
+    message_id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sender_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    has_media INTEGER NOT NULL,
+    has_link INTEGER NOT NULL,
+    key_version INTEGER NOT NULL,
+    tokens BLOB NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS search_messages_conversation
+    ON search_messages(conversation_id, message_id);
+  CREATE INDEX IF NOT EXISTS search_messages_key ON search_messages(key_version);
+  CREATE TABLE IF NOT EXISTS search_postings (
+    token BLOB NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (token, message_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS search_progress (
+    conversation_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+/** Opens the index file (creating it and its tables if missing): the main thread's reads. */
+export function openSearchFile(path: string): Db {
+  const db = new Db(path, { synchronous: "NORMAL" });
+  db.raw.exec(SCHEMA);
+  return db;
+}
 
 /** Maps a `search_messages` row. */
 export function toIndexed(r: Row): IndexedMessage {
@@ -36,8 +79,8 @@ function split(blob: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** Takes messages out of the index inside the caller's transaction (retention, erasure). */
-export function removeFromIndex(db: Db, messageIds: string[]): number {
+/** Takes messages out of the index. */
+function removeFromIndex(db: Db, messageIds: string[]): number {
   let n = 0;
   for (const id of messageIds) if (removeOne(db, id)) n++;
   return n;
@@ -96,21 +139,33 @@ function progress(db: Db, conversationIds: string[]): Map<string, number> {
   return out;
 }
 
+/**
+ * Conversations (in the database) whose head is past their progress (in the index file): the two
+ * files are read apart (`node:sqlite` under Deno cannot attach one to the other), each in one pass.
+ */
 function behind(
   db: Db,
+  index: Db,
   limit: number,
 ): Array<{ conversationId: string; indexedSeq: number; lastSeq: number }> {
-  return db.all(
-    `SELECT c.id, c.last_seq, coalesce(p.seq, 0) AS indexed FROM conversations c
-     LEFT JOIN search_progress p ON p.conversation_id = c.id
-     WHERE c.deleted_at IS NULL AND c.last_seq > coalesce(p.seq, 0)
-     LIMIT ?`,
-    limit,
-  ).map((r) => ({
-    conversationId: str(r.id),
-    indexedSeq: num(r.indexed),
-    lastSeq: num(r.last_seq),
-  }));
+  if (limit <= 0) return [];
+  const progress = new Map<string, number>();
+  for (const r of index.all("SELECT conversation_id, seq FROM search_progress")) {
+    progress.set(str(r.conversation_id), num(r.seq));
+  }
+  const out: Array<{ conversationId: string; indexedSeq: number; lastSeq: number }> = [];
+  for (
+    const r of db.all(
+      "SELECT id, last_seq FROM conversations WHERE deleted_at IS NULL AND last_seq > 0",
+    )
+  ) {
+    const indexedSeq = progress.get(str(r.id)) ?? 0;
+    if (num(r.last_seq) > indexedSeq) {
+      out.push({ conversationId: str(r.id), indexedSeq, lastSeq: num(r.last_seq) });
+      if (out.length === limit) break;
+    }
+  }
+  return out;
 }
 
 function staleMessages(db: Db, keyVersion: number, limit: number): IndexedMessage[] {
@@ -159,29 +214,27 @@ function setProgress(db: Db, conversationId: string, seq: number): void {
 /** The search writes, run on the writer thread (see `_writes.ts`). */
 export const searchWrites = {
   indexMessage,
+  // Runs on the index file's own writer (synchronous NORMAL: derived data, and progress commits in
+  // the same transaction, so whatever a crash loses is indexed again).
   applyIndex(db: Db, b: IndexBatch): void {
-    // The index is derived data (rebuilt from the log): its commits need not wait for an fsync.
-    // The next message commit's fsync (synchronous FULL) makes them durable along with it.
-    const full = db.get("PRAGMA synchronous")?.synchronous === 2;
-    if (full) db.raw.exec("PRAGMA synchronous = NORMAL");
-    try {
-      db.transaction(() => {
-        for (const { message, tokens } of b.index) indexMessage(db, message, tokens, b.keyVersion);
-        removeFromIndex(db, b.remove);
-        if (b.progress) setProgress(db, b.progress.conversationId, b.progress.seq);
-      });
-    } finally {
-      if (full) db.raw.exec("PRAGMA synchronous = FULL");
-    }
+    db.transaction(() => {
+      for (const { message, tokens } of b.index) indexMessage(db, message, tokens, b.keyVersion);
+      removeFromIndex(db, b.remove);
+      if (b.progress) setProgress(db, b.progress.conversationId, b.progress.seq);
+    });
   },
   removeMessages: removeFromIndex,
   setProgress,
 };
 
-/** The SQLite {@link SearchStore}. */
-export function sqliteSearch(db: Db, writer: Writer): SearchStore {
+/**
+ * The SQLite {@link SearchStore}: `index` reads the index file (written by `writer`, that file's own
+ * writer thread); `db` is the database's read connection, for the conversations' heads.
+ */
+export function sqliteSearch(db: Db, index: Db, writer: Writer): SearchStore {
   return {
-    ...bindReads(db, { candidates, progress, behind, staleMessages }),
+    ...bindReads(index, { candidates, progress, staleMessages }),
+    behind: (limit: number) => read(() => behind(db, index, limit)),
     ...bindWrites(writer, searchWrites),
   };
 }

@@ -16,7 +16,7 @@ import { sqliteMessages } from "./_messages.ts";
 import { migrate } from "./_migrations.ts";
 import { sqlitePrivacy } from "./_privacy.ts";
 import { sqlitePush } from "./_push.ts";
-import { sqliteSearch } from "./_search.ts";
+import { openSearchFile, searchFileOf, sqliteSearch } from "./_search.ts";
 import { sqliteArchive } from "./_archive.ts";
 import { Writer } from "./_writer.ts";
 
@@ -38,6 +38,8 @@ export interface SqliteStore extends Store {
   readonly kind: "sqlite";
   /** The main thread's connection: reads only (and migrations at start). */
   readonly db: Db;
+  /** The main thread's connection to the search index's own file (reads only). */
+  readonly searchDb: Db;
   /** The group-commit queue (its counters show batch sizes). */
   readonly queue: CommitQueue;
 }
@@ -47,7 +49,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const synchronous = options.synchronous ?? "FULL";
   const db = new Db(options.path, { synchronous });
   migrate(db);
+  // The search index lives in a file of its own with its own writer thread and read connection, so
+  // indexing never holds the message writer (nor its lock, nor its fsyncs).
+  const searchPath = searchFileOf(options.path);
+  const searchDb = openSearchFile(searchPath);
   const writer = new Writer(options.path, synchronous);
+  const searchWriter = new Writer(searchPath, "NORMAL");
   const queue = new CommitQueue(
     writer,
     options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 2 },
@@ -55,6 +62,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return {
     kind: "sqlite",
     db,
+    searchDb,
     queue,
     accounts: sqliteAccounts(db, writer),
     conversations: sqliteConversations(db, writer),
@@ -62,7 +70,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     messages: sqliteMessages(db, writer),
     media: sqliteMedia(db, writer),
     audit: sqliteAudit(db, writer),
-    privacy: sqlitePrivacy(db, writer, () => queue.drain()),
+    privacy: sqlitePrivacy(db, writer, () => queue.drain(), searchWriter),
     exports: sqliteExports(db, writer),
     activity: sqliteActivity(db, writer),
     jobs: sqliteJobs(db, writer),
@@ -70,7 +78,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     drafts: sqliteDrafts(db, writer),
     moderation: sqliteModeration(db, writer),
     push: sqlitePush(db, writer),
-    search: sqliteSearch(db, writer),
+    search: sqliteSearch(db, searchDb, searchWriter),
     archive: sqliteArchive(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");
@@ -79,6 +87,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       await queue.drain();
       await writer.close();
+      await searchWriter.close();
+      searchDb.close();
       db.close();
     },
   };
