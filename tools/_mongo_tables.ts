@@ -28,7 +28,6 @@ import {
   type ReceiptMarkDoc,
   receiptMarkKey,
   type RefreshTokenDoc,
-  type SearchProgressDoc,
   type SiteSettingDoc,
   type ThreadDoc,
   type ThreadMemberDoc,
@@ -78,23 +77,12 @@ import {
   notificationSettingsDoc,
   subscriptionDoc,
 } from "../src/store/mongo/_push.ts";
-import { toIndexed } from "../src/store/sqlite/_search.ts";
-import { searchMessageDoc, TOKEN_BYTES } from "../src/store/mongo/_search.ts";
 import type { MediaRecord } from "../src/domain/media.ts";
 import type { DailyCounter, ExportStatus } from "../src/domain/privacy.ts";
 
 function mediaDoc(m: MediaRecord): Doc {
   const { id, ...rest } = m;
   return { _id: id, ...rest } as Doc;
-}
-
-/** SQLite keeps a message's tokens in one blob, end to end; MongoDB keeps them as a list. */
-function tokenList(blob: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i + TOKEN_BYTES <= blob.length; i += TOKEN_BYTES) {
-    out.push(blob.slice(i, i + TOKEN_BYTES));
-  }
-  return out;
 }
 
 /** A row as node:sqlite returns it. */
@@ -106,8 +94,6 @@ export type Doc = { _id: string };
 /** How one SQLite table becomes the MongoDB collection of the same name. */
 export interface TableSpec {
   table: string;
-  /** The search index's tables are in its own file (`<database>-search.db`). */
-  file?: "search";
   /** The primary-key columns: the copy order and the resume position. */
   key: string[];
   toDoc(row: Row): Doc;
@@ -347,26 +333,8 @@ export const TABLES: TableSpec[] = [
   },
   // held_media is no table here: MongoDB keeps a held message's media in its document.
   { table: "held_messages", key: ["message_id"], toDoc: (r) => heldDoc(toHeld(r)) },
-  // The search index is copied with its progress, both as of the same moment, not rebuilt: its
-  // tokens are keyed from the active encryption key, which the deployment keeps, and a message
-  // indexed under another key has another keyVersion, so the indexer redoes it. search_postings is
-  // no table here: MongoDB keeps a message's postings in its document (the multikey `tokens`).
-  {
-    table: "search_messages",
-    file: "search",
-    key: ["message_id"],
-    toDoc: (r) =>
-      searchMessageDoc(toIndexed(r), {
-        tokens: tokenList(r.tokens as Uint8Array),
-        keyVersion: Number(r.key_version),
-      }),
-  },
-  {
-    table: "search_progress",
-    file: "search",
-    key: ["conversation_id"],
-    toDoc: (r): SearchProgressDoc => ({ _id: text(r.conversation_id), seq: Number(r.seq) }),
-  },
+  // The search index is not copied: it is derived data, and the servers on MongoDB build it from
+  // the log (no progress recorded means everything is behind).
   {
     table: "site_settings",
     key: ["key"],

@@ -8,7 +8,6 @@
 // with the document count of its collection, prints them, and exits non-zero on any mismatch.
 import type { Db } from "mongodb";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { searchFileOf } from "../src/store/sqlite/_search.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { MongoStore } from "../src/store/mongo/mod.ts";
 import { type Doc, type Row, TABLES, type TableSpec } from "./_mongo_tables.ts";
@@ -76,23 +75,11 @@ export interface CountCheck {
 export async function migrate(
   source: DatabaseSync,
   target: MigrationTarget,
-  options: {
-    batchSize: number;
-    restart?: boolean;
-    log?: (line: string) => void;
-    /** The search index's file; without it its tables are skipped (the servers rebuild it). */
-    search?: DatabaseSync;
-  },
+  options: { batchSize: number; restart?: boolean; log?: (line: string) => void },
 ): Promise<CountCheck[]> {
   const log = options.log ?? (() => {});
   if (options.restart) await target.clearProgress();
-  const fileOf = (spec: TableSpec) => spec.file === "search" ? options.search : source;
-  const tables = TABLES.filter((spec) => {
-    if (fileOf(spec)) return true;
-    log(`${spec.table}: no search index file; skipped (the index is rebuilt from the log)`);
-    return false;
-  });
-  for (const spec of tables) {
+  for (const spec of TABLES) {
     const saved = await target.progress(spec.table);
     if (saved?.done) {
       log(`${spec.table}: already copied (${saved.copied} rows)`);
@@ -100,8 +87,7 @@ export async function migrate(
     }
     const progress: Progress = saved ?? { table: spec.table, after: null, copied: 0, done: false };
     if (saved) log(`${spec.table}: resuming after ${saved.copied} rows`);
-    const db = fileOf(spec)!;
-    for (const batch of batches(db, spec, { after: progress.after, size: options.batchSize })) {
+    for (const batch of batches(source, spec, { after: progress.after, size: options.batchSize })) {
       await target.upsert(spec.table, batch.rows.map(spec.toDoc));
       progress.after = batch.last;
       progress.copied += batch.rows.length;
@@ -112,10 +98,8 @@ export async function migrate(
     log(`${spec.table}: copied ${progress.copied} rows`);
   }
   const checks: CountCheck[] = [];
-  for (const spec of tables) {
-    const row = fileOf(spec)!.prepare(`SELECT count(*) AS n FROM ${spec.table}`).get() as {
-      n: number;
-    };
+  for (const spec of TABLES) {
+    const row = source.prepare(`SELECT count(*) AS n FROM ${spec.table}`).get() as { n: number };
     checks.push({
       table: spec.table,
       source: Number(row.n),
@@ -200,17 +184,10 @@ async function main(argv: string[]): Promise<number> {
     throw new CliError(`no SQLite database at ${path} (set DATA_DIR or pass --from)`);
   }
   const source = new DatabaseSync(path);
-  // The search index is a file of its own beside the database (absent: the index is rebuilt).
-  const searchPath = searchFileOf(path);
-  const search = await Deno.stat(searchPath).then(
-    () => new DatabaseSync(searchPath),
-    () => undefined,
-  );
   // Counting a large collection may take longer than a request should: no socket read bound.
   const store = await MongoStore.connect({ ...config.mongo, socketTimeoutMs: 0 });
   try {
     const checks = await migrate(source, mongoTarget(store.db), {
-      search,
       batchSize: args.batch,
       restart: args.restart,
       log: (line) => console.log(line),

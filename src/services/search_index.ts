@@ -20,21 +20,18 @@ const LINK = /\bhttps?:\/\/\S/i;
 interface Pending {
   index: Array<{ message: IndexedMessage; text: string }>;
   remove: string[];
-  progress?: { conversationId: string; seq: number };
+  /** How far each conversation of the step is indexed once it is written. */
+  progress: Map<string, number>;
 }
 
 /** A conversation the index follows as this instance commits to it (see `committed`). */
 interface FastState {
   /** The seq the next event must have for the index to stay gap-free. */
   next: number;
-  batch: Pending;
-  timer?: ReturnType<typeof setTimeout>;
-  /** The writes so far, chained so they land in commit order. */
-  writing: Promise<void>;
 }
 
 function emptyBatch(): Pending {
-  return { index: [], remove: [] };
+  return { index: [], remove: [], progress: new Map() };
 }
 
 /** What search looks in: a message's text, or a poll's question and options. */
@@ -54,6 +51,11 @@ export function searchableText(view: Pick<MessageView, "text" | "poll">): string
 export class SearchIndexer {
   #running = new Map<string, Promise<void>>();
   #fast = new Map<string, FastState>();
+  /** What the fast path gathered from every conversation for the next write. */
+  #gathered = emptyBatch();
+  #gatherTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The fast path's writes, one after another, so they land in commit order. */
+  #writing: Promise<void> = Promise.resolve();
   #again = new Set<string>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
@@ -99,20 +101,17 @@ export class SearchIndexer {
     this.#closed = true;
     clearInterval(this.#timer);
     // What was gathered but not written is found again from the stored progress on the next start.
-    for (const st of this.#fast.values()) clearTimeout(st.timer);
-    await Promise.allSettled([
-      ...this.#running.values(),
-      ...[...this.#fast.values()].map((st) => st.writing),
-    ]);
+    clearTimeout(this.#gatherTimer);
+    await Promise.allSettled([...this.#running.values(), this.#writing]);
     this.deps.tokens.close();
   }
 
   /**
    * An event this instance committed, with its message as published (decrypted). While the index
-   * holds everything of the conversation up to the seq before it, the event is gathered and written
-   * with the others of the next 100 ms — nothing is read or decrypted again. Any other case (the
-   * first event seen, a seq another instance took, a failed write) goes the slow way: read the
-   * events after the stored progress.
+   * holds everything of the conversation up to the seq before it, the event is gathered with every
+   * other conversation's of the next 100 ms and written with them in one go — nothing is read or
+   * decrypted again. Any other case (the first event seen, a seq another instance took, a failed
+   * write) goes the slow way: read the events after the stored progress.
    */
   committed(record: EventRecord, view?: MessageView): void {
     if (this.#closed) return;
@@ -125,44 +124,50 @@ export class SearchIndexer {
       return;
     }
     try {
-      if (record.messageId && view) this.#addView(st.batch, record, view);
+      if (record.messageId && view) this.#addView(this.#gathered, record, view);
     } catch (err) {
       // Never move past an event not taken in: go the slow way from the stored progress.
       this.deps.logger.warn("search indexing failed", { "error.message": String(err) });
-      clearTimeout(st.timer);
       this.#fast.delete(c);
       this.touched(c);
       return;
     }
     st.next = record.seq + 1;
-    st.batch.progress = { conversationId: c, seq: record.seq };
-    st.timer ??= setTimeout(() => this.#flush(c, st), GATHER_MS);
+    this.#gathered.progress.set(c, record.seq);
+    this.#gatherTimer ??= setTimeout(() => this.#flush(), GATHER_MS);
   }
 
-  #flush(conversationId: string, st: FastState): void {
-    st.timer = undefined;
-    const batch = st.batch;
-    st.batch = emptyBatch();
-    // One write after another per conversation, in commit order.
-    st.writing = st.writing.then(() => this.#write(batch)).catch((err) => {
-      this.deps.logger.warn("search indexing failed", {
-        "parley.conversation.id": conversationId,
-        "error.message": String(err),
-      });
-      if (this.#fast.get(conversationId) === st) this.#fast.delete(conversationId);
-      this.touched(conversationId);
+  #flush(): void {
+    this.#gatherTimer = undefined;
+    const batch = this.#gathered;
+    this.#gathered = emptyBatch();
+    this.#writing = this.#writing.then(() => this.#write(batch)).catch((err) => {
+      this.deps.logger.warn("search indexing failed", { "error.message": String(err) });
+      for (const c of batch.progress.keys()) {
+        this.#fast.delete(c);
+        this.touched(c);
+      }
     });
   }
 
   /** Indexes the conversation from its stored progress (the slow way), soon. */
   touched(conversationId: string): void {
     if (this.#closed) return;
+    // What the fast path gathered of it is left to the slow way (which must not be overtaken by an
+    // older version of a message written after it).
+    if (this.#gathered.progress.delete(conversationId)) {
+      this.#gathered.index = this.#gathered.index.filter((e) =>
+        e.message.conversationId !== conversationId
+      );
+    }
     if (this.#running.has(conversationId)) {
       this.#again.add(conversationId);
       return;
     }
     let reached: number | undefined;
     const run: Promise<void> = new Promise((r) => setTimeout(r, GATHER_MS))
+      // A fast-path write already on its way lands first.
+      .then(() => this.#writing)
       .then(() => this.#indexFrom(conversationId, this.#heads.get(conversationId)))
       .then(
         (r) => void (reached = r.after),
@@ -177,11 +182,7 @@ export class SearchIndexer {
         if (this.#again.delete(conversationId)) this.touched(conversationId);
         else if (reached !== undefined && !this.#closed) {
           // Caught up: what this instance commits next is indexed as it happens.
-          this.#fast.set(conversationId, {
-            next: reached + 1,
-            batch: emptyBatch(),
-            writing: Promise.resolve(),
-          });
+          this.#fast.set(conversationId, { next: reached + 1 });
         }
       });
     this.#running.set(conversationId, run);
@@ -233,7 +234,7 @@ export class SearchIndexer {
       index: [],
       remove: [...p.remove],
       keyVersion: this.deps.tokens.keyVersion,
-      progress: p.progress,
+      progress: [...p.progress].map(([conversationId, seq]) => ({ conversationId, seq })),
     };
     p.index.forEach((e, i) => {
       if (tokens[i].length === 0) batch.remove.push(e.message.messageId);
@@ -334,7 +335,7 @@ export class SearchIndexer {
         n++;
       }
       after = page.events.at(-1)!.seq;
-      batch.progress = { conversationId, seq: after };
+      batch.progress.set(conversationId, after);
       await this.#write(batch);
       this.#spent(performance.now() - started);
       if (!page.hasMore) return { n, after };

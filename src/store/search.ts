@@ -17,7 +17,8 @@ export interface IndexBatch {
   index: Array<{ message: IndexedMessage; tokens: Uint8Array[] }>;
   remove: string[];
   keyVersion: number;
-  progress?: { conversationId: string; seq: number };
+  /** How far each conversation is indexed once the batch is applied. */
+  progress: Array<{ conversationId: string; seq: number }>;
 }
 
 /** A search over the index: messages holding every token, in some conversations, newest first. */

@@ -30,8 +30,6 @@ import type {
   PushDeliveryDoc,
   PushSubscriptionDoc,
   ReportDoc,
-  SearchMessageDoc,
-  SearchProgressDoc,
   SessionDoc,
   SiteSettingDoc,
   ThreadDoc,
@@ -52,9 +50,7 @@ import {
   toNotificationSettings,
   toSubscription,
 } from "../../src/store/mongo/_push.ts";
-import { toIndexed } from "../../src/store/mongo/_search.ts";
 import { toHeld } from "../../src/store/mongo/_archive.ts";
-import { bytes } from "../../src/store/mongo/codec.ts";
 import { forbidden } from "../../src/domain/errors.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/mod.ts";
 import {
@@ -472,7 +468,7 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
   await withStore(async (store, raw) => {
     await populate(store);
     const target = new MemoryTarget();
-    const checks = await migrate(raw, target, { search: store.searchDb.raw, batchSize: 2 });
+    const checks = await migrate(raw, target, { batchSize: 2 });
     for (const c of checks) {
       assert.ok(c.source > 0, `${c.table} has rows to copy`);
       assert.equal(c.target, c.source, c.table);
@@ -621,23 +617,7 @@ Deno.test("migrate() copies every table in batches; documents read back as the S
       assert.deepEqual(docs.map(toEvent), log.events);
       assert.ok(docs.every((d) => d.seqAt === 0 && d._id === `${c._id}:${d.seq}`));
     }
-    const indexed = target.docs<SearchMessageDoc>("search_messages");
-    assert.deepEqual(
-      indexed.map((d) => [d.hasMedia, d.hasLink, d.keyVersion]).sort(),
-      [[false, false, 1], [true, true, 2]],
-    );
-    const records = await store.search.staleMessages(0, 10);
-    for (const d of indexed) {
-      assert.deepEqual(
-        d.tokens.map((t) => [...bytes(t)]),
-        ["hello", "world"].map((w) => [...searchToken(w)]),
-        "each token once, as 16 bytes",
-      );
-      assert.deepEqual(toIndexed(d), records.find((m) => m.messageId === d._id));
-    }
-    for (const d of target.docs<SearchProgressDoc>("search_progress")) {
-      assert.deepEqual(await store.search.progress([d._id]), new Map([[d._id, d.seq]]));
-    }
+    assert.equal(target.docs("search_messages").length, 0, "the index is rebuilt, not copied");
     assert.deepEqual(
       target.docs<AuditDoc>("audit_log").map(toAudit),
       await store.audit.listAudit({ limit: 10 }),
@@ -666,30 +646,28 @@ Deno.test("an interrupted migration resumes after its last recorded batch", asyn
   await withStore(async (store, raw) => {
     await populate(store);
     const clean = new MemoryTarget();
-    await migrate(raw, clean, { search: store.searchDb.raw, batchSize: 3 });
+    await migrate(raw, clean, { batchSize: 3 });
 
     const target = new MemoryTarget();
     target.failAfter = 4;
     await assert.rejects(
-      migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 }),
+      migrate(raw, target, { batchSize: 3 }),
       /connection lost/,
     );
     target.failAfter = Infinity;
-    const checks = await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 });
+    const checks = await migrate(raw, target, { batchSize: 3 });
     assert.ok(checks.every((c) => c.source === c.target));
     assert.equal(target.upserts, clean.upserts, "no batch was copied twice");
     for (const [name, docs] of clean.collections) {
       assert.deepEqual(target.collections.get(name), docs, name);
     }
 
-    await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 });
+    await migrate(raw, target, { batchSize: 3 });
     assert.equal(target.upserts, clean.upserts, "a finished run skips every table");
-    await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3, restart: true });
+    await migrate(raw, target, { batchSize: 3, restart: true });
     assert.equal(target.upserts, 2 * clean.upserts, "--restart copies everything again");
     assert.ok(
-      (await migrate(raw, target, { search: store.searchDb.raw, batchSize: 3 })).every((c) =>
-        c.source === c.target
-      ),
+      (await migrate(raw, target, { batchSize: 3 })).every((c) => c.source === c.target),
     );
   });
 });
@@ -698,9 +676,9 @@ Deno.test("verification reports a collection whose count differs", async () => {
   await withStore(async (store, raw) => {
     await populate(store);
     const target = new MemoryTarget();
-    await migrate(raw, target, { search: store.searchDb.raw, batchSize: 100 });
+    await migrate(raw, target, { batchSize: 100 });
     await target.upsert("messages", [{ _id: "stray" }]);
-    const bad = (await migrate(raw, target, { search: store.searchDb.raw, batchSize: 100 })).filter(
+    const bad = (await migrate(raw, target, { batchSize: 100 })).filter(
       (c) => c.source !== c.target,
     );
     assert.deepEqual(bad.map((c) => c.table), ["messages"]);

@@ -192,7 +192,7 @@ export class MongoSearch implements SearchStore {
       await indexMessage(this.m, message, tokens, b.keyVersion);
     }
     if (b.remove.length) await removeFromIndex(this.m, b.remove);
-    if (b.progress) await setProgress(this.m, b.progress.conversationId, b.progress.seq);
+    for (const p of b.progress) await setProgress(this.m, p.conversationId, p.seq);
   }
   candidates(q: CandidateQuery) {
     return candidates(this.m, q);
