@@ -1,11 +1,6 @@
-import type {
-  CandidateQuery,
-  IndexBatch,
-  IndexedMessage,
-  SearchStore,
-} from "../search.ts";
+import type { CandidateQuery, IndexBatch, IndexedMessage, SearchStore } from "../search.ts";
 import { bindReads, bindWrites } from "./_bind.ts";
-import { Db, num, read, type Row, str } from "./_db.ts";
+import { Db, num, type Row, str } from "./_db.ts";
 import type { Writer } from "./_writer.ts";
 
 /** The search index's own file beside the database (`parley.db` → `parley-search.db`). */
@@ -66,7 +61,9 @@ export function rowidOf(messageId: string): number {
   let ms = 0;
   for (let i = 0; i < 10; i++) ms = ms * 32 + Math.max(0, ALPHABET.indexOf(messageId[i] ?? "0"));
   let random = 0;
-  for (let i = 10; i < 13; i++) random = random * 32 + Math.max(0, ALPHABET.indexOf(messageId[i] ?? "0"));
+  for (let i = 10; i < 13; i++) {
+    random = random * 32 + Math.max(0, ALPHABET.indexOf(messageId[i] ?? "0"));
+  }
   return Math.max(0, ms - EPOCH_MS) * 2 ** RANDOM_BITS + (random >> (15 - RANDOM_BITS));
 }
 
@@ -217,11 +214,12 @@ function progress(db: Db, conversationIds: string[]): Map<string, number> {
 
 /**
  * Conversations (in the database) whose head is past their progress (in the index file): the two
- * files are read apart (`node:sqlite` under Deno cannot attach one to the other), each in one pass.
+ * files are read apart (`node:sqlite` under Deno cannot attach one to the other), each in one pass,
+ * on the index's writer thread (every conversation is read: too long for the event loop).
  */
 function behind(
-  db: Db,
   index: Db,
+  db: Db,
   limit: number,
 ): Array<{ conversationId: string; indexedSeq: number; lastSeq: number }> {
   if (limit <= 0) return [];
@@ -244,10 +242,16 @@ function behind(
   return out;
 }
 
+/** Two ranges of the key-version index, not `!=` (which would scan every row each sweep). */
 function staleMessages(db: Db, keyVersion: number, limit: number): IndexedMessage[] {
   return db.all(
-    "SELECT * FROM search_messages WHERE key_version != ? LIMIT ?",
+    `SELECT * FROM (SELECT * FROM search_messages WHERE key_version < ? LIMIT ?)
+     UNION ALL SELECT * FROM (SELECT * FROM search_messages WHERE key_version > ? LIMIT ?)
+     LIMIT ?`,
     keyVersion,
+    limit,
+    keyVersion,
+    limit,
     limit,
   ).map(toIndexed);
 }
@@ -278,13 +282,16 @@ export const searchWrites = {
 };
 
 /**
- * The SQLite {@link SearchStore}: `index` reads the index file (written by `writer`, that file's own
- * writer thread); `db` is the database's read connection, for the conversations' heads.
+ * The SQLite {@link SearchStore}: `index` reads the index file, written by `writer` (that file's own
+ * writer thread, which also reads the main database for `behind`).
  */
-export function sqliteSearch(db: Db, index: Db, writer: Writer): SearchStore {
+export function sqliteSearch(index: Db, writer: Writer): SearchStore {
   return {
     ...bindReads(index, { candidates, progress, staleMessages }),
-    behind: (limit: number) => read(() => behind(db, index, limit)),
+    behind: (limit: number) => writer.readOff("searchBehind", limit),
     ...bindWrites(writer, searchWrites),
   };
 }
+
+/** The index's reads that run on its writer thread with the main database (see `_writes.ts`). */
+export const searchWorkerReads = { searchBehind: behind };

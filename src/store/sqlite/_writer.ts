@@ -1,6 +1,10 @@
 import type { Change, CommitResult } from "../store.ts";
 import { errorFromWire, toWire, type WireError, type WireOutcome } from "./_wire.ts";
-import type { WriteArgs, WriteName, WriteResult } from "./_writes.ts";
+import type { WORKER_READS, WorkerReadName, WriteArgs, WriteName, WriteResult } from "./_writes.ts";
+
+type WorkerReadArgs<K extends WorkerReadName> = typeof WORKER_READS[K] extends
+  (db: never, database: never, ...args: infer A) => unknown ? A
+  : never;
 
 type Reply = { id: number; ok: true; value?: unknown } | {
   id: number;
@@ -18,7 +22,11 @@ export class Writer {
   #next = 1;
   #closed?: Promise<void>;
 
-  constructor(path: string, synchronous: "FULL" | "NORMAL") {
+  /**
+   * A writer thread on `path`; with `database`, the thread also reads that main database file for
+   * its {@link readOff} reads.
+   */
+  constructor(path: string, synchronous: "FULL" | "NORMAL", database?: string) {
     this.#worker = new Worker(new URL("./writer_worker.ts", import.meta.url).href, {
       type: "module",
     });
@@ -29,7 +37,7 @@ export class Writer {
       if (e.data.ok) p.resolve(e.data.value);
       else p.reject(errorFromWire(e.data.error));
     };
-    void this.#send({ op: "open", path, synchronous });
+    void this.#send({ op: "open", path, synchronous, database });
   }
 
   #send(message: Record<string, unknown>): Promise<unknown> {
@@ -39,6 +47,14 @@ export class Writer {
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ ...message, id });
     });
+  }
+
+  /** Runs the named read on the writer thread (off the event loop). */
+  readOff<K extends WorkerReadName>(
+    name: K,
+    ...args: WorkerReadArgs<K>
+  ): Promise<ReturnType<typeof WORKER_READS[K]>> {
+    return this.#send({ op: "read", name, args }) as Promise<ReturnType<typeof WORKER_READS[K]>>;
   }
 
   /** Runs the named write on the writer thread. */

@@ -12,7 +12,7 @@ import { messageWrites } from "./_messages.ts";
 import { moderationWrites } from "./_moderation.ts";
 import { privacyWrites } from "./_privacy.ts";
 import { pushWrites } from "./_push.ts";
-import { searchWrites } from "./_search.ts";
+import { searchWorkerReads, searchWrites } from "./_search.ts";
 import { scheduledWrites } from "./_scheduled.ts";
 
 /**
@@ -48,3 +48,12 @@ export type WriteArgs<K extends WriteName> = typeof WRITES[K] extends
 
 /** The result of a write. */
 export type WriteResult<K extends WriteName> = ReturnType<typeof WRITES[K]>;
+
+/**
+ * Reads a writer thread runs off the event loop, joining its own file (`db`) with the main database
+ * (`database`, opened by the thread when it is given one): scans too long for the main thread.
+ */
+export const WORKER_READS = { ...searchWorkerReads };
+
+/** The name of a worker read. */
+export type WorkerReadName = keyof typeof WORKER_READS;

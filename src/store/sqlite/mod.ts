@@ -54,7 +54,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const searchPath = searchFileOf(options.path);
   const searchDb = openSearchFile(searchPath);
   const writer = new Writer(options.path, synchronous);
-  const searchWriter = new Writer(searchPath, "NORMAL");
+  const searchWriter = new Writer(searchPath, "NORMAL", options.path);
   const queue = new CommitQueue(
     writer,
     options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 2 },
@@ -78,7 +78,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     drafts: sqliteDrafts(db, writer),
     moderation: sqliteModeration(db, writer),
     push: sqlitePush(db, writer),
-    search: sqliteSearch(db, searchDb, searchWriter),
+    search: sqliteSearch(searchDb, searchWriter),
     archive: sqliteArchive(db, writer),
     ping() {
       db.get("SELECT 1 AS ok");

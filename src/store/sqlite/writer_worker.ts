@@ -4,15 +4,18 @@
 import { commitOne } from "./_commit.ts";
 import { Db } from "./_db.ts";
 import { errorToWire, fromWire, type WireChange, type WireOutcome } from "./_wire.ts";
-import { type WriteName, WRITES } from "./_writes.ts";
+import { WORKER_READS, type WorkerReadName, type WriteName, WRITES } from "./_writes.ts";
 
 type Request =
-  | { id: number; op: "open"; path: string; synchronous: "FULL" | "NORMAL" }
+  | { id: number; op: "open"; path: string; synchronous: "FULL" | "NORMAL"; database?: string }
+  | { id: number; op: "read"; name: WorkerReadName; args: unknown[] }
   | { id: number; op: "batch"; changes: WireChange[] }
   | { id: number; op: "write"; name: WriteName; args: unknown[] }
   | { id: number; op: "close" };
 
 let db: Db | undefined;
+/** A read connection to the main database, for reads that join it with this thread's file. */
+let database: Db | undefined;
 
 self.onmessage = (e: MessageEvent<Request>) => {
   const req = e.data;
@@ -20,7 +23,12 @@ self.onmessage = (e: MessageEvent<Request>) => {
     switch (req.op) {
       case "open":
         db = new Db(req.path, { synchronous: req.synchronous });
+        if (req.database) database = new Db(req.database, { synchronous: "NORMAL" });
         return self.postMessage({ id: req.id, ok: true });
+      case "read": {
+        const fn = WORKER_READS[req.name] as (db: Db, database: Db, ...args: unknown[]) => unknown;
+        return self.postMessage({ id: req.id, ok: true, value: fn(db!, database!, ...req.args) });
+      }
       case "batch": {
         const outcomes: WireOutcome[] = [];
         db!.transaction(() => {
@@ -43,6 +51,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
       }
       case "close":
         db?.close();
+        database?.close();
         return self.postMessage({ id: req.id, ok: true });
     }
   } catch (err) {
