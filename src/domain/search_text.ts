@@ -14,10 +14,21 @@
 export const MAX_WORD = 48;
 /**
  * The unfinished last word of a query matches as a prefix once it has this many letters (shorter, it
- * is a whole word): the index keeps each word's first {@link PREFIX_LENGTH} letters as one token, and
- * a longer prefix is checked on the decrypted text.
+ * is a whole word).
  */
 export const PREFIX_LENGTH = 3;
+/**
+ * The prefix lengths the index keeps a token for (each word's first 3 and first 5 letters): a query
+ * prefix uses the longest that fits it, and what is longer is checked on the decrypted text.
+ */
+export const PREFIX_LENGTHS = [3, 5] as const;
+
+/** The indexed prefix of a query's unfinished last word (at least {@link PREFIX_LENGTH} letters). */
+export function indexedPrefix(prefix: string): string {
+  const chars = [...prefix];
+  const n = PREFIX_LENGTHS.findLast((l) => l <= chars.length) ?? PREFIX_LENGTH;
+  return chars.slice(0, n).join("");
+}
 
 const UNSPACED =
   /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;

@@ -109,12 +109,16 @@ export class SearchService {
       };
     }
     const below = input.cursor?.startsWith("m:") ? input.cursor.slice(2) : undefined;
-    const found = await this.#matches(actor, query, base, limit + 1, below);
-    const page = found.slice(0, limit);
-    return {
-      results: page.map((r) => this.#result(r, query!, viewer)),
-      nextCursor: found.length > limit ? `m:${page.at(-1)!.message.id}` : null,
-    };
+    const { hits, scannedTo } = await this.#scan(actor, query, base, limit + 1, below);
+    const page = hits.slice(0, limit);
+    // A full page continues after its last result; a short one whose scan stopped before the end
+    // of the candidates (few of them held up on the text) continues where the scan stopped.
+    const nextCursor = hits.length > limit
+      ? `m:${page.at(-1)!.message.id}`
+      : scannedTo !== null
+      ? `m:${scannedTo}`
+      : null;
+    return { results: page.map((r) => this.#result(r, query!, viewer)), nextCursor };
   }
 
   /** Verified matches, newest first, until `want` are found or the candidates run out. */
@@ -125,22 +129,38 @@ export class SearchService {
     want: number,
     below: string | undefined,
   ): Promise<Array<{ message: MessageView; score: number }>> {
-    const out: Array<{ message: MessageView; score: number }> = [];
+    return (await this.#scan(actor, query, base, want, below)).hits;
+  }
+
+  /**
+   * Verified matches, newest first, until `want` are found, the candidates run out, or
+   * {@link ROUNDS} batches were checked; `scannedTo` is the last candidate checked when the scan
+   * stopped before the candidates ran out (null otherwise).
+   */
+  async #scan(
+    actor: Actor,
+    query: SearchQuery,
+    base: Omit<Parameters<Store["search"]["candidates"]>[0], "limit" | "belowMessageId">,
+    want: number,
+    below: string | undefined,
+  ): Promise<{ hits: Array<{ message: MessageView; score: number }>; scannedTo: string | null }> {
+    const hits: Array<{ message: MessageView; score: number }> = [];
     let cursor = below;
-    for (let round = 0; round < ROUNDS && out.length < want; round++) {
+    for (let round = 0; round < ROUNDS && hits.length < want; round++) {
+      const limit = Math.max(50, (want - hits.length) * 2);
       const batch = await this.deps.store.search.candidates({
         ...base,
         belowMessageId: cursor,
-        limit: Math.max(50, (want - out.length) * 2),
+        limit,
       });
-      if (batch.length === 0) break;
+      if (batch.length === 0) return { hits, scannedTo: null };
       cursor = batch.at(-1)!.messageId;
       for (const hit of await this.#verify(actor, query, batch)) {
-        if (out.length < want) out.push(hit);
+        if (hits.length < want) hits.push(hit);
       }
-      if (batch.length < Math.max(50, (want - out.length) * 2)) break;
+      if (batch.length < limit) return { hits, scannedTo: null };
     }
-    return out;
+    return { hits, scannedTo: hits.length < want ? cursor ?? null : null };
   }
 
   async #verify(actor: Actor, query: SearchQuery, batch: IndexedMessage[]) {

@@ -1,5 +1,5 @@
 import { createHMAC, createSHA256, type IHasher } from "hash-wasm";
-import { PREFIX_LENGTH, words } from "../domain/search_text.ts";
+import { indexedPrefix, PREFIX_LENGTHS, words } from "../domain/search_text.ts";
 import { SEARCH_TOKEN_BYTES } from "../store/search.ts";
 import { WorkerPool } from "../worker_pool.ts";
 
@@ -11,8 +11,8 @@ export function keyedToken(hmac: IHasher, domain: "w" | "p", value: string): Uin
 }
 
 /**
- * Every token of a text, concatenated: each distinct word (`w`), and the first
- * {@link PREFIX_LENGTH} letters of each word at least that long (`p`), each once.
+ * Every token of a text, concatenated: each distinct word (`w`), and the first 3 and first 5
+ * letters ({@link PREFIX_LENGTHS}) of each word at least that long (`p`), each once.
  */
 export function textTokens(hmac: IHasher, text: string): Uint8Array {
   const seen = new Set<string>();
@@ -20,8 +20,9 @@ export function textTokens(hmac: IHasher, text: string): Uint8Array {
   for (const w of new Set(words(text))) {
     out.push(keyedToken(hmac, "w", w));
     const chars = [...w];
-    if (chars.length >= PREFIX_LENGTH) {
-      const p = chars.slice(0, PREFIX_LENGTH).join("");
+    for (const n of PREFIX_LENGTHS) {
+      if (chars.length < n) break;
+      const p = chars.slice(0, n).join("");
       if (!seen.has(p)) seen.add(p), out.push(keyedToken(hmac, "p", p));
     }
   }
@@ -88,7 +89,8 @@ export class SearchTokens {
     const version = new DataView(
       await crypto.subtle.digest(
         "SHA-256",
-        new TextEncoder().encode(`search:${encryption.activeKeyId}`),
+        // The token format is part of it: prefixes of 3 and 5 letters (v2).
+        new TextEncoder().encode(`search:v2:${encryption.activeKeyId}`),
       ),
     ).getUint32(0) & 0x7fffffff;
     const pool = options.worker === false
@@ -104,9 +106,9 @@ export class SearchTokens {
     return keyedToken(this.hmac, "w", w);
   }
 
-  /** The token that finds words starting with `prefix` (its first {@link PREFIX_LENGTH} letters). */
+  /** The token that finds words starting with `prefix` (its longest indexed prefix). */
   prefix(prefix: string): Uint8Array {
-    return keyedToken(this.hmac, "p", [...prefix].slice(0, PREFIX_LENGTH).join(""));
+    return keyedToken(this.hmac, "p", indexedPrefix(prefix));
   }
 
   /** Every token of a text (see `textTokens`). */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   hasPhrase,
   highlights,
+  indexedPrefix,
   MAX_QUERY_WORDS,
   normalize,
   parseQuery,
@@ -69,4 +70,12 @@ Deno.test("search text: phrases match adjacent words in order; highlights are of
   const text = "Le CAFÉ est prêt, café?";
   assert.deepEqual(highlights(text, ["cafe"], null), [[3, 7], [18, 22]]);
   assert.deepEqual(highlights("hello world", [], "wor"), [[6, 11]]);
+});
+
+Deno.test("search query: an unfinished word is looked up by its longest indexed prefix", () => {
+  assert.equal(indexedPrefix("sta"), "sta");
+  assert.equal(indexedPrefix("stat"), "sta");
+  assert.equal(indexedPrefix("statu"), "statu");
+  assert.equal(indexedPrefix("statues"), "statu");
+  assert.equal(indexedPrefix("日本語です"), "日本語です", "by characters, not bytes");
 });

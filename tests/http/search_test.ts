@@ -227,3 +227,26 @@ Deno.test("search: SEARCH_ENABLED=false keeps no index and answers 503; on again
     { timeoutMs: 10_000, everyMs: 100 },
   ).then((r) => assert.equal(r.body.results[0].message.id, message.id));
 });
+
+Deno.test("search: a page cut short by candidates that do not hold up carries a cursor to the rest", async () => {
+  await using s = await startServer();
+  const { a, b, g } = await setup(s);
+  const target = await send(a, g, "the quokkabilities report");
+  // 320 newer messages share the indexed prefix ("quokk") but not the typed one ("quokka").
+  for (let i = 0; i < 320; i++) await send(b, g, `quokkz ${i}`);
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  await eventually("the filler is indexed", () => found(a, "quokkz 319"), (r) => r.length === 1, {
+    timeoutMs: 5000,
+  });
+  do {
+    const res = await search(a, { q: "quokka", ...(cursor ? { cursor } : {}) });
+    assert.equal(res.status, 200);
+    ids.push(...res.body.results.map((r: { message: { id: string } }) => r.message.id));
+    cursor = res.body.nextCursor;
+    pages++;
+  } while (cursor && pages < 10);
+  assert.deepEqual(ids, [target.id]);
+  assert.ok(pages > 1, "the first page stopped short with a cursor");
+});
