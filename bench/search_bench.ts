@@ -277,9 +277,16 @@ export async function runSearchBench(
     };
     const scoped: Record<string, number[]> = {};
     const global: Record<string, number[]> = {};
-    // Warm-up: the first queries load pages and JIT-compile the path.
+    // Warm-up: the first queries of each kind load pages and JIT-compile the path.
     for (let i = 0; i < 20; i++) {
-      await timed(client, `/v1/search/messages?${new URLSearchParams({ q: kinds.common() })}`);
+      for (const q of Object.values(kinds)) {
+        const conversationId = probeConversations[i % probeConversations.length];
+        await timed(
+          client,
+          `/v1/search/messages?${new URLSearchParams({ q: q(), conversationId })}`,
+        );
+        await timed(client, `/v1/search/messages?${new URLSearchParams({ q: q() })}`);
+      }
     }
     for (let i = 0; i < samples; i++) {
       for (const [kind, q] of Object.entries(kinds)) {

@@ -54,3 +54,28 @@ Deno.test("search:reindex re-indexes under a rotated key, and is a no-op when ru
   assert.equal(res.status, 200, JSON.stringify(body));
   assert.equal(body.results.length, 1, "found under the new key at once");
 });
+
+Deno.test("search:reindex catches up every conversation behind, however many", async () => {
+  await using dir = await tempDir("parley-reindex-many-");
+  const env = { DATA_DIR: dir.path };
+  {
+    // No index kept while these are written: every conversation is behind afterwards.
+    await using s = await startServer({ ...env, SEARCH_ENABLED: "false" });
+    const a = await registerUser(s.url);
+    for (let i = 0; i < 330; i++) {
+      const id = (await a.client.post("/v1/conversations", {
+        type: "group",
+        name: `G${i}`,
+        memberIds: [],
+      })).body.id;
+      const sent = await a.client.post(`/v1/conversations/${id}/messages`, {
+        clientMsgId: `m${i}`,
+        text: `backlog ${i}`,
+      });
+      assert.equal(sent.status, 201);
+    }
+  }
+  assert.ok(await reindex(env) >= 330, "every message of every conversation");
+  await using s = await startServer({ ...env, SEARCH_ENABLED: "false" });
+  assert.deepEqual(await s.parley.store.search.behind(1000), [], "nothing is left behind");
+});

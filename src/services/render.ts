@@ -316,6 +316,12 @@ export class MessageRenderer {
     }));
   }
 
+  /** The decrypted bodies of records, by message id (null: none, or unreadable). */
+  async texts(records: MessageRecord[]): Promise<Map<string, string | null>> {
+    const texts = await Promise.all(records.map((r) => this.#text(r)));
+    return new Map(records.map((r, i) => [r.id, texts[i]]));
+  }
+
   async #text(r: MessageRecord): Promise<string | null> {
     if (!r.body) return null;
     try {

@@ -15,9 +15,10 @@ import {
   messageFor,
   type MessageRenderer,
   type MessageView,
+  type PollContent,
   type PublicMessage,
 } from "./render.ts";
-import { searchableText } from "./search_index.ts";
+import { pollText } from "./search_index.ts";
 import type { SearchTokens } from "./search_tokens.ts";
 
 /** A search as the API takes it. */
@@ -180,10 +181,14 @@ export class SearchService {
       actor.userId,
       live.map((m) => m.id),
     );
-    const views = await this.deps.renderer.render(live.filter((m) => !hidden.has(m.id)));
-    const out = [];
-    for (const view of views) {
-      const text = searchableText(view);
+    const visible = live.filter((m) => !hidden.has(m.id));
+    // Checked on the decrypted text; only what holds up is rendered (attachments, reactions…).
+    const texts = await this.deps.renderer.texts(visible);
+    const held: Array<{ record: MessageRecord; score: number }> = [];
+    for (const record of visible) {
+      const body = texts.get(record.id) ?? null;
+      if (body === null) continue;
+      const text = record.kind === "poll" ? pollBody(body) : body;
       const ws = words(text);
       const present = new Set(ws);
       if (!query.words.every((w) => present.has(w))) continue;
@@ -196,8 +201,11 @@ export class SearchService {
       const score = ws.filter((w) =>
         query.words.includes(w) || (query.prefix !== null && w.startsWith(query.prefix))
       ).length + query.phrases.length * 2;
-      out.push({ message: view, score });
+      held.push({ record, score });
     }
+    const plain = new Map(held.map((h) => [h.record.id, texts.get(h.record.id)!]));
+    const views = await this.deps.renderer.render(held.map((h) => h.record), plain);
+    const out = views.map((message, i) => ({ message, score: held[i].score }));
     // Keep the index's order (newest first).
     return out.sort((a, b) => b.message.id.localeCompare(a.message.id));
   }
@@ -212,5 +220,14 @@ export class SearchService {
       conversationId: r.message.conversationId,
       highlights: highlights(r.message.text ?? "", query.words, query.prefix),
     };
+  }
+}
+
+/** A poll's searchable text from its sealed body (the JSON of its question and options). */
+function pollBody(body: string): string {
+  try {
+    return pollText(JSON.parse(body) as PollContent);
+  } catch {
+    return "";
   }
 }

@@ -36,8 +36,12 @@ function emptyBatch(): Pending {
 
 /** What search looks in: a message's text, or a poll's question and options. */
 export function searchableText(view: Pick<MessageView, "text" | "poll">): string {
-  return view.text ??
-    (view.poll ? [view.poll.question, ...view.poll.options.map((o) => o.text)].join("\n") : "");
+  return view.text ?? (view.poll ? pollText(view.poll) : "");
+}
+
+/** What search looks in of a poll: its question and options. */
+export function pollText(poll: Pick<PollContent, "question" | "options">): string {
+  return [poll.question, ...poll.options.map((o) => o.text)].join("\n");
 }
 
 /**
@@ -247,18 +251,24 @@ export class SearchIndexer {
   async catchUp(): Promise<number> {
     let n = 0;
     for (let idle = 0; idle < 3;) {
+      let moved = false;
       const behind = await this.deps.store.search.behind(100);
-      for (const b of behind) n += await this.#index(b.conversationId, b.lastSeq);
+      for (const b of behind) {
+        const r = await this.#indexFrom(b.conversationId, b.lastSeq);
+        n += r.n;
+        if (r.after > b.indexedSeq) moved = true;
+      }
       const stale = await this.deps.store.search.staleMessages(
         this.deps.tokens.keyVersion,
         PAGE,
       );
       n += await this.#reindexStale(stale);
-      if (stale.length === 0) {
-        if (behind.length === 0) return n;
-        idle++; // only conversations whose head events are still settling (MongoDB)
+      if (behind.length === 0 && stale.length === 0) return n;
+      if (!moved && stale.length === 0) {
+        // Only conversations whose head events are still settling (MongoDB): wait, a few times.
+        idle++;
         await new Promise((r) => setTimeout(r, this.deps.store.log.holeSettleMs + 100));
-      }
+      } else idle = 0;
     }
     return n;
   }
@@ -295,16 +305,12 @@ export class SearchIndexer {
   }
 
   /**
-   * Indexes a conversation's events after its progress; how many messages it touched. Each page of
-   * events is one write. When its head is known and no event is left between progress and head
-   * (retention removed them, or a write that never committed left a hole), the progress moves to
-   * the head — at once with transactions, after the log's hole-settle time without.
+   * Indexes a conversation's events after its progress: how many messages it touched and the seq it
+   * reached. Each page of events is one write. When its head is known and no event is left between
+   * progress and head (retention removed them, or a write that never committed left a hole), the
+   * progress moves to the head — at once with transactions, after the log's hole-settle time
+   * without.
    */
-  async #index(conversationId: string, head = this.#heads.get(conversationId)): Promise<number> {
-    return (await this.#indexFrom(conversationId, head)).n;
-  }
-
-  /** {@link #index}, also telling the seq it reached. */
   async #indexFrom(
     conversationId: string,
     head: number | undefined,

@@ -1,5 +1,6 @@
 import type { Config } from "../config.ts";
 import { MongoStore } from "./mongo/mod.ts";
+import { searchFileOf } from "./sqlite/_search.ts";
 import { openSqliteStore } from "./sqlite/mod.ts";
 import type { Store } from "./store.ts";
 
@@ -17,7 +18,10 @@ export async function openStore(config: Config): Promise<Store> {
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const path = config.store.sqlitePath ?? `${config.dataDir}/parley.db`;
   // Created by us, readable by this user only: SQLite gives the -wal and -shm files the same mode.
-  await (await Deno.open(path, { create: true, write: true, mode: 0o600 })).close();
+  // So is the search index's own file beside it.
+  for (const file of [path, searchFileOf(path)]) {
+    await (await Deno.open(file, { create: true, write: true, mode: 0o600 })).close();
+  }
   return openSqliteStore({
     path,
     synchronous: config.store.sqliteSynchronous,

@@ -13,7 +13,10 @@ Deno.test({
     await using s = await startServer({ DATA_DIR: dir });
     await registerUser(s.url); // a write: the WAL exists
     assert.equal(await mode(dir), 0o700);
-    for (const file of ["parley.db", "parley.db-wal", "parley.db-shm", "keys.json"]) {
+    const files = ["parley.db", "parley.db-wal", "parley.db-shm", "keys.json"];
+    // The search index's own file (its WAL appears with its first write).
+    files.push("parley-search.db", "parley-search.db-shm");
+    for (const file of files) {
       assert.equal(await mode(`${dir}/${file}`), 0o600, file);
     }
     assert.equal(await mode(`${dir}/media`), 0o700);
