@@ -2,7 +2,7 @@
 // bench/results/latest.md. Figures drift ±40 % between runs on shared machines, so each benchmark
 // reports ratios against a reference measured in the same run where one exists (../shared/BENCHMARKS.md).
 //
-//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs,push,export]
+//   deno task bench [--quick] [--only send,fanout,memory,login,list,threads,media,blobs,push,export,search,search-cost]
 import { runConversationListBench } from "./conversations_bench.ts";
 import { runFanoutBench } from "./fanout_bench.ts";
 import { runLoginBench } from "./login_bench.ts";
@@ -12,6 +12,8 @@ import { runSendBench } from "./send_bench.ts";
 import { runBlobsBench } from "./blobs_bench.ts";
 import { runPushBench } from "./push_bench.ts";
 import { runExportBench } from "./export_bench.ts";
+import { runSearchBench } from "./search_bench.ts";
+import { runSearchCostBench } from "./search_cost_bench.ts";
 import { runThreadBench } from "./threads_bench.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -138,6 +140,24 @@ await step(
   () => runExportBench({ messages: 10_000, documentMB: quick ? 20 : 80 }),
   (r) => [
     `| conversation export (${r.images} images + a ${r.documentMB} MB document): ${r.small.messages} / ${r.large.messages} messages | ${r.small.seconds} / ${r.large.seconds} s; peak RSS growth ${r.small.peakGrowthMB} / ${r.large.peakGrowthMB} MB | constant memory |`,
+  ],
+);
+
+await step(
+  "search",
+  () => runSearchBench({ messages: quick ? 100_000 : 1_000_000, samples: quick ? 50 : 200 }),
+  (r) => [
+    `| search, ${r.messages} messages in ${r.conversations} conversations: one conversation | p50 ${r.conversationScoped.p50Ms} ms, p99 ${r.conversationScoped.p99Ms} ms | ≤ 20 ms p99 |`,
+    `| search: global, a user in 200 conversations | p50 ${r.global.p50Ms} ms, p99 ${r.global.p99Ms} ms | ≤ 100 ms p99 |`,
+    `| search: indexing a backlog (catch-up) | ${r.indexedPerSecond} messages/s | |`,
+  ],
+);
+
+await step(
+  "search-cost",
+  () => runSearchCostBench({ rounds: 3, seconds: quick ? 4 : 6 }),
+  (r) => [
+    `| durable sends with the search index on / off (${r.rounds} alternating rounds, medians) | ${r.on.messagesPerSecond} / ${r.off.messagesPerSecond} msg/s (${r.ratio.messagesPerSecond}×), ack p99 ${r.on.ackP99Ms} / ${r.off.ackP99Ms} ms, CPU ${r.on.serverCpuMsPerMessage} / ${r.off.serverCpuMsPerMessage} ms/msg; at ${r.openLoopRate} msg/s p50 ${r.on.openLoopP50Ms} / ${r.off.openLoopP50Ms} ms, p99 ${r.on.openLoopP99Ms} / ${r.off.openLoopP99Ms} ms | sends/s within 10 % |`,
   ],
 );
 
