@@ -277,7 +277,12 @@ export class SearchIndexer {
     if (this.#sweeping || this.#closed) return;
     this.#sweeping = true;
     try {
-      for (const b of await this.deps.store.search.behind(100)) {
+      // Conversations the fast path follows may be behind by what it holds: ask past them.
+      const limit = Math.min(100 + this.#fast.size, 5000);
+      for (const b of await this.deps.store.search.behind(limit)) {
+        // Behind only by what the fast path has already seen (gathered or being written): not
+        // behind. Sending it the slow way would read and decrypt it all again.
+        if ((this.#fast.get(b.conversationId)?.next ?? 0) > b.lastSeq) continue;
         this.#heads.set(b.conversationId, b.lastSeq);
         this.touched(b.conversationId);
       }
