@@ -43,7 +43,10 @@ export function searchRoutes(services: Services) {
         "phrases in order, and the last (unfinished) word as a prefix. Only conversations you " +
         "are a member of now; never messages deleted, expired, or deleted for you. A message " +
         "is findable within about a second of its commit, and an edit's old words stop " +
-        "matching as quickly. `sort=relevance` ranks the 200 most recent matches.",
+        "matching as quickly. `sort=relevance` ranks the 200 most recent matches. A page may " +
+        "hold fewer than `limit` results and still carry a `nextCursor` (the search checks a " +
+        "bounded number of candidates per request): only `nextCursor: null` means the end. " +
+        "503 when the server keeps no index (`SEARCH_ENABLED=false`).",
       request: { query: Query },
       responses: {
         200: jsonResponse(
