@@ -159,7 +159,8 @@ const limits = z.object({
 const store = z.object({
   groupCommit: env("GROUP_COMMIT", bool.default(true)),
   groupCommitMaxBatch: env("GROUP_COMMIT_MAX_BATCH", int(1, 10_000).default(256)),
-  groupCommitWindowMs: env("GROUP_COMMIT_WINDOW_MS", int(0, 100).default(2)),
+  /** 0: adaptive (a change that finds the writer idle goes at once); > 0: a fixed window. */
+  groupCommitWindowMs: env("GROUP_COMMIT_WINDOW_MS", int(0, 100).default(0)),
   sqliteSynchronous: env("SQLITE_SYNCHRONOUS", z.enum(["FULL", "NORMAL"]).default("FULL")),
   /** The embedded database file (default `DATA_DIR/parley.db`). */
   sqlitePath: env("SQLITE_PATH", z.string().min(1).optional()),

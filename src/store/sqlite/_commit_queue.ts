@@ -8,16 +8,21 @@ interface Pending {
 }
 
 /**
- * Group commit: changes that arrive within `windowMs` of each other (or until `maxBatch` are queued)
- * are written in one transaction on the writer thread, each in its own savepoint so one failure does
- * not undo the others. One batch is in flight at a time; what arrives meanwhile forms the next batch,
- * so batches grow with load instead of queueing fsyncs. Promises resolve only after the transaction
+ * Group commit: changes are written in batches, one transaction on the writer thread each, every
+ * change in its own savepoint so one failure does not undo the others. One batch is in flight at a
+ * time; what arrives meanwhile forms the next batch, so batches grow with load instead of queueing
+ * fsyncs. With `windowMs` 0 (the default) a change that finds the writer idle goes at once (after
+ * the current task, so what one task queues goes together): batching is adaptive, only what arrives
+ * while a batch is being written waits, and a quiet server adds no delay. With `windowMs` > 0 the
+ * first change of a batch waits that long for others. Promises resolve only after the transaction
  * committed, so an ack is never sent for data that could still be lost.
  */
 export class CommitQueue {
   #pending: Pending[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #inFlight: Promise<void> | undefined;
+  /** A flush is queued for the end of the current task (adaptive mode). */
+  #soon = false;
   /** Batches flushed and changes committed so far (for metrics and the benchmark). */
   batches = 0;
   batchedChanges = 0;
@@ -38,12 +43,18 @@ export class CommitQueue {
     if (this.#inFlight) return; // flushed when the batch in flight is done
     const max = this.options.enabled ? this.options.maxBatch : 1;
     if (this.#pending.length >= max || !this.options.enabled) this.#flushNow();
-    else this.#timer ??= setTimeout(() => this.#flushNow(), this.options.windowMs);
+    else if (this.options.windowMs > 0) {
+      this.#timer ??= setTimeout(() => this.#flushNow(), this.options.windowMs);
+    } else if (!this.#soon) {
+      this.#soon = true;
+      queueMicrotask(() => this.#flushNow());
+    }
   }
 
   #flushNow(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#soon = false;
     if (this.#pending.length === 0 || this.#inFlight) return;
     const max = this.options.enabled ? this.options.maxBatch : 1;
     const batch = this.#pending.splice(0, max);

@@ -57,7 +57,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const searchWriter = new Writer(searchPath, "NORMAL", options.path);
   const queue = new CommitQueue(
     writer,
-    options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 2 },
+    options.groupCommit ?? { enabled: true, maxBatch: 256, windowMs: 0 },
   );
   return {
     kind: "sqlite",
