@@ -152,7 +152,10 @@ export class Connection implements LocalConnection {
     if (id !== undefined) this.#json({ type: "ack", id, ok: true, ...payload });
   }
 
-  #fail(id: AckId, error: { code: string; detail: string; errors?: unknown }): void {
+  #fail(
+    id: AckId,
+    error: { code: string; detail: string; errors?: unknown; retryAfterSeconds?: number },
+  ): void {
     this.#json(id !== undefined ? { type: "ack", id, ok: false, error } : { type: "error", error });
   }
 
@@ -270,6 +273,7 @@ export class Connection implements LocalConnection {
         code: err.code,
         detail: err.message,
         ...(err.extra.errors ? { errors: err.extra.errors } : {}),
+        ...(err.extra.retryAfterSeconds ? { retryAfterSeconds: err.extra.retryAfterSeconds } : {}),
       });
       return;
     }

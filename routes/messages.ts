@@ -38,12 +38,14 @@ export function messageRoutes(services: Services) {
       summary: "Send a message (idempotent on clientMsgId)",
       description:
         "201 with the stored message; a retry with the same clientMsgId returns the SAME " +
-        "message with 200. Answered only after the message is durably committed.",
+        "message with 200. Answered only after the message is durably committed. 503 " +
+        "`overloaded` (with `Retry-After`) when the server is past what it can commit in time " +
+        "(`SEND_ADMISSION_MS`): nothing was stored; retry with the same clientMsgId.",
       request: { params: ConvParams, body: jsonBody(SendMessage) },
       responses: {
         201: jsonResponse(z.object({ message: MessageSchema }), "Stored"),
         200: jsonResponse(z.object({ message: MessageSchema }), "Already stored (retry)"),
-        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429),
+        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
       },
     }),
     async (c) => {

@@ -296,6 +296,11 @@ const ConfigSchema = z.object({
    * turning it on again catches up from the log.
    */
   searchEnabled: env("SEARCH_ENABLED", bool.default(true)),
+  /**
+   * Admission control: while a commit under way has waited longer than this, new messages are
+   * refused with 503 `overloaded` and `Retry-After` (0: never refuse).
+   */
+  sendAdmissionMs: env("SEND_ADMISSION_MS", int(0, 60_000).default(500)),
   push,
   /** Outbound requests to user- or operator-supplied URLs may reach private addresses (dev, tests). */
   outboundAllowPrivate: env("OUTBOUND_ALLOW_PRIVATE", bool.default(false)),

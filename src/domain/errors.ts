@@ -121,6 +121,20 @@ export function rateLimited(retryAfterSeconds: number, detail = "Too many reques
   });
 }
 
+/**
+ * 503 `overloaded`: the server is past what it can commit in time and refuses new work at once
+ * instead of queueing it; retry after `Retry-After` seconds (the same `clientMsgId` is safe).
+ */
+export function overloaded(retryAfterSeconds = 1): AppError {
+  return new AppError(
+    503,
+    "overloaded",
+    "Overloaded",
+    "The server is busy: nothing was stored; retry shortly",
+    { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) },
+  );
+}
+
 /** 503 `unavailable`: a dependency is down and the request is safe to retry. */
 export function unavailable(detail: string): AppError {
   return new AppError(503, "unavailable", "Service unavailable", detail);

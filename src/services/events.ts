@@ -1,4 +1,4 @@
-import { notFound } from "../domain/errors.ts";
+import { notFound, overloaded } from "../domain/errors.ts";
 import type { EventRecord, MessageRecord } from "../domain/types.ts";
 import type { Change, NewConversation, Store } from "../store/store.ts";
 import {
@@ -72,14 +72,35 @@ export function membershipHint(
  */
 export class EventLog {
   #committed = new Set<(record: EventRecord, view?: MessageView) => void>();
+  /** Commits under way, by when each began (insertion order: the first is the oldest). */
+  #inFlight = new Map<number, number>();
+  #nextCommit = 0;
 
   constructor(
     private readonly deps: {
       store: Pick<Store, "log" | "messages" | "conversations">;
       renderer: MessageRenderer;
       publisher: Publisher;
+      /**
+       * Admission: new messages are refused (503 `overloaded`) while a commit under way has waited
+       * longer than this (0: never), so past capacity sends fail fast instead of queueing for
+       * seconds, and what was accepted still commits within about twice this.
+       */
+      admissionMs?: number;
     },
   ) {}
+
+  /** How long the oldest commit under way has been waiting, in ms (0 when none). */
+  oldestCommitMs(now = performance.now()): number {
+    const first = this.#inFlight.values().next();
+    return first.done ? 0 : now - first.value;
+  }
+
+  /** Throws 503 `overloaded` when the commits under way are past the admission bound. */
+  admit(): void {
+    const bound = this.deps.admissionMs ?? 0;
+    if (bound > 0 && this.oldestCommitMs() > bound) throw overloaded(1);
+  }
 
   /**
    * Tells `fn` of every event this instance commits, with the message it touched as rendered for
@@ -119,7 +140,14 @@ export class EventLog {
     change: Change,
     options: { plain?: Map<string, string>; fresh?: boolean } = {},
   ): Promise<Committed | { status: "missing" }> {
-    const result = await this.deps.store.log.commit(change);
+    const token = this.#nextCommit++;
+    this.#inFlight.set(token, performance.now());
+    let result;
+    try {
+      result = await this.deps.store.log.commit(change);
+    } finally {
+      this.#inFlight.delete(token);
+    }
     if (result.status !== "committed") return result;
     const [view] = result.message
       ? await this.deps.renderer.render([result.message], options.plain, options.fresh)

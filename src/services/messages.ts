@@ -118,8 +118,12 @@ export class MessagesService {
     ) {
       throw forbidden("Only admins may mention everyone in this group");
     }
-    // A scheduled send was rate limited when it was scheduled.
-    if (!options.scheduled) await this.#rateLimit(actor.userId);
+    // Past capacity a new message is refused at once rather than queued (a scheduled one, a job,
+    // retries by itself). A scheduled send was rate limited when it was scheduled.
+    if (!options.scheduled) {
+      this.deps.events.admit();
+      await this.#rateLimit(actor.userId);
+    }
     if (input.poll && input.forwardOf) throw invalidField("poll", "a poll cannot be a forward");
     if (input.alsoInConversation !== undefined && !input.threadId) {
       throw invalidField("alsoInConversation", "only for a thread reply (with threadId)");

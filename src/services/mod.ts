@@ -200,7 +200,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const users = new UsersService({ store, presence, avatars: media, audit });
   const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit, activity });
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
-  const events = new EventLog({ store, renderer, publisher });
+  const events = new EventLog({ store, renderer, publisher, admissionMs: config.sendAdmissionMs });
   const hot = ports.reads && new HotReads({ store, renderer, reads: ports.reads });
   const views = new ConversationViews({ store, renderer, avatars: media });
   const reach = new ReachPolicy({ store });

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import type { Change, CommitResult, LogStore } from "../../src/store/store.ts";
+import {
+  assertProblem,
+  createGroup,
+  ok,
+  registerUsers,
+  sendMessage,
+  startServer,
+} from "../support/server.ts";
+import { WsClient } from "../support/ws.ts";
+
+Deno.test("admission: past the commit bound new messages are refused at once (503, Retry-After); accepted ones are kept", async () => {
+  await using s = await startServer({ SEND_ADMISSION_MS: "200" });
+  const [a, b] = await registerUsers(s.url, 2);
+  const g = (await createGroup(a, "Busy", [b])).id;
+  // The store's commits stall (a writer past capacity) until released.
+  const store = s.parley.store as { log: LogStore };
+  const log = store.log;
+  const release = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  store.log = new Proxy(log, {
+    get(target, key) {
+      if (key !== "commit") return Reflect.get(target, key);
+      return async (change: Change): Promise<CommitResult> => {
+        entered.resolve();
+        await release.promise;
+        return await target.commit(change);
+      };
+    },
+  });
+  let first: ReturnType<typeof a.client.post> | undefined;
+  try {
+    first = a.client.post(`/v1/conversations/${g}/messages`, {
+      clientMsgId: "first",
+      text: "accepted before the stall",
+    });
+    await entered.promise;
+    // The bound is about time: let the stalled commit age past it.
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    const refused = await b.client.post(`/v1/conversations/${g}/messages`, {
+      clientMsgId: "second",
+      text: "refused while stalled",
+    });
+    assert.ok(performance.now() - started < 1000, "refused fast, not queued");
+    assertProblem(refused, 503, "overloaded");
+    assert.equal(refused.headers.get("retry-after"), "1");
+    const ws = await WsClient.connect(s.url, b.accessToken);
+    try {
+      const ack = await ws.request({
+        type: "message.send",
+        conversationId: g,
+        clientMsgId: "third",
+        text: "refused on the socket too",
+      });
+      assert.equal(ack.ok, false);
+      assert.equal(ack.error.code, "overloaded");
+      assert.equal(ack.error.retryAfterSeconds, 1);
+    } finally {
+      ws.close();
+    }
+    // Other requests are not refused (only new messages are).
+    ok(await a.client.get(`/v1/conversations/${g}`));
+  } finally {
+    // Whatever failed above, the stalled commit goes on (the server could not shut down otherwise).
+    release.resolve();
+    store.log = log;
+  }
+
+  ok(await first!, 201);
+  // Retrying the refused message with its clientMsgId now succeeds, once.
+  const retried = await sendMessage(b, g, { clientMsgId: "second", text: "refused while stalled" });
+  const history = ok(await a.client.get(`/v1/conversations/${g}/messages`)).body.messages;
+  const texts = history.filter((m: { kind: string }) => m.kind !== "system")
+    .map((m: { text: string }) => m.text);
+  assert.deepEqual(texts, ["accepted before the stall", "refused while stalled"]);
+  assert.equal(history.at(-1).id, retried.id);
+});
