@@ -3,7 +3,10 @@
  * keeping frames, so the load generator costs as little CPU as possible.
  */
 export class LeanSocket {
-  #pending = new Map<string, (ack: { ok: boolean; message?: { seq: number } }) => void>();
+  #pending = new Map<
+    string,
+    (ack: { ok: boolean; message?: { seq: number }; error?: { code: string } }) => void
+  >();
   #next = 0;
   events = 0;
   onEvent?: (raw: string) => void;
@@ -41,7 +44,9 @@ export class LeanSocket {
   }
 
   /** Sends a frame with a fresh id; resolves with its ack. */
-  request(frame: Record<string, unknown>): Promise<{ ok: boolean; message?: { seq: number } }> {
+  request(
+    frame: Record<string, unknown>,
+  ): Promise<{ ok: boolean; message?: { seq: number }; error?: { code: string } }> {
     const id = `${this.#next++}`;
     return new Promise((resolve) => {
       this.#pending.set(id, resolve);

@@ -1,7 +1,7 @@
 import { presenceConnectionId } from "../src/presence/presence.ts";
 import type { Services } from "../src/services/mod.ts";
 import type { Config } from "../src/config.ts";
-import { AppError } from "../src/domain/errors.ts";
+import { AppError, overloaded } from "../src/domain/errors.ts";
 import { utf8Length } from "../src/domain/text.ts";
 import { fieldProblems } from "../src/domain/validation.ts";
 import type { Logger } from "../src/observability/logger.ts";
@@ -227,7 +227,10 @@ export class Connection implements LocalConnection {
       this.#fail(undefined, { code: "invalid_frame", detail: "Frame is not valid JSON" });
       return this.#garbageStrike();
     }
-    this.#queue = this.#queue.then(() => this.#handle(raw)).catch((err) => this.#crashed(err));
+    const queuedAt = performance.now();
+    this.#queue = this.#queue.then(() => this.#handle(raw, queuedAt)).catch((err) =>
+      this.#crashed(err)
+    );
   }
 
   #rejectStrike(): void {
@@ -242,7 +245,7 @@ export class Connection implements LocalConnection {
     }
   }
 
-  async #handle(raw: unknown): Promise<void> {
+  async #handle(raw: unknown, queuedAt: number): Promise<void> {
     if (this.#state === "closed") return this.#refuseClosing(recoverId(raw));
     if (this.#state === "auth") return await this.#authenticate(raw);
     const parsed = ClientFrame.safeParse(raw);
@@ -260,6 +263,15 @@ export class Connection implements LocalConnection {
     const frame = parsed.data;
     this.deps.onFrame(frame.type);
     this.deps.services.activity.seen(this.userId);
+    // Admission control: a new message that already waited past the bound behind this socket's
+    // earlier frames is refused at once (the client retries it with the same clientMsgId), so what
+    // is accepted is never seconds old and a backlog drains fast.
+    const admission = this.deps.config.sendAdmissionMs;
+    if (
+      frame.type === "message.send" && admission > 0 && performance.now() - queuedAt > admission
+    ) {
+      return this.#reportFailure(frame.id, overloaded(1));
+    }
     try {
       this.#ack(frame.id, await dispatchFrame(this.deps.services, this.#actor!, frame));
     } catch (err) {

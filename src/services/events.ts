@@ -87,6 +87,8 @@ export class EventLog {
        * seconds, and what was accepted still commits within about twice this.
        */
       admissionMs?: number;
+      /** How late the event loop runs (admission also refuses while it is past the bound). */
+      loopLag?: { readonly lagMs: number };
     },
   ) {}
 
@@ -96,10 +98,17 @@ export class EventLog {
     return first.done ? 0 : now - first.value;
   }
 
-  /** Throws 503 `overloaded` when the commits under way are past the admission bound. */
+  /**
+   * Throws 503 `overloaded` when the server is past the admission bound: a commit under way has
+   * waited longer (the writer is behind), or the event loop runs that late (the main thread is
+   * behind: frames queue before they are even read).
+   */
   admit(): void {
     const bound = this.deps.admissionMs ?? 0;
-    if (bound > 0 && this.oldestCommitMs() > bound) throw overloaded(1);
+    if (bound <= 0) return;
+    if (this.oldestCommitMs() > bound || (this.deps.loopLag?.lagMs ?? 0) > bound) {
+      throw overloaded(1);
+    }
   }
 
   /**

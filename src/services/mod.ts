@@ -24,6 +24,7 @@ import { ConversationMembers } from "./conversation_members.ts";
 import { ConversationViews } from "./conversation_views.ts";
 import { ConversationsService } from "./conversations.ts";
 import { LegalHolds } from "./legal_holds.ts";
+import { LoopLag } from "../limits/loop_lag.ts";
 import { DataExports } from "./data_exports.ts";
 import { AccountErasure } from "./erasure.ts";
 import { EventLog } from "./events.ts";
@@ -200,7 +201,14 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
   const users = new UsersService({ store, presence, avatars: media, audit });
   const auth = new AuthService({ config, store, hasher, tokens, limiter, guard, audit, activity });
   const renderer = new MessageRenderer({ store, dataKeys, media, logger });
-  const events = new EventLog({ store, renderer, publisher, admissionMs: config.sendAdmissionMs });
+  const loopLag = new LoopLag();
+  const events = new EventLog({
+    store,
+    renderer,
+    publisher,
+    admissionMs: config.sendAdmissionMs,
+    loopLag,
+  });
   const hot = ports.reads && new HotReads({ store, renderer, reads: ports.reads });
   const views = new ConversationViews({ store, renderer, avatars: media });
   const reach = new ReachPolicy({ store });
@@ -432,6 +440,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
     events,
     publisher,
     async start() {
+      if (config.sendAdmissionMs > 0) loopLag.start();
       await jobs.start();
       activity.start();
       exports.start();
@@ -440,6 +449,7 @@ export async function createServices(ports: ServicePorts): Promise<ServiceLayer>
       indexer?.start();
     },
     async close() {
+      loopLag.close();
       typing.close();
       await indexer?.close();
       await runner.close();

@@ -77,3 +77,58 @@ Deno.test("admission: past the commit bound new messages are refused at once (50
   assert.deepEqual(texts, ["accepted before the stall", "refused while stalled"]);
   assert.equal(history.at(-1).id, retried.id);
 });
+
+Deno.test("admission: a socket's message that waited past the bound behind its earlier frames is refused; the earlier one is kept", async () => {
+  // A long commit bound: only the wait in the socket's queue can trip admission here.
+  await using s = await startServer({ SEND_ADMISSION_MS: "200" });
+  const [a] = await registerUsers(s.url, 1);
+  const g = (await createGroup(a, "Queue", [])).id;
+  const store = s.parley.store as { log: LogStore };
+  const log = store.log;
+  const release = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  store.log = new Proxy(log, {
+    get(target, key) {
+      if (key !== "commit") return Reflect.get(target, key);
+      return async (change: Change): Promise<CommitResult> => {
+        entered.resolve();
+        await release.promise;
+        return await target.commit(change);
+      };
+    },
+  });
+  const ws = await WsClient.connect(s.url, a.accessToken);
+  try {
+    const frame = (clientMsgId: string) => ({
+      type: "message.send",
+      conversationId: g,
+      clientMsgId,
+      text: clientMsgId,
+    });
+    const first = ws.request(frame("q1"));
+    await entered.promise;
+    // q2 waits behind q1 (frames of a socket are handled in order) for longer than the bound.
+    const second = ws.request(frame("q2"));
+    await new Promise((r) => setTimeout(r, 300));
+    store.log = log;
+    release.resolve();
+    assert.equal((await first).ok, true);
+    const refused = await second;
+    assert.equal(refused.ok, false);
+    assert.equal(refused.error.code, "overloaded");
+    assert.equal(refused.error.retryAfterSeconds, 1);
+    // The retry lands, once.
+    assert.equal((await ws.request(frame("q2"))).ok, true);
+    const history = ok(await a.client.get(`/v1/conversations/${g}/messages`)).body.messages;
+    assert.deepEqual(
+      history.filter((m: { kind: string }) => m.kind !== "system").map((m: { text: string }) =>
+        m.text
+      ),
+      ["q1", "q2"],
+    );
+  } finally {
+    release.resolve();
+    store.log = log;
+    ws.close();
+  }
+});
