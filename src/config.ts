@@ -297,10 +297,11 @@ const ConfigSchema = z.object({
    */
   searchEnabled: env("SEARCH_ENABLED", bool.default(true)),
   /**
-   * Admission control: while a commit under way has waited longer than this, new messages are
-   * refused with 503 `overloaded` and `Retry-After` (0: never refuse).
+   * Admission control: a new message that waited longer than this (behind its socket's earlier
+   * frames, on a commit under way, or on a late event loop) is refused with 503 `overloaded` and
+   * `Retry-After` (0: never refuse). See docs/PERFORMANCE.md.
    */
-  sendAdmissionMs: env("SEND_ADMISSION_MS", int(0, 60_000).default(500)),
+  sendAdmissionMs: env("SEND_ADMISSION_MS", int(0, 60_000).default(750)),
   push,
   /** Outbound requests to user- or operator-supplied URLs may reach private addresses (dev, tests). */
   outboundAllowPrivate: env("OUTBOUND_ALLOW_PRIVATE", bool.default(false)),
