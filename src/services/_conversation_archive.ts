@@ -66,7 +66,7 @@ export async function writeConversationArchive(
   await zip.entry("transcript.html", transcript(src, conversation, hold, at, people));
   let media = 0;
   const seen = new Set<string>();
-  for await (const page of pages(src, conversation.id)) {
+  for await (const page of pages(src, conversation.id, false)) {
     const ids = page.flatMap((m) => [...m.record.mediaIds, ...(m.held?.mediaIds ?? [])])
       .filter((id) => !seen.has(id));
     if (ids.length === 0) continue;
@@ -100,6 +100,7 @@ interface Entry {
 async function* pages(
   src: ConversationArchiveSources,
   conversationId: string,
+  withTexts = true,
 ): AsyncIterable<Entry[]> {
   let after = 0;
   for (;;) {
@@ -121,8 +122,11 @@ async function* pages(
       const h: HeldMessage | undefined = held.get(record.id);
       entries.push({
         record,
-        text: await openText(src, record.conversationId, record.id, record.body),
-        held: h && { ...h, text: await openText(src, record.conversationId, h.messageId, h.body) },
+        text: withTexts ? await openText(src, record.conversationId, record.id, record.body) : null,
+        held: h && {
+          ...h,
+          text: withTexts ? await openText(src, record.conversationId, h.messageId, h.body) : null,
+        },
         media: [...record.mediaIds, ...(h?.mediaIds ?? [])].map((id) => byId.get(id))
           .filter((m): m is MediaRecord => !!m),
         reactions: reactions.get(record.id) ?? [],

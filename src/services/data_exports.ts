@@ -99,16 +99,12 @@ export class DataExports {
       .find((e) => e.status === "processing" && !e.conversationId);
     if (running) return await this.view(running);
     const record = this.#newRecord(actor.userId, null);
-    await this.deps.store.exports.createExport(record);
-    await this.deps.audit.record({
+    return await this.#start(record, {
       action: "data_export.requested",
       actorId: actor.userId,
       targetId: record.id,
       meta,
     });
-    this.#held.add(record.id);
-    this.#queue.add(record.id);
-    return await this.view(record);
   }
 
   /**
@@ -127,14 +123,22 @@ export class DataExports {
       .find((e) => e.status === "processing" && e.conversationId === conversationId);
     if (running) return await this.view(running);
     const record = this.#newRecord(actor.userId, conversationId);
-    await this.deps.store.exports.createExport(record);
-    await this.deps.audit.record({
+    return await this.#start(record, {
       action: "conversation.export_requested",
       actorId: actor.userId,
       targetId: conversationId,
       meta,
       details: { exportId: record.id },
     });
+  }
+
+  /** Stores a new export, audits its request and queues it. */
+  async #start(
+    record: DataExportRecord,
+    audit: Parameters<AuditLog["record"]>[0],
+  ): Promise<ExportView> {
+    await this.deps.store.exports.createExport(record);
+    await this.deps.audit.record(audit);
     this.#held.add(record.id);
     this.#queue.add(record.id);
     return await this.view(record);
