@@ -132,3 +132,32 @@ Deno.test("admission: a socket's message that waited past the bound behind its e
     ws.close();
   }
 });
+
+Deno.test("the per-user message rate: past RATE_MESSAGES_PER_MINUTE a send is 429 with Retry-After, on both paths", async () => {
+  await using s = await startServer({ RATE_MESSAGES_PER_MINUTE: "3" });
+  const [a, b] = await registerUsers(s.url, 2);
+  const g = (await createGroup(a, "Chatty", [b])).id;
+  for (let i = 0; i < 3; i++) await sendMessage(a, g, { text: `m${i}` });
+  const limited = await a.client.post(`/v1/conversations/${g}/messages`, {
+    clientMsgId: "over",
+    text: "one too many",
+  });
+  assertProblem(limited, 429, "rate_limited");
+  assert.ok(Number(limited.headers.get("retry-after")) >= 1);
+  const ws = await WsClient.connect(s.url, a.accessToken);
+  try {
+    const ack = await ws.request({
+      type: "message.send",
+      conversationId: g,
+      clientMsgId: "over-ws",
+      text: "still too many",
+    });
+    assert.equal(ack.ok, false);
+    assert.equal(ack.error.code, "rate_limited");
+    assert.ok(ack.error.retryAfterSeconds >= 1);
+  } finally {
+    ws.close();
+  }
+  // Another user's bucket is their own.
+  await sendMessage(b, g, { text: "mine" });
+});
