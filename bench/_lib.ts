@@ -78,3 +78,36 @@ export function round(n: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/**
+ * Uploads a file as a real client does (curl streams it from disk, `-T` with POST) as `type` named
+ * `filename`; returns the new media's id.
+ */
+export async function curlUpload(
+  base: string,
+  token: string,
+  file: string,
+  upload: { type: string; filename: string },
+): Promise<string> {
+  const out = await new Deno.Command("curl", {
+    args: [
+      "-sS",
+      "-w",
+      "\n%{http_code}",
+      "-X",
+      "POST",
+      "-H",
+      `authorization: Bearer ${token}`,
+      "-H",
+      `content-type: ${upload.type}`,
+      "-T",
+      file,
+      `${base}/v1/media?filename=${encodeURIComponent(upload.filename)}`,
+    ],
+  }).output();
+  const [body, status] = new TextDecoder().decode(out.stdout).split("\n");
+  if (status !== "201") {
+    throw new Error(`upload: ${status} ${body} ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(body).id;
+}

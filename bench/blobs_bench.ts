@@ -3,7 +3,7 @@
 // ranged decrypting reads (as a video player's Range requests are served). Then the server's memory
 // while a 150 MB video is uploaded into the bucket: it must stream, never hold the file.
 //   deno run -A bench/blobs_bench.ts [megabytes]
-import { percentile, round, rssBytes } from "./_lib.ts";
+import { curlUpload, percentile, round, rssBytes } from "./_lib.ts";
 import { LocalBlobStore } from "../src/media/blob_store.ts";
 import type { BlobStore } from "../src/media/blob_store.ts";
 import { EncryptedBlobs } from "../src/media/encrypted_blobs.ts";
@@ -125,31 +125,6 @@ async function bigVideo(path: string, megabytes: number): Promise<void> {
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
 }
 
-/** Uploads a file as a real client does (curl streams it from disk); returns the new media's id. */
-async function curlUpload(base: string, token: string, file: string): Promise<string> {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "-sS",
-      "-w",
-      "\n%{http_code}",
-      "-X",
-      "POST",
-      "-H",
-      `authorization: Bearer ${token}`,
-      "-H",
-      "content-type: video/mp4",
-      "-T",
-      file,
-      `${base}/v1/media?filename=video.mp4`,
-    ],
-  }).output();
-  const [body, status] = new TextDecoder().decode(out.stdout).split("\n");
-  if (status !== "201") {
-    throw new Error(`upload: ${status} ${body} ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return JSON.parse(body).id;
-}
-
 /**
  * Memory of a server (child process) while a big video is uploaded to it. The server is first
  * warmed with a small video through the same path (the runtime's HTTP client and allocator grow
@@ -175,7 +150,10 @@ async function measureUpload(
     let peak = before;
     const sampler = setInterval(() => peak = Math.max(peak, rssMB(pid)), 20);
     const started = performance.now();
-    const id = await curlUpload(server.url, user.accessToken, path);
+    const id = await curlUpload(server.url, user.accessToken, path, {
+      type: "video/mp4",
+      filename: "video.mp4",
+    });
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const growth = rssMB(pid) - before;

@@ -2,7 +2,7 @@
 // of 10,000 messages, both carrying 50 images and one large document; the resident memory is
 // sampled every 20 ms while each export is built. Constant memory shows as the same growth for both.
 //   deno run -A bench/export_bench.ts [messages] [documentMB]
-import { BENCH_ENV, pool, registerMany, round, rssBytes } from "./_lib.ts";
+import { BENCH_ENV, curlUpload, pool, registerMany, round, rssBytes } from "./_lib.ts";
 import { spawnServer } from "../tests/support/process.ts";
 import { jpeg } from "../tests/support/media_fixtures.ts";
 import { settled, upload } from "../tests/support/media.ts";
@@ -23,29 +23,6 @@ export interface ExportBenchResult {
   images: number;
   small: ExportFigures;
   large: ExportFigures;
-}
-
-/** Uploads a file from disk with curl (streamed, as a client would). */
-async function curlUpload(base: string, token: string, file: string): Promise<string> {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "-sS",
-      "-w",
-      "\n%{http_code}",
-      "-X",
-      "POST",
-      "-H",
-      `authorization: Bearer ${token}`,
-      "-H",
-      "content-type: text/plain",
-      "-T",
-      file,
-      `${base}/v1/media?filename=minutes.txt`,
-    ],
-  }).output();
-  const [body, status] = new TextDecoder().decode(out.stdout).split("\n");
-  if (status !== "201") throw new Error(`upload: ${status} ${body}`);
-  return JSON.parse(body).id;
 }
 
 async function fill(
@@ -111,7 +88,10 @@ export async function runExportBench(
     if (res.status !== 201) throw new Error(`image: ${res.status}`);
     images.push(res.body.id);
   }
-  const documentId = await curlUpload(server.url, owner.token, file);
+  const documentId = await curlUpload(server.url, owner.token, file, {
+    type: "text/plain",
+    filename: "minutes.txt",
+  });
   await settled(owner.client, documentId, 120_000);
   for (const id of images) await settled(owner.client, id, 120_000);
   const group = async (n: number) => {

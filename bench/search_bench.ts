@@ -9,7 +9,8 @@ import { loadConfig } from "../src/config.ts";
 import { DataKeys, Keyring, messageAad } from "../src/crypto/envelope.ts";
 import { loadKeys } from "../src/crypto/keys.ts";
 import { PasswordHasher } from "../src/crypto/passwords.ts";
-import { DEFAULT_SETTINGS, type Member } from "../src/domain/types.ts";
+import { DEFAULT_SETTINGS } from "../src/domain/types.ts";
+import { member } from "../tests/store/_fixtures.ts";
 import { newId } from "../src/ids.ts";
 import type { Change } from "../src/store/store.ts";
 import { openSqliteStore } from "../src/store/sqlite/mod.ts";
@@ -104,26 +105,6 @@ function zipf(n: number, random: () => number): () => number {
   };
 }
 
-function memberOf(
-  conversationId: string,
-  userId: string,
-  role: Member["role"],
-  at: string,
-): Member {
-  return {
-    conversationId,
-    userId,
-    role,
-    joinedAt: at,
-    readSeq: 0,
-    deliveredSeq: 0,
-    muted: false,
-    mutedUntil: null,
-    archived: false,
-    silencedUntil: null,
-  };
-}
-
 async function generate(dir: string, messages: number, random: () => number) {
   const config = loadConfig({ DATA_DIR: dir });
   const keys = await loadKeys(config);
@@ -186,7 +167,7 @@ async function generate(dir: string, messages: number, random: () => number) {
         retentionDays: null,
         deletedAt: null,
       },
-      members: members.map((u, i) => memberOf(id, u, i === 0 ? "owner" : "member", at)),
+      members: members.map((u, i) => member(id, u, i === 0 ? "owner" : "member", at)),
       event: { event: "conversation.created", actorId: owner, data: {} },
       systemMessageId: newId(now - span - 1000),
       system: { action: "conversation.created", actorId: owner, userIds: members },

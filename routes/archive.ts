@@ -98,7 +98,7 @@ export function archiveRoutes(services: Services) {
       },
     }),
     async (c) => {
-      const body = c.req.valid("json") as { reason?: string } | undefined;
+      const body = c.req.valid("json");
       const { hold, created } = await services.holds.place(
         c.get("actor"),
         c.req.valid("param").id,

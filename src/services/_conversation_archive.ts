@@ -66,11 +66,10 @@ export async function writeConversationArchive(
   await zip.entry("transcript.html", transcript(src, conversation, hold, at, people));
   let media = 0;
   const seen = new Set<string>();
-  for await (const page of pages(src, conversation.id, false)) {
-    const ids = page.flatMap((m) => [...m.record.mediaIds, ...(m.held?.mediaIds ?? [])])
-      .filter((id) => !seen.has(id));
-    if (ids.length === 0) continue;
-    for (const item of await src.store.media.getMediaMany([...new Set(ids)])) {
+  // The last pass only needs each page's attachments (already looked up): no text, no reactions.
+  for await (const page of pages(src, conversation.id, { texts: false })) {
+    for (const item of page.flatMap((e) => e.media)) {
+      if (seen.has(item.id)) continue;
       seen.add(item.id);
       if (item.status !== "ready") continue;
       const key = await src.dataKeys.forReading(item.keyId);
@@ -97,11 +96,13 @@ interface Entry {
   reactions: Array<{ emoji: string; userIds: string[] }>;
 }
 
+/** The conversation page by page; without `texts`, bodies are not decrypted nor reactions read. */
 async function* pages(
   src: ConversationArchiveSources,
   conversationId: string,
-  withTexts = true,
+  options: { texts: boolean } = { texts: true },
 ): AsyncIterable<Entry[]> {
+  const withTexts = options.texts;
   let after = 0;
   for (;;) {
     const records = await src.store.archive.archivePage(conversationId, after, PAGE);
@@ -110,7 +111,7 @@ async function* pages(
     const deleted = records.filter((m) => m.deletedAt).map((m) => m.id);
     const [held, reactions] = await Promise.all([
       deleted.length ? src.store.archive.heldMessages(conversationId, deleted) : new Map(),
-      src.store.messages.reactions(ids),
+      withTexts ? src.store.messages.reactions(ids) : new Map(),
     ]);
     const mediaIds = [
       ...new Set(records.flatMap((m) => [...m.mediaIds, ...(held.get(m.id)?.mediaIds ?? [])])),

@@ -1,4 +1,8 @@
-import { conflict, invalidField } from "../domain/errors.ts";
+import type { Config } from "../config.ts";
+import { conflict, invalidField, rateLimited } from "../domain/errors.ts";
+import type { RateLimiter } from "../limits/rate_limit.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import type { MessageRecord } from "../domain/types.ts";
 import type { Store } from "../store/store.ts";
 
@@ -46,4 +50,57 @@ export async function checkThreadRoot(
   if (root.kind === "system") throw invalidField(field, "a system message has no thread");
   if (options.live && root.deletedAt) throw conflict("The thread's root message was deleted");
   return root;
+}
+
+/**
+ * The per-user message rate (`RATE_MESSAGES_PER_MINUTE`, shared across instances when the limiter
+ * is). Messaging fails open: a limiter outage must not stop chat; it is logged once per outage and
+ * counted for every send it let through unlimited.
+ */
+export class MessageRateLimit {
+  #limiterDown = false;
+  readonly #limiterSkips: Counter;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      limiter: RateLimiter;
+      logger: Logger;
+      metrics: MetricsRegistry;
+    },
+  ) {
+    this.#limiterSkips = deps.metrics.counter(
+      "parley_message_limiter_unavailable_total",
+      "Sends let through unlimited because the message rate limiter could not be reached",
+    );
+  }
+
+  /** Takes one message from the user's bucket; 429 `rate_limited` when it is empty. */
+  async take(userId: string): Promise<void> {
+    let decision;
+    try {
+      decision = await this.deps.limiter.take(`msg:user:${userId}`, {
+        capacity: this.deps.config.limits.messagesPerMinute,
+        windowSeconds: 60,
+      });
+    } catch (err) {
+      // Messaging fails open: a limiter outage must not stop chat. Logged once per outage, counted
+      // for every send it let through unlimited.
+      this.#limiterSkips.inc();
+      if (!this.#limiterDown) {
+        this.#limiterDown = true;
+        this.deps.logger.warn("message rate limiter unavailable; sends are not limited", {
+          "error.message": String(err),
+        });
+      }
+      return;
+    }
+    if (this.#limiterDown) {
+      this.#limiterDown = false;
+      this.deps.logger.info("message rate limiter is back");
+    }
+    if (!decision.allowed) {
+      throw rateLimited(decision.retryAfterSeconds, "You are sending messages too fast");
+    }
+  }
 }

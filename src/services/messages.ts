@@ -1,14 +1,7 @@
 import type { Config } from "../config.ts";
 import { type DataKeys, messageAad } from "../crypto/envelope.ts";
 import { isSingleEmoji, normalizeEmoji } from "../domain/emoji.ts";
-import {
-  conflict,
-  forbidden,
-  invalidField,
-  notFound,
-  rateLimited,
-  validationFailed,
-} from "../domain/errors.ts";
+import { conflict, forbidden, invalidField, notFound, validationFailed } from "../domain/errors.ts";
 import { can, rolesThatCan } from "../domain/permissions.ts";
 import { checkSend, type SendInput } from "../domain/send.ts";
 import { checkPoll } from "../domain/poll.ts";
@@ -28,7 +21,12 @@ import type { HotReads } from "./hot_reads.ts";
 import { expiryJob } from "./expiry.ts";
 import { pollCloseJob } from "./poll_close.ts";
 import { forwardSource } from "./_forward.ts";
-import { checkMentions, checkMessageRef, checkThreadRoot } from "./_send_checks.ts";
+import {
+  checkMentions,
+  checkMessageRef,
+  checkThreadRoot,
+  MessageRateLimit,
+} from "./_send_checks.ts";
 import type { Notices } from "./notices.ts";
 import type { SendRules } from "./send_rules.ts";
 import {
@@ -50,8 +48,7 @@ export interface MediaReleaser {
  * the socket call the same methods.
  */
 export class MessagesService {
-  #limiterDown = false;
-  readonly #limiterSkips;
+  readonly #rate: MessageRateLimit;
 
   constructor(
     private readonly deps: {
@@ -82,10 +79,7 @@ export class MessagesService {
       ) => Promise<NewJob | null>;
     },
   ) {
-    this.#limiterSkips = deps.metrics.counter(
-      "parley_message_limiter_unavailable_total",
-      "Sends let through unlimited because the message rate limiter could not be reached",
-    );
+    this.#rate = new MessageRateLimit(deps);
   }
 
   /**
@@ -122,7 +116,7 @@ export class MessagesService {
     // retries by itself). A scheduled send was rate limited when it was scheduled.
     if (!options.scheduled) {
       this.deps.events.admit();
-      await this.#rateLimit(actor.userId);
+      await this.#rate.take(actor.userId);
     }
     if (input.poll && input.forwardOf) throw invalidField("poll", "a poll cannot be a forward");
     if (input.alsoInConversation !== undefined && !input.threadId) {
@@ -243,34 +237,6 @@ export class MessagesService {
     }
     const [view] = await this.deps.renderer.render([m]);
     return messageFor(view, actor.userId);
-  }
-
-  async #rateLimit(userId: string): Promise<void> {
-    let decision;
-    try {
-      decision = await this.deps.limiter.take(`msg:user:${userId}`, {
-        capacity: this.deps.config.limits.messagesPerMinute,
-        windowSeconds: 60,
-      });
-    } catch (err) {
-      // Messaging fails open: a limiter outage must not stop chat. Logged once per outage, counted
-      // for every send it let through unlimited.
-      this.#limiterSkips.inc();
-      if (!this.#limiterDown) {
-        this.#limiterDown = true;
-        this.deps.logger.warn("message rate limiter unavailable; sends are not limited", {
-          "error.message": String(err),
-        });
-      }
-      return;
-    }
-    if (this.#limiterDown) {
-      this.#limiterDown = false;
-      this.deps.logger.info("message rate limiter is back");
-    }
-    if (!decision.allowed) {
-      throw rateLimited(decision.retryAfterSeconds, "You are sending messages too fast");
-    }
   }
 
   /**

@@ -7,35 +7,51 @@ import {
   registerUsers,
   sendMessage,
   startServer,
+  type TestServer,
 } from "../support/server.ts";
 import { WsClient } from "../support/ws.ts";
 
-Deno.test("admission: past the commit bound new messages are refused at once (503, Retry-After); accepted ones are kept", async () => {
-  await using s = await startServer({ SEND_ADMISSION_MS: "200" });
-  const [a, b] = await registerUsers(s.url, 2);
-  const g = (await createGroup(a, "Busy", [b])).id;
-  // The store's commits stall (a writer past capacity) until released.
+/**
+ * Makes every commit of the server's store wait (a writer past capacity) until `release`, which
+ * also puts the store back as it was; `entered` resolves when the first commit is waiting.
+ */
+function stallCommits(s: TestServer): { entered: Promise<void>; release(): void } {
   const store = s.parley.store as { log: LogStore };
   const log = store.log;
-  const release = Promise.withResolvers<void>();
+  const released = Promise.withResolvers<void>();
   const entered = Promise.withResolvers<void>();
   store.log = new Proxy(log, {
     get(target, key) {
       if (key !== "commit") return Reflect.get(target, key);
       return async (change: Change): Promise<CommitResult> => {
         entered.resolve();
-        await release.promise;
+        await released.promise;
         return await target.commit(change);
       };
     },
   });
+  return {
+    entered: entered.promise,
+    release() {
+      store.log = log;
+      released.resolve();
+    },
+  };
+}
+
+Deno.test("admission: past the commit bound new messages are refused at once (503, Retry-After); accepted ones are kept", async () => {
+  await using s = await startServer({ SEND_ADMISSION_MS: "200" });
+  const [a, b] = await registerUsers(s.url, 2);
+  const g = (await createGroup(a, "Busy", [b])).id;
+  // The store's commits stall (a writer past capacity) until released.
+  const stall = stallCommits(s);
   let first: ReturnType<typeof a.client.post> | undefined;
   try {
     first = a.client.post(`/v1/conversations/${g}/messages`, {
       clientMsgId: "first",
       text: "accepted before the stall",
     });
-    await entered.promise;
+    await stall.entered;
     // The bound is about time: let the stalled commit age past it.
     await new Promise((r) => setTimeout(r, 300));
     const started = performance.now();
@@ -64,8 +80,7 @@ Deno.test("admission: past the commit bound new messages are refused at once (50
     ok(await a.client.get(`/v1/conversations/${g}`));
   } finally {
     // Whatever failed above, the stalled commit goes on (the server could not shut down otherwise).
-    release.resolve();
-    store.log = log;
+    stall.release();
   }
 
   ok(await first!, 201);
@@ -79,24 +94,11 @@ Deno.test("admission: past the commit bound new messages are refused at once (50
 });
 
 Deno.test("admission: a socket's message that waited past the bound behind its earlier frames is refused; the earlier one is kept", async () => {
-  // A long commit bound: only the wait in the socket's queue can trip admission here.
+  // While q1's commit stalls, q2 waits behind it in the socket's queue past the bound.
   await using s = await startServer({ SEND_ADMISSION_MS: "200" });
   const [a] = await registerUsers(s.url, 1);
   const g = (await createGroup(a, "Queue", [])).id;
-  const store = s.parley.store as { log: LogStore };
-  const log = store.log;
-  const release = Promise.withResolvers<void>();
-  const entered = Promise.withResolvers<void>();
-  store.log = new Proxy(log, {
-    get(target, key) {
-      if (key !== "commit") return Reflect.get(target, key);
-      return async (change: Change): Promise<CommitResult> => {
-        entered.resolve();
-        await release.promise;
-        return await target.commit(change);
-      };
-    },
-  });
+  const stall = stallCommits(s);
   const ws = await WsClient.connect(s.url, a.accessToken);
   try {
     const frame = (clientMsgId: string) => ({
@@ -106,12 +108,11 @@ Deno.test("admission: a socket's message that waited past the bound behind its e
       text: clientMsgId,
     });
     const first = ws.request(frame("q1"));
-    await entered.promise;
+    await stall.entered;
     // q2 waits behind q1 (frames of a socket are handled in order) for longer than the bound.
     const second = ws.request(frame("q2"));
     await new Promise((r) => setTimeout(r, 300));
-    store.log = log;
-    release.resolve();
+    stall.release();
     assert.equal((await first).ok, true);
     const refused = await second;
     assert.equal(refused.ok, false);
@@ -127,8 +128,7 @@ Deno.test("admission: a socket's message that waited past the bound behind its e
       ["q1", "q2"],
     );
   } finally {
-    release.resolve();
-    store.log = log;
+    stall.release();
     ws.close();
   }
 });

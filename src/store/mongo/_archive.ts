@@ -1,7 +1,7 @@
 import type { MessageRecord } from "../../domain/types.ts";
 import type { ArchiveStore, HeldMessage, HoldRelease, LegalHold } from "../archive.ts";
 import { isDuplicateKey, type Mongo, type Session } from "./_db.ts";
-import { bytes, sealedDoc, toMessage } from "./codec.ts";
+import { sealedDoc, sealedOrNull, toMessage } from "./codec.ts";
 import type { HeldMessageDoc, LegalHoldDoc } from "./schema.ts";
 
 function toHold(d: LegalHoldDoc): LegalHold {
@@ -13,7 +13,7 @@ export function toHeld(d: HeldMessageDoc): HeldMessage {
     messageId: d._id,
     conversationId: d.conversationId,
     senderId: d.senderId,
-    body: d.body ? { keyId: d.body.keyId, blob: bytes(d.body.blob) } : null,
+    body: sealedOrNull(d.body),
     mediaIds: d.mediaIds,
     replyTo: d.replyTo,
     createdAt: d.createdAt,

@@ -38,8 +38,6 @@ export interface SqliteStore extends Store {
   readonly kind: "sqlite";
   /** The main thread's connection: reads only (and migrations at start). */
   readonly db: Db;
-  /** The main thread's connection to the search index's own file (reads only). */
-  readonly searchDb: Db;
   /** The group-commit queue (its counters show batch sizes). */
   readonly queue: CommitQueue;
 }
@@ -62,7 +60,6 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return {
     kind: "sqlite",
     db,
-    searchDb,
     queue,
     accounts: sqliteAccounts(db, writer),
     conversations: sqliteConversations(db, writer),
