@@ -1,6 +1,7 @@
 import * as jose from "jose";
 import type { OutboundClient, OutboundResponse } from "../net/outbound.ts";
 import {
+  CachedToken,
   type PushMessage,
   type PushOutcome,
   type PushProvider,
@@ -54,8 +55,7 @@ export class ApnsProvider implements PushProvider {
   readonly #now: () => number;
   readonly #base: string;
   #key: ReturnType<typeof jose.importPKCS8> | null = null;
-  #token: { jwt: string; issuedAt: number } | null = null;
-  #minting: Promise<string> | null = null;
+  readonly #token = new CachedToken(() => this.#mint(), () => this.#now());
 
   constructor(private readonly options: ApnsOptions) {
     this.#now = options.now ?? Date.now;
@@ -74,7 +74,7 @@ export class ApnsProvider implements PushProvider {
     const body = JSON.stringify(apnsPayload(message));
     try {
       for (let attempt = 1;; attempt++) {
-        const jwt = await this.#providerToken();
+        const jwt = await this.#token.get();
         const res = await this.options.outbound.fetch(url, {
           ...REQUEST,
           headers: { authorization: `bearer ${jwt}`, ...this.#headers(message) },
@@ -82,7 +82,7 @@ export class ApnsProvider implements PushProvider {
         });
         const reason = apnsReason(res);
         if (res.status === 403 && reason === "ExpiredProviderToken") {
-          this.#forget(jwt);
+          this.#token.forget(jwt);
           if (attempt === 1) continue;
         }
         return sendOutcome(res, reason, this.#now());
@@ -108,29 +108,15 @@ export class ApnsProvider implements PushProvider {
     return headers;
   }
 
-  /** The provider token in use, minted anew after 50 minutes (one mint in flight). */
-  #providerToken(): Promise<string> {
-    if (this.#token && this.#now() - this.#token.issuedAt < TOKEN_REFRESH_MS) {
-      return Promise.resolve(this.#token.jwt);
-    }
-    this.#minting ??= this.#mint().finally(() => this.#minting = null);
-    return this.#minting;
-  }
-
-  /** Forgets `jwt` unless a newer token has already replaced it (concurrent 403s mint once). */
-  #forget(jwt: string): void {
-    if (this.#token?.jwt === jwt) this.#token = null;
-  }
-
-  async #mint(): Promise<string> {
+  /** A provider token, used for 50 minutes. */
+  async #mint(): Promise<{ token: string; refreshAt: number }> {
     const issuedAt = this.#now();
     const jwt = await new jose.SignJWT({})
       .setProtectedHeader({ alg: "ES256", kid: this.options.keyId })
       .setIssuer(this.options.teamId)
       .setIssuedAt(Math.floor(issuedAt / 1000))
       .sign(await this.#signingKey());
-    this.#token = { jwt, issuedAt };
-    return jwt;
+    return { token: jwt, refreshAt: issuedAt + TOKEN_REFRESH_MS };
   }
 
   #signingKey(): ReturnType<typeof jose.importPKCS8> {

@@ -1,6 +1,7 @@
 import * as jose from "jose";
 import type { OutboundClient, OutboundResponse } from "../net/outbound.ts";
 import {
+  CachedToken,
   type PushMessage,
   type PushOutcome,
   type PushProvider,
@@ -60,8 +61,7 @@ export class FcmProvider implements PushProvider {
   readonly #tokenUri: string;
   readonly #sendUrl: string;
   #key: ReturnType<typeof jose.importPKCS8> | null = null;
-  #cached: { token: string; refreshAt: number } | null = null;
-  #refreshing: Promise<string> | null = null;
+  readonly #token = new CachedToken(() => this.#refresh(), () => this.#now());
 
   constructor(private readonly options: FcmOptions) {
     this.#now = options.now ?? Date.now;
@@ -77,14 +77,14 @@ export class FcmProvider implements PushProvider {
     const body = JSON.stringify(fcmMessage(target.token, message));
     try {
       for (let attempt = 1;; attempt++) {
-        const token = await this.#accessToken();
+        const token = await this.#token.get();
         const res = await this.options.outbound.fetch(this.#sendUrl, {
           ...REQUEST,
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
           body,
         });
         if (res.status === 401) {
-          this.#forget(token);
+          this.#token.forget(token);
           if (attempt === 1) continue;
         }
         return sendOutcome(res, this.#now());
@@ -95,21 +95,8 @@ export class FcmProvider implements PushProvider {
     }
   }
 
-  /** A valid access token: the cached one, or the one refresh in flight. */
-  #accessToken(): Promise<string> {
-    if (this.#cached && this.#now() < this.#cached.refreshAt) {
-      return Promise.resolve(this.#cached.token);
-    }
-    this.#refreshing ??= this.#refresh().finally(() => this.#refreshing = null);
-    return this.#refreshing;
-  }
-
-  /** Forgets `token` unless a newer one has already replaced it (concurrent 401s refresh once). */
-  #forget(token: string): void {
-    if (this.#cached?.token === token) this.#cached = null;
-  }
-
-  async #refresh(): Promise<string> {
+  /** An access token from the OAuth endpoint, and when to refresh it. */
+  async #refresh(): Promise<{ token: string; refreshAt: number }> {
     const issuedAt = this.#now();
     const iat = Math.floor(issuedAt / 1000);
     const assertion = await new jose.SignJWT({ scope: SCOPE })
@@ -140,8 +127,7 @@ export class FcmProvider implements PushProvider {
     // Five minutes early, or halfway through a lifetime shorter than ten minutes.
     const lifetimeMs = expiresIn * 1000;
     const refreshAt = issuedAt + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
-    this.#cached = { token, refreshAt };
-    return token;
+    return { token, refreshAt };
   }
 
   #signingKey(): ReturnType<typeof jose.importPKCS8> {

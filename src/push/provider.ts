@@ -65,3 +65,33 @@ export function transportOutcome(err: unknown, service: string): PushOutcome {
   }
   return { status: "retry", detail: `${service} unreachable: ${(err as Error).message}` };
 }
+
+/**
+ * A credential a provider mints and reuses until `refreshAt` (an APNs provider token, an FCM access
+ * token): one mint in flight however many pushes ask, and a refused one forgotten once (unless a
+ * newer one has already replaced it), so concurrent 401/403s mint once.
+ */
+export class CachedToken {
+  #cached: { token: string; refreshAt: number } | null = null;
+  #minting: Promise<string> | null = null;
+
+  constructor(
+    private readonly mint: () => Promise<{ token: string; refreshAt: number }>,
+    private readonly now: () => number,
+  ) {}
+
+  get(): Promise<string> {
+    if (this.#cached && this.now() < this.#cached.refreshAt) {
+      return Promise.resolve(this.#cached.token);
+    }
+    this.#minting ??= this.mint().then((minted) => {
+      this.#cached = minted;
+      return minted.token;
+    }).finally(() => this.#minting = null);
+    return this.#minting;
+  }
+
+  forget(token: string): void {
+    if (this.#cached?.token === token) this.#cached = null;
+  }
+}
